@@ -1,0 +1,138 @@
+/**
+ * Everything `npm start` runs, as one object that starts and stops in order: Temporal (embedded
+ * dev server unless TEMPORAL_ADDRESS), the worker, and the HTTP server. Tests start and stop it
+ * in-process; src/main.ts wraps it with signals and terminal output.
+ */
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { Config } from './config/schema';
+import type { Logger } from './logging';
+import { parseDuration } from './duration';
+import { projectRoot } from './package-info';
+import {
+  connectClient,
+  connectNative,
+  embeddedTarget,
+  externalTarget,
+  type TemporalTarget,
+} from './temporal/connection';
+import { startDevServer, type DevServer } from './temporal/dev-server';
+import { resolveExecutable } from './temporal/executables';
+import { createWorker, installRuntime } from './worker';
+import { startHttpServer, type RunningHttpServer } from './http/server';
+import { createReadinessProbe, healthRoutes, type ReadinessProbe } from './http/health-routes';
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative paths in the config resolve against (default: cwd). */
+  baseDir?: string;
+}
+
+export interface RunningApp {
+  target: TemporalTarget;
+  devServer?: DevServer;
+  client: Client;
+  worker: Worker;
+  http: RunningHttpServer;
+  uiUrl?: string;
+  /** Resolves when the worker has stopped (after stop(), or if it fails). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startApp(opts: AppOptions): Promise<RunningApp> {
+  const { config, logger } = opts;
+  const env = opts.env ?? process.env;
+  const baseDir = opts.baseDir ?? process.cwd();
+  installRuntime(config, logger);
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((err) => logger.error({ err }, 'cleanup step failed'));
+  };
+
+  try {
+    // The HTTP server comes up first so /healthz answers while Temporal starts.
+    const readiness: { probe?: ReadinessProbe } = {};
+    const http = await startHttpServer({
+      host: config.server.host,
+      port: config.server.port,
+      routes: healthRoutes(() => readiness.probe),
+      onError: (err, req) => logger.error({ err, url: req.url }, 'request failed'),
+    });
+    cleanups.push(() => http.close());
+
+    let target = externalTarget(env);
+    let devServer: DevServer | undefined;
+    if (!target) {
+      const cli = await resolveExecutable('cli', {
+        root: projectRoot,
+        env,
+        provision: true,
+        onProgress: (line) => logger.info(line),
+      });
+      const dev = config.temporal.devServer;
+      const stateDir = path.resolve(baseDir, config.stateDir);
+      devServer = await startDevServer({
+        cliPath: cli.path,
+        port: dev.port,
+        uiPort: dev.uiPort,
+        dbFile: path.resolve(baseDir, dev.dbFile),
+        logFile: path.join(stateDir, 'logs', 'temporal-dev-server.log'),
+      });
+      const started = devServer;
+      cleanups.push(() => started.stop());
+      target = embeddedTarget(devServer.address);
+      logger.info(
+        { address: devServer.address, ui: devServer.uiUrl, pid: devServer.pid },
+        'embedded Temporal dev server started',
+      );
+    }
+
+    const retry = {
+      timeoutMs: parseDuration(config.timeouts.connect),
+      onRetry: (attempt: number, delayMs: number) =>
+        logger.warn({ address: target.address, attempt, delayMs }, 'Temporal not reachable yet; retrying'),
+    };
+    const connection: NativeConnection = await connectNative(target, retry);
+    cleanups.push(() => connection.close());
+    const client = await connectClient(target, retry);
+    cleanups.push(() => client.connection.close());
+
+    const worker = await createWorker({
+      connection,
+      namespace: target.namespace,
+      taskQueue: config.temporal.taskQueue,
+    });
+    const done = worker.run().catch((err) => {
+      logger.error({ err }, 'worker stopped with an error');
+    });
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    });
+    readiness.probe = createReadinessProbe(client, config.temporal.taskQueue);
+    logger.info(
+      { address: target.address, namespace: target.namespace, taskQueue: config.temporal.taskQueue },
+      'worker running',
+    );
+
+    let stopped: Promise<void> | undefined;
+    return {
+      target,
+      devServer,
+      client,
+      worker,
+      http,
+      uiUrl: devServer?.uiUrl,
+      done,
+      stop: () => (stopped ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { loadConfig } from '../config/load';
+import { describeSecrets, maskSecrets } from '../config/secrets';
+import type { CliContext } from './main';
+
+export function registerConfigCommands(program: Command, ctx: CliContext): void {
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check [file]')
+    .description('validate the configuration and print the effective values (secrets masked)')
+    .option('--json', 'print JSON instead of YAML')
+    .action((file: string | undefined, opts: { json?: boolean }) => {
+      const loaded = loadConfig({ file });
+      const effective = {
+        source: loaded.file ?? '(no file: defaults and environment only)',
+        ...loaded.config,
+        temporal: {
+          address: process.env.TEMPORAL_ADDRESS ?? '(embedded dev server)',
+          ...loaded.config.temporal,
+        },
+        secrets: describeSecrets(process.env),
+      };
+      const text = opts.json ? JSON.stringify(effective, null, 2) : stringify(effective).trimEnd();
+      ctx.out(maskSecrets(text));
+      if (!opts.json) ctx.out('config OK');
+    });
+}

@@ -1,0 +1,166 @@
+/**
+ * Load the configuration once: find the file, parse YAML or JSON, apply environment overrides,
+ * validate, and report every problem together (each with field, value and fix) before failing.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { UserError } from '../errors';
+import { configSchema, type Config } from './schema';
+
+export const DEFAULT_CONFIG_FILES = ['release-flow.yml', 'release-flow.yaml', 'release-flow.json'];
+
+export interface LoadedConfig {
+  config: Readonly<Config>;
+  /** The file read, or undefined when running on defaults. */
+  file?: string;
+}
+
+export class ConfigError extends UserError {
+  constructor(
+    readonly problems: string[],
+    file: string | undefined,
+  ) {
+    super(
+      'CONFIG_INVALID',
+      `${file ?? 'configuration'} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+  }
+
+  override render(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+/** Which file to read: --config, then RELEASE_FLOW_CONFIG, then a default name in cwd. */
+export function findConfigFile(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string | undefined {
+  const chosen = explicit ?? env.RELEASE_FLOW_CONFIG;
+  if (chosen) {
+    const full = path.resolve(cwd, chosen);
+    if (!existsSync(full)) {
+      throw new UserError(
+        'CONFIG_NOT_FOUND',
+        `config file ${full} does not exist`,
+        'check the path given to --config or RELEASE_FLOW_CONFIG',
+      );
+    }
+    return full;
+  }
+  return DEFAULT_CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
+}
+
+function parseFile(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  try {
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new ConfigError(
+      [`the file is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${detail}`],
+      file,
+    );
+  }
+}
+
+/** Environment variables that override file values (documented in the README). */
+function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
+  const setIn = (section: string, key: string, value: unknown) => {
+    const current = (raw[section] ?? {}) as Record<string, unknown>;
+    raw[section] = { ...current, [key]: value };
+  };
+  if (env.PORT !== undefined && env.PORT !== '') {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port))
+      problems.push(`PORT=${JSON.stringify(env.PORT)}: expected a port number such as 3000`);
+    else setIn('server', 'port', port);
+  }
+  if (env.RELEASE_FLOW_TASK_QUEUE) setIn('temporal', 'taskQueue', env.RELEASE_FLOW_TASK_QUEUE);
+  if (env.LOG_LEVEL) setIn('log', 'level', env.LOG_LEVEL);
+}
+
+export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  const field = issue.path.length ? fieldPath(issue.path) : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
+    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see README "Configuration")`;
+  }
+  const value = valueAt(raw, issue.path);
+  const shown = value === undefined ? 'missing' : JSON.stringify(value);
+  return `${field}: got ${shown}: ${issue.message.replace(/^Invalid input: /, '')}`;
+}
+
+function fieldPath(p: PropertyKey[]): string {
+  return p.reduce<string>(
+    (acc, part) =>
+      typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part),
+    '',
+  );
+}
+
+function valueAt(raw: unknown, p: PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const part of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[part];
+  }
+  return cur;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, file?: string): Config {
+  const problems: string[] = [];
+  if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(
+      ['the top level must be a mapping of sections (temporal, server, repositories, ...)'],
+      file,
+    );
+  }
+  const withEnv = { ...((raw ?? {}) as Record<string, unknown>) };
+  applyEnvOverrides(withEnv, env, problems);
+  const result = configSchema.safeParse(withEnv);
+  if (!result.success) problems.push(...result.error.issues.map((i) => formatIssue(i, withEnv)));
+  if (result.success) problems.push(...crossFieldProblems(result.data));
+  if (problems.length) throw new ConfigError(problems, file);
+  return result.data as Config;
+}
+
+function crossFieldProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  config.repositories.forEach((repo, i) => {
+    if (seen.has(repo.name))
+      problems.push(`repositories[${i}].name: got ${JSON.stringify(repo.name)}: duplicate repository name`);
+    seen.add(repo.name);
+    try {
+      new RegExp(repo.releaseTagPattern);
+    } catch {
+      problems.push(
+        `repositories[${i}].releaseTagPattern: got ${JSON.stringify(repo.releaseTagPattern)}: not a valid regular expression`,
+      );
+    }
+  });
+  return problems;
+}
+
+export function loadConfig(
+  opts: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): LoadedConfig {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = findConfigFile(opts.file, env, cwd);
+  const raw = file ? parseFile(file) : {};
+  return { config: deepFreeze(validateConfig(raw, env, file)), file };
+}

@@ -1,0 +1,69 @@
+/**
+ * The configuration file's shape. Every object is strict: an unknown key is an error, because a
+ * typo'd option silently ignored is a release that behaves unlike its owner thinks.
+ * Secrets are never here: they come from environment variables (see secrets.ts).
+ */
+import { z } from 'zod';
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration such as "30s", "5m" or "2h"');
+
+const repository = z.strictObject({
+  /** Owner/name as GitHub spells it, or any unique name for a local repository. */
+  name: z.string().min(1),
+  /** Local path of the repository (local git adapter). */
+  path: z.string().min(1).optional(),
+  defaultBranch: z.string().min(1).default('main'),
+  releaseTagPattern: z.string().default('^v\\d+\\.\\d+\\.\\d+$'),
+  preset: z.enum(['angular', 'conventionalcommits']).default('angular'),
+  /** Wait for a `promote` decision between staging and production instead of handing off. */
+  requirePromote: z.boolean().default(false),
+});
+
+export const configSchema = z.strictObject({
+  temporal: z
+    .strictObject({
+      taskQueue: z.string().min(1).default('release-flow'),
+      /** Only used when TEMPORAL_ADDRESS is unset: the embedded dev server. */
+      devServer: z
+        .strictObject({
+          port: z.number().int().min(1).max(65535).default(7233),
+          uiPort: z.number().int().min(1).max(65535).default(8233),
+          dbFile: z.string().default('.release-flow/temporal.db'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).default(3000),
+      host: z.string().default('127.0.0.1'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /** host:port for the SDK's Prometheus endpoint (/metrics); off when absent. */
+      prometheusBindAddress: z
+        .string()
+        .regex(/^[^:\s]+:\d+$/, 'expected host:port such as "0.0.0.0:9464"')
+        .optional(),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    })
+    .prefault({}),
+  stateDir: z.string().default('.release-flow'),
+  repositories: z.array(repository).default([]),
+  timeouts: z
+    .strictObject({
+      /** How long to keep retrying an unreachable TEMPORAL_ADDRESS before giving up. */
+      connect: duration.default('30s'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type RepositoryConfig = Config['repositories'][number];

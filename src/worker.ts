@@ -1,0 +1,134 @@
+/**
+ * The worker: config -> adapters -> activities -> Worker. Run alone with `npm run worker`
+ * (needs TEMPORAL_ADDRESS or a server on 127.0.0.1:7233) or embedded by `npm start`.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { IllegalStateError } from '@temporalio/common';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { Config } from './config/schema';
+import { loadConfig } from './config/load';
+import { isUserError } from './errors';
+import { createLogger, sdkLogger, type Logger } from './logging';
+import { connectNative, embeddedTarget, externalTarget } from './temporal/connection';
+import { parseDuration } from './duration';
+
+export const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
+
+let runtimeInstalled = false;
+
+/**
+ * Install the SDK runtime once per process, before any connection: SDK logs go to our logger and,
+ * when configured, metrics to a Prometheus endpoint. Signals are ours to handle (ordered shutdown).
+ */
+export function installRuntime(config: Pick<Config, 'metrics'>, logger: Logger): void {
+  if (runtimeInstalled) return;
+  const bindAddress = config.metrics.prometheusBindAddress;
+  try {
+    Runtime.install({
+      // The SDK's info lines (bundler output, worker state changes) are debug detail for us.
+      logger: sdkLogger(logger.child({ component: 'temporal-sdk' }, { level: sdkLevel(logger.level) })),
+      shutdownSignals: [],
+      ...(bindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress } } } } : {}),
+    });
+  } catch (err) {
+    // A host process (a test runner, an embedding app) installed its own runtime first: keep it.
+    if (!(err instanceof IllegalStateError)) throw err;
+    logger.debug('SDK runtime already installed by the host process; using it');
+    return;
+  } finally {
+    runtimeInstalled = true;
+  }
+  if (bindAddress)
+    logger.info({ url: `http://${bindAddress}/metrics` }, 'SDK metrics exposed for Prometheus');
+}
+
+function sdkLevel(appLevel: string): string {
+  return appLevel === 'debug' || appLevel === 'trace' || appLevel === 'silent' ? appLevel : 'warn';
+}
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  identity?: string;
+  /** Prebuilt bundle (tests bundle once); otherwise the worker bundles workflowsPath. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function workerIdentity(): string {
+  return `release-flow@${os.hostname()}:${process.pid}`;
+}
+
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  const identity = opts.identity ?? workerIdentity();
+  return await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    identity,
+    activities: createActivities({ identity }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
+    shutdownGraceTime: '10 seconds',
+    shutdownForceTime: '30 seconds',
+  });
+}
+
+/**
+ * Stop on the first SIGINT/SIGTERM. A Ctrl-C reaches us twice (from the terminal to the whole
+ * process group, and forwarded by npm), so repeats within a few seconds are the same request;
+ * a signal after that exits at once for a person who really wants out.
+ */
+export function stopOnSignals(stop: (signal: NodeJS.Signals) => Promise<void>, logger: Logger): void {
+  let firstAt: number | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < 3_000) return;
+      logger.warn({ signal }, 'another signal while stopping: exiting now');
+      process.exit(130);
+    }
+    firstAt = Date.now();
+    logger.info({ signal }, 'shutting down');
+    stop(signal).catch((err) => {
+      logger.error({ err }, 'error while shutting down');
+      process.exitCode = 1;
+    });
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+async function runStandalone(): Promise<void> {
+  const { config } = loadConfig();
+  const logger = createLogger(config.log.level);
+  installRuntime(config, logger);
+  const target = externalTarget() ?? embeddedTarget('127.0.0.1:7233');
+  const connection = await connectNative(target, {
+    timeoutMs: parseDuration(config.timeouts.connect),
+    onRetry: (attempt, delayMs) =>
+      logger.warn({ address: target.address, attempt, delayMs }, 'Temporal not reachable yet; retrying'),
+  });
+  const worker = await createWorker({
+    connection,
+    namespace: target.namespace,
+    taskQueue: config.temporal.taskQueue,
+  });
+  stopOnSignals(async () => worker.shutdown(), logger);
+  logger.info(
+    { address: target.address, namespace: target.namespace, taskQueue: config.temporal.taskQueue },
+    'worker running',
+  );
+  await worker.run();
+  await connection.close();
+  logger.info('worker stopped');
+}
+
+if (require.main === module) {
+  runStandalone().catch((err) => {
+    if (isUserError(err)) console.error(`release-flow: ${err.render()}`);
+    else console.error(err);
+    process.exit(1);
+  });
+}
