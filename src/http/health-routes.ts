@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { readinessWorkflow } from '../workflows/readiness-workflow';
+import { runReadinessProbe } from '../starter';
 import { sendJson, type Route } from './server';
 
 export interface ReadinessProbe {
@@ -16,14 +15,8 @@ export function createReadinessProbe(client: Client, taskQueue: string, timeoutM
   let inFlight: Promise<{ answeredBy: string; ms: number }> | undefined;
   const roundTrip = async () => {
     const started = Date.now();
-    const probeId = randomUUID();
-    const result = await client.workflow.execute(readinessWorkflow, {
-      workflowId: `release-flow-readiness-${probeId}`,
-      taskQueue,
-      args: [{ probeId }],
-      workflowExecutionTimeout: timeoutMs,
-    });
-    return { answeredBy: result.answeredBy, ms: Date.now() - started };
+    const { answeredBy } = await runReadinessProbe(client, taskQueue, timeoutMs);
+    return { answeredBy, ms: Date.now() - started };
   };
   return {
     check() {
