@@ -107,6 +107,28 @@ describe('npm start: the app (embedded dev server, worker, HTTP)', () => {
     }
   });
 
+  it('a busy dev server port names the config field to change', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const stateDir = tempState();
+    const base = await appConfig(stateDir);
+    const config = validateConfig(
+      { ...base, temporal: { ...base.temporal, devServer: { ...base.temporal.devServer, port } } },
+      {},
+    );
+    try {
+      await assert.rejects(startApp({ config, logger: quiet, env: {} }), (err) => {
+        assert.ok(err instanceof UserError);
+        assert.equal(err.code, 'PORT_IN_USE');
+        assert.match(err.render(), new RegExp(`port ${port}.*temporal\\.devServer\\.port`));
+        return true;
+      });
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('an unreachable TEMPORAL_ADDRESS is retried for a bounded time, then named in the error', async () => {
     const deadPort = await freePort();
     const started = Date.now();
@@ -138,14 +160,17 @@ function groupAlive(pgid: number): boolean {
 }
 
 describe('npm start as a process', () => {
-  it('Ctrl-C (SIGINT to the process group) stops worker, HTTP server and dev server; nothing is left', async () => {
+  it('serves metrics when configured; Ctrl-C (SIGINT to the process group) stops worker, HTTP server and dev server; nothing is left', async () => {
     const stateDir = tempState();
     const httpPort = await freePort();
+    const metricsPort = await freePort();
     const configFile = path.join(stateDir, 'release-flow.yml');
     writeFileSync(
       configFile,
       [
         `stateDir: ${stateDir}`,
+        'metrics:',
+        `  prometheusBindAddress: 127.0.0.1:${metricsPort}`,
         'temporal:',
         '  devServer:',
         `    port: ${await freePort()}`,
@@ -182,6 +207,8 @@ describe('npm start as a process', () => {
       );
       assert.equal(ready, true, `never ready; output:\n${output}`);
       assert.match(output, /Temporal UI: +http:\/\/127\.0\.0\.1:\d+/);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      assert.match(metrics, /temporal_/, 'SDK metrics are exposed for Prometheus');
       const devPid = Number(/"pid":(\d+),"msg":"embedded Temporal dev server started"/.exec(output)?.[1]);
       assert.ok(devPid > 0, 'the dev server pid is logged');
       process.kill(-child.pid!, 'SIGINT');
