@@ -19,10 +19,7 @@ export interface CliContext {
   setExitCode: (code: number) => void;
 }
 
-const registrars: CommandRegistrar[] = [
-  registerConfigCommands,
-  registerSetupCommands,
-];
+const registrars: CommandRegistrar[] = [registerConfigCommands, registerSetupCommands];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('release-flow')
