@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors';
 import { registerConfigCommands } from './config-command';
 import { registerSetupCommands } from './setup-command';
+import { registerNextVersionCommand } from './next-version-command';
+import { registerCheckPrCommand } from './check-pr-command';
 import { packageVersion } from '../package-info';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -19,7 +21,12 @@ export interface CliContext {
   setExitCode: (code: number) => void;
 }
 
-const registrars: CommandRegistrar[] = [registerConfigCommands, registerSetupCommands];
+const registrars: CommandRegistrar[] = [
+  registerConfigCommands,
+  registerSetupCommands,
+  registerNextVersionCommand,
+  registerCheckPrCommand,
+];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('release-flow')

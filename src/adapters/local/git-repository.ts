@@ -1,0 +1,181 @@
+/**
+ * The git port on a repository on this machine, through the `git` executable. Every call is an
+ * argument array (execFile, never a shell), revisions go after `--end-of-options`, and the
+ * environment is pinned so a user's config or a hook's GIT_DIR cannot change what we read.
+ */
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../../errors';
+import { latestReleaseTag, type ReleaseTagRule } from '../../domain/release-tags';
+import type { CommitRecord, GitPort, HistoryCompleteness, ReleasePoint } from '../../ports/git';
+
+interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+// 50,000 commits with long bodies run to tens of megabytes; the default 1 MB would truncate.
+const MAX_OUTPUT = 1024 * 1024 * 1024;
+
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_OPTIONAL_LOCKS: '0',
+  };
+  // Inside a git hook these point at another repository and would override --repo.
+  for (const name of [
+    'GIT_DIR',
+    'GIT_WORK_TREE',
+    'GIT_INDEX_FILE',
+    'GIT_OBJECT_DIRECTORY',
+    'GIT_COMMON_DIR',
+  ]) {
+    delete env[name];
+  }
+  return env;
+}
+
+export class LocalGitRepository implements GitPort {
+  private constructor(readonly directory: string) {}
+
+  /** Opens `directory`, refusing with a user error when it is not a git repository. */
+  static async open(directory: string): Promise<LocalGitRepository> {
+    const absolute = path.resolve(directory);
+    const info = await stat(absolute).catch(() => null);
+    if (!info?.isDirectory()) {
+      throw new UserError(
+        'NOT_A_GIT_REPOSITORY',
+        `${absolute} does not exist or is not a directory`,
+        'pass --repo DIR',
+      );
+    }
+    const repo = new LocalGitRepository(absolute);
+    const probe = await repo.run(['rev-parse', '--git-dir']);
+    if (probe.code !== 0) {
+      throw new UserError(
+        'NOT_A_GIT_REPOSITORY',
+        `${absolute} is not a git repository`,
+        'pass --repo with the path of a clone, or run `git init` there',
+      );
+    }
+    return repo;
+  }
+
+  private run(args: string[]): Promise<GitResult> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'git',
+        ['-c', 'log.showSignature=false', '-c', 'core.quotePath=false', ...args],
+        { cwd: this.directory, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+            reject(new UserError('GIT_NOT_FOUND', 'the git executable was not found on PATH', 'install git'));
+            return;
+          }
+          if (err && typeof err.code !== 'number') {
+            reject(err);
+            return;
+          }
+          resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** Runs git and returns stdout; a failure here is unexpected, so it keeps git's own words. */
+  private async output(args: string[]): Promise<string> {
+    const result = await this.run(args);
+    if (result.code !== 0) {
+      throw new Error(`git ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+    }
+    return result.stdout;
+  }
+
+  async completeness(): Promise<HistoryCompleteness> {
+    const shallow = (await this.output(['rev-parse', '--is-shallow-repository'])).trim() === 'true';
+    const any = await this.output(['rev-list', '-n', '1', '--all']);
+    return { complete: !shallow, hasCommits: any.trim() !== '' };
+  }
+
+  async resolveCommit(revision: string): Promise<string> {
+    const result = revision.startsWith('-')
+      ? null
+      : await this.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]);
+    if (!result || result.code !== 0) {
+      throw new UserError(
+        'UNKNOWN_REF',
+        `${JSON.stringify(revision)} names no commit in ${this.directory}`,
+        'pass a branch, tag or commit that exists there (git fetch first if it is remote)',
+      );
+    }
+    return result.stdout.trim();
+  }
+
+  async branchName(revision: string): Promise<string> {
+    const full = await this.run([
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      '--symbolic-full-name',
+      '--end-of-options',
+      revision,
+    ]);
+    const name = full.code === 0 ? full.stdout.trim() : '';
+    if (name.startsWith('refs/heads/')) return name.slice('refs/heads/'.length);
+    if (name.startsWith('refs/remotes/')) {
+      const remotes = (await this.output(['remote'])).split('\n').filter(Boolean);
+      const rest = name.slice('refs/remotes/'.length);
+      const remote = remotes.find((r) => rest.startsWith(`${r}/`));
+      if (remote) return rest.slice(remote.length + 1);
+    }
+    return revision;
+  }
+
+  async lastReleaseTag(revision: string, rule: ReleaseTagRule): Promise<ReleasePoint | null> {
+    const head = await this.resolveCommit(revision);
+    // name NUL object NUL peeled object: an annotated tag's commit is its peeled object.
+    const text = await this.output([
+      'for-each-ref',
+      `--merged=${head}`,
+      '--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)',
+      'refs/tags',
+    ]);
+    const commits = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      const [name, object, peeled] = line.split('\0');
+      if (name && object) commits.set(name, peeled || object);
+    }
+    const tag = latestReleaseTag([...commits.keys()], rule);
+    return tag ? { ...tag, commit: commits.get(tag.name)! } : null;
+  }
+
+  async commitsBetween(from: string | null, to: string): Promise<CommitRecord[]> {
+    const range = [await this.resolveCommit(to)];
+    if (from !== null) range.push('--not', await this.resolveCommit(from));
+    // One record per commit, NUL-terminated (-z): "sha parents...\nmessage". Messages cannot hold NUL.
+    const text = await this.output(['log', '-z', '--encoding=UTF-8', '--format=%H %P%n%B', ...range, '--']);
+    const commits: CommitRecord[] = [];
+    for (const record of text.split('\0')) {
+      if (!record) continue;
+      const newline = record.indexOf('\n');
+      const ids = (newline === -1 ? record : record.slice(0, newline)).split(' ').filter(Boolean);
+      const [sha, ...parents] = ids;
+      if (!sha) continue;
+      // semantic-release trims each message it reads from git (lib/git.js getCommits).
+      commits.push({ sha, parents, message: newline === -1 ? '' : record.slice(newline + 1).trim() });
+    }
+    return commits;
+  }
+
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const [a, d] = [await this.resolveCommit(ancestor), await this.resolveCommit(descendant)];
+    const result = await this.run(['merge-base', '--is-ancestor', a, d]);
+    if (result.code === 0) return true;
+    if (result.code === 1) return false;
+    throw new Error(`git merge-base --is-ancestor failed (${result.code}): ${result.stderr.trim()}`);
+  }
+}

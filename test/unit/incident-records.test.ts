@@ -1,0 +1,69 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { nextIncidentId } from '../../src/domain/incident-ids';
+import { renderRetrospective } from '../../src/domain/retrospective-template';
+
+describe('incident ids', () => {
+  const table: [kind: 'HOT' | 'ROLLBACK', existing: string[], next: string][] = [
+    ['HOT', [], 'HOT-1'],
+    ['HOT', ['HOT-1', 'HOT-2'], 'HOT-3'],
+    ['HOT', ['HOT-9', 'HOT-10', 'HOT-2'], 'HOT-11'],
+    ['HOT', ['HOT-1', 'HOT-5'], 'HOT-6'],
+    ['HOT', ['ROLLBACK-7', 'hot-8', 'HOT-x', 'HOTFIX-9', 'JIRA-12'], 'HOT-1'],
+    ['ROLLBACK', ['HOT-4', 'ROLLBACK-2'], 'ROLLBACK-3'],
+    ['ROLLBACK', ['ROLLBACK-007'], 'ROLLBACK-8'],
+  ];
+  for (const [kind, existing, next] of table) {
+    it(`${kind} after ${JSON.stringify(existing)} is ${next}`, () => {
+      assert.equal(nextIncidentId(kind, existing), next);
+    });
+  }
+});
+
+describe('retrospective template', () => {
+  it('fills summary, timeline, decision and follow-ups from the release events', () => {
+    const page = renderRetrospective({
+      id: 'HOT-3',
+      kind: 'HOT',
+      repository: 'acme/shop',
+      version: 'v1.4.0',
+      previousVersion: 'v1.3.2',
+      trigger: 'error rate above 5% in 3 samples in a row',
+      decision: {
+        name: 'emergency',
+        by: 'nyefan',
+        at: Date.UTC(2025, 0, 2, 10, 5),
+        reason: 'checkout | down',
+      },
+      events: [
+        { at: Date.UTC(2025, 0, 2, 10, 1), what: 'breach detected', by: 'release-flow' },
+        { at: Date.UTC(2025, 0, 2, 9, 30), what: 'deployed v1.4.0 to production' },
+      ],
+      links: [{ title: 'workflow', url: 'http://localhost:8233/x' }],
+    });
+    assert.match(page, /^# HOT-3: Emergency hotfix of acme\/shop v1\.4\.0\n/);
+    assert.match(page, /previous production version: v1\.3\.2/);
+    assert.match(page, /\*\*emergency\*\* by nyefan at 2025-01-02T10:05:00Z/);
+    assert.match(page, /Reason given: checkout \| down/);
+    // Timeline in time order whatever order the events came in.
+    const timeline = page.slice(page.indexOf('## Timeline'));
+    assert.ok(timeline.indexOf('deployed v1.4.0') < timeline.indexOf('breach detected'));
+    assert.match(page, /\| 2025-01-02T09:30:00Z \| deployed v1\.4\.0 to production \| release-flow \|/);
+    assert.match(page, /## Follow-ups\n\n- \[ \]/);
+    assert.match(page, /- \[workflow\]\(http:\/\/localhost:8233\/x\)/);
+  });
+
+  it('a rollback page says rollback and copes with no reason', () => {
+    const page = renderRetrospective({
+      id: 'ROLLBACK-1',
+      kind: 'ROLLBACK',
+      repository: 'r',
+      version: 'v2.0.0',
+      trigger: 't',
+      decision: { name: 'rollback', by: 'ops', at: 0 },
+      events: [],
+    });
+    assert.match(page, /^# ROLLBACK-1: Rollback of r v2\.0\.0/);
+    assert.match(page, /Reason given: \(none given\)/);
+  });
+});
