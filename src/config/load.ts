@@ -92,7 +92,26 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   const value = valueAt(raw, issue.path);
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
-  return `${field}: got ${shown}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  return `${field}: got ${shown}: ${issue.message.replace(/^Invalid input: /, '')} (fix: ${fixFor(issue, field)})`;
+}
+
+function fixFor(issue: z.core.$ZodIssue, field: string): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `set ${field} to a ${issue.expected}, or remove it to use the default`;
+    case 'invalid_value':
+      return `use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_big':
+      return `use a value of at most ${String(issue.maximum)}`;
+    case 'too_small':
+      return issue.origin === 'string'
+        ? `give ${field} a non-empty value`
+        : `use a value of at least ${String(issue.minimum)}`;
+    case 'invalid_format':
+      return `write ${field} in the expected form`;
+    default:
+      return 'see README "Configuration"';
+  }
 }
 
 function fieldPath(p: PropertyKey[]): string {
