@@ -104,6 +104,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
     const worker = await createWorker({
       connection,
+      client,
+      stateDir: path.resolve(baseDir, config.stateDir),
       namespace: target.namespace,
       taskQueue: config.temporal.taskQueue,
     });

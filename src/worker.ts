@@ -4,14 +4,17 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createLocalFencedResource } from './adapters/local/fenced-resource';
+import type { FencedResource } from './ports/fenced-resource';
 import type { Config } from './config/schema';
 import { loadConfig } from './config/load';
 import { isUserError } from './errors';
 import { createLogger, sdkLogger, type Logger } from './logging';
-import { connectNative, embeddedTarget, externalTarget } from './temporal/connection';
+import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
 import { parseDuration } from './duration';
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
@@ -55,6 +58,12 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** Prebuilt bundle (tests bundle once); otherwise the worker bundles workflowsPath. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Activities use it to signal-with-start lock workflows and describe lock holders. */
+  client: Client;
+  /** Where local adapters keep their state (default `.release-flow`). */
+  stateDir?: string;
+  /** The fenced resource staging deploys go through (default: files under stateDir/fenced). */
+  fencedResource?: FencedResource;
 }
 
 export function workerIdentity(): string {
@@ -68,7 +77,13 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     identity,
-    activities: createActivities({ identity }),
+    activities: createActivities({
+      identity,
+      client: opts.client,
+      fencedResource:
+        opts.fencedResource ??
+        createLocalFencedResource(path.join(opts.stateDir ?? '.release-flow', 'fenced')),
+    }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
@@ -105,15 +120,19 @@ async function runStandalone(): Promise<void> {
   const logger = createLogger(config.log.level);
   installRuntime(config, logger);
   const target = externalTarget() ?? embeddedTarget('127.0.0.1:7233');
-  const connection = await connectNative(target, {
+  const retry = {
     timeoutMs: parseDuration(config.timeouts.connect),
-    onRetry: (attempt, delayMs) =>
+    onRetry: (attempt: number, delayMs: number) =>
       logger.warn({ address: target.address, attempt, delayMs }, 'Temporal not reachable yet; retrying'),
-  });
+  };
+  const connection = await connectNative(target, retry);
+  const client = await connectClient(target, retry);
   const worker = await createWorker({
     connection,
+    client,
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
+    stateDir: config.stateDir,
   });
   stopOnSignals(async () => worker.shutdown(), logger);
   logger.info(
@@ -121,6 +140,7 @@ async function runStandalone(): Promise<void> {
     'worker running',
   );
   await worker.run();
+  await client.connection.close();
   await connection.close();
   logger.info('worker stopped');
 }

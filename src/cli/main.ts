@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors';
 import { registerConfigCommands } from './config-command';
+import { registerLockCommands } from './lock-command';
 import { registerSetupCommands } from './setup-command';
 import { registerNextVersionCommand } from './next-version-command';
 import { registerCheckPrCommand } from './check-pr-command';
@@ -23,6 +24,7 @@ export interface CliContext {
 
 const registrars: CommandRegistrar[] = [
   registerConfigCommands,
+  registerLockCommands,
   registerSetupCommands,
   registerNextVersionCommand,
   registerCheckPrCommand,

@@ -1,2 +1,4 @@
 // The worker's workflowsPath: every workflow type the worker registers, by exported name.
 export { readinessWorkflow } from './readiness-workflow';
+export { lockWorkflow } from './staging-lock';
+export { lockProbeWorkflow } from './lock-probe-workflow';

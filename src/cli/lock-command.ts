@@ -1,0 +1,126 @@
+/**
+ * `release-flow lock status [RESOURCE] [--json]` and the operator escape hatch
+ * `release-flow lock release RESOURCE --force --by NAME --reason TEXT`.
+ */
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { UserError } from '../errors';
+import {
+  forceReleaseUpdate,
+  isValidLockResource,
+  lockWorkflowId,
+  statusQuery,
+  type LockStatus,
+} from '../workflows/lock-messages';
+import type { CliContext } from './main';
+import { withTemporalClient } from './temporal-client';
+
+function checkResource(resource: string): string {
+  if (!isValidLockResource(resource))
+    throw new UserError(
+      'LOCK_RESOURCE_INVALID',
+      `"${resource}" is not a lock resource`,
+      'use `staging` or `repo:<owner>/<name>`',
+    );
+  return resource;
+}
+
+/** The status of a lock that has never been used (no workflow yet). */
+function unusedStatus(resource: string): LockStatus {
+  return {
+    resource,
+    workflowId: lockWorkflowId(resource),
+    holder: null,
+    queue: [],
+    mode: { mode: 'normal', by: 'release-flow', reason: 'never used', since: '' },
+    grants: 0,
+    lastToken: 0,
+    revocations: 0,
+    run: 0,
+    recent: [],
+  };
+}
+
+export function renderLockStatus(s: LockStatus): string {
+  const lines = [`lock ${s.resource} (workflow ${s.workflowId})`];
+  lines.push(
+    `mode: ${s.mode.mode}${s.mode.mode === 'hotfixOnly' ? ` (by ${s.mode.by}: ${s.mode.reason}, since ${s.mode.since})` : ''}`,
+  );
+  const h = s.holder;
+  lines.push(
+    h
+      ? `holder: ${h.workflowId} (${h.priority}) "${h.purpose}", token ${h.token}, since ${h.since}, lease until ${h.leaseUntil}`
+      : 'holder: none (free)',
+  );
+  lines.push(`queue: ${s.queue.length === 0 ? 'empty' : s.queue.length}`);
+  s.queue.forEach((q, i) =>
+    lines.push(`  ${i + 1}. ${q.workflowId} (${q.priority}) "${q.purpose}", waiting since ${q.waitingSince}`),
+  );
+  lines.push(`grants so far: ${s.grants}, newest token: ${s.lastToken}, revocations: ${s.revocations}`);
+  return lines.join('\n');
+}
+
+export function registerLockCommands(program: Command, ctx: CliContext): void {
+  const lock = program.command('lock').description('show or free a lock (staging, repo:<owner>/<name>)');
+  lock
+    .command('status [resource]')
+    .description('holder, queue, mode and grants of a lock (default: staging)')
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'configuration file')
+    .action(async (resource: string | undefined, opts: { json?: boolean; config?: string }) => {
+      const res = checkResource(resource ?? 'staging');
+      const status = await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
+        try {
+          return await client.workflow.getHandle(lockWorkflowId(res)).query(statusQuery);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) return unusedStatus(res);
+          throw err;
+        }
+      });
+      ctx.out(opts.json ? JSON.stringify(status, null, 2) : renderLockStatus(status));
+    });
+  lock
+    .command('release <resource>')
+    .description('operator escape hatch: free a lock by hand, revoking its holder (recorded)')
+    .option('--force', 'required: this takes the lock from a running holder')
+    .requiredOption('--by <name>', 'who frees it')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'configuration file')
+    .action(
+      async (
+        resource: string,
+        opts: { force?: boolean; by: string; reason: string; json?: boolean; config?: string },
+      ) => {
+        const res = checkResource(resource);
+        if (!opts.force)
+          throw new UserError(
+            'LOCK_RELEASE_NEEDS_FORCE',
+            `freeing lock ${res} by hand revokes its holder`,
+            'add --force if that is what you want',
+          );
+        const result = await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
+          try {
+            return await client.workflow
+              .getHandle(lockWorkflowId(res))
+              .executeUpdate(forceReleaseUpdate, { args: [{ by: opts.by, reason: opts.reason }] });
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError)
+              throw new UserError('LOCK_NOT_HELD', `lock ${res} has never been used`, 'nothing to release');
+            if (err instanceof WorkflowUpdateFailedError)
+              throw new UserError(
+                'LOCK_RELEASE_REFUSED',
+                err.cause?.message ?? err.message,
+                `check with \`release-flow lock status ${res}\``,
+              );
+            throw err;
+          }
+        });
+        ctx.out(
+          opts.json
+            ? JSON.stringify(result, null, 2)
+            : `released lock ${res} from ${result.released.workflowId} (token ${result.released.token}); recorded: ${result.by}: ${result.reason}`,
+        );
+      },
+    );
+}

@@ -1,0 +1,214 @@
+/**
+ * The lock as pipelines use it, from inside a workflow:
+ *
+ *   const lock = await acquire('staging', { purpose: 'deploy v1.2.3', priority: 'normal', lease: '5 minutes' });
+ *   try {
+ *     await lock.run(() => deployVersion({ env: 'staging', version, token: lock.token }));
+ *   } finally {
+ *     await lock.release();
+ *   }
+ *
+ * A workflow cannot signal-with-start, so the request goes through the `requestLock` activity
+ * (signal-with-start of `lock:<resource>`); release, renew and withdraw are signalled straight
+ * from the workflow (the lock is running by then). The lease is renewed every third of its
+ * length while held. Revocation cancels the scope `run` executes in (in-flight activities are
+ * cancelled) and `run` then fails with `LockRevoked`; release after revocation sends nothing.
+ * Cancelling the workflow while it waits withdraws its request.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { LockActivities } from '../activities/lock';
+import { LockPriority, type ForceInfo, type LockRequest } from '../domain/lock-state';
+import {
+  lockGrantedSignal,
+  lockRevokedSignal,
+  lockWorkflowId,
+  releaseSignal,
+  renewSignal,
+  withdrawSignal,
+  type LockGrant,
+  type LockRevocation,
+} from './lock-messages';
+
+const { requestLock } = proxyActivities<LockActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 10 },
+});
+
+export const LockFailure = { revoked: 'LockRevoked', timeout: 'LockTimeout' } as const;
+
+export interface AcquireOptions {
+  purpose: string;
+  priority?: LockPriority;
+  /** Lease per grant and renewal (default 5 minutes). */
+  lease?: Duration;
+  /** Forced acquisition: revoke the holder and take the lock ahead of the queue. */
+  force?: ForceInfo;
+  /** Withdraw and fail with LockTimeout after waiting this long (default: wait forever). */
+  waitTimeout?: Duration;
+}
+
+export interface HeldLock {
+  readonly resource: string;
+  /** The fencing token: pass it to everything that acts on the resource. */
+  readonly token: number;
+  /** Set once the lock was taken away. */
+  readonly revocation: LockRevocation | undefined;
+  /** Run the locked work; revocation cancels it and this fails with LockRevoked. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Give the lock back (idempotent; sends nothing after revocation). */
+  release(): Promise<void>;
+}
+
+interface Entry {
+  requestId: string;
+  grant?: LockGrant;
+  revocation?: LockRevocation;
+  onRevoke?: () => void;
+}
+
+// Workflow module state is per workflow execution (the SDK isolates it): one entry per resource.
+const entries: Record<string, Entry> = {};
+let handlersInstalled = false;
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  setHandler(
+    lockGrantedSignal,
+    (g) => {
+      const e = entries[g.resource];
+      if (e && e.requestId === g.requestId && !e.grant) e.grant = g;
+    },
+    { description: 'From a lock workflow: the lock is granted, {resource, requestId, token, leaseUntil}.' },
+  );
+  setHandler(
+    lockRevokedSignal,
+    (r) => {
+      const e = entries[r.resource];
+      if (!e?.grant || e.grant.token !== r.token || e.revocation) return;
+      e.revocation = r;
+      e.onRevoke?.();
+    },
+    {
+      description:
+        'From a lock workflow: the lock was taken away, {resource, token, reason, by, detail}; work under it stops.',
+    },
+  );
+}
+
+/** True for the failure `run` throws when the lock was revoked. */
+export function isLockRevoked(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === LockFailure.revoked;
+}
+
+/** Take the lock of `resource` (see the module comment). */
+export async function acquire(resource: string, opts: AcquireOptions): Promise<HeldLock> {
+  installHandlers();
+  const info = workflowInfo();
+  const requester = { workflowId: info.workflowId, runId: info.runId };
+  const leaseMs = msToNumber(opts.lease ?? '5 minutes');
+  const entry: Entry = { requestId: uuid4() };
+  entries[resource] = entry;
+  const lockHandle = getExternalWorkflowHandle(lockWorkflowId(resource));
+  const request: LockRequest = {
+    requestId: entry.requestId,
+    requester,
+    purpose: opts.purpose,
+    priority: opts.priority ?? LockPriority.normal,
+    leaseMs,
+    ...(opts.force ? { force: opts.force } : {}),
+  };
+
+  try {
+    await requestLock({ resource, request });
+    const granted = opts.waitTimeout
+      ? await condition(() => entry.grant !== undefined, opts.waitTimeout)
+      : (await condition(() => entry.grant !== undefined), true);
+    if (!granted) {
+      await lockHandle.signal(withdrawSignal, {
+        workflowId: requester.workflowId,
+        requestId: entry.requestId,
+      });
+      throw ApplicationFailure.nonRetryable(
+        `lock ${resource} not granted within ${String(opts.waitTimeout)}`,
+        LockFailure.timeout,
+      );
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled while waiting: leave the queue (or give back a grant that raced the cancel).
+      await CancellationScope.nonCancellable(() =>
+        lockHandle
+          .signal(withdrawSignal, { workflowId: requester.workflowId, requestId: entry.requestId })
+          .catch(() => undefined),
+      );
+    }
+    if (entries[resource] === entry) delete entries[resource];
+    throw err;
+  }
+
+  const grant = entry.grant as LockGrant;
+  const work = new CancellationScope();
+  const renewals = new CancellationScope();
+  let released = false;
+  entry.onRevoke = () => {
+    work.cancel();
+    renewals.cancel();
+  };
+  if (entry.revocation) entry.onRevoke();
+  renewals
+    .run(async () => {
+      for (;;) {
+        await sleep(Math.max(Math.floor(leaseMs / 3), 1));
+        await lockHandle.signal(renewSignal, { workflowId: requester.workflowId, token: grant.token });
+      }
+    })
+    .catch(() => undefined);
+
+  return {
+    resource,
+    token: grant.token,
+    get revocation() {
+      return entry.revocation;
+    },
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      try {
+        return await work.run(fn);
+      } catch (err) {
+        const r = entry.revocation;
+        if (r && isCancellation(err)) {
+          throw ApplicationFailure.create({
+            message: `lock ${resource} revoked (${r.reason}) by ${r.by}: ${r.detail}`,
+            type: LockFailure.revoked,
+            nonRetryable: true,
+            details: [r],
+          });
+        }
+        throw err;
+      }
+    },
+    async release(): Promise<void> {
+      if (released) return;
+      released = true;
+      renewals.cancel();
+      if (entries[resource] === entry) delete entries[resource];
+      if (entry.revocation) return; // a revoked holder must not release
+      await CancellationScope.nonCancellable(() =>
+        lockHandle.signal(releaseSignal, { workflowId: requester.workflowId, token: grant.token }),
+      );
+    },
+  };
+}

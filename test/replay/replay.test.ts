@@ -1,0 +1,52 @@
+import '../helpers/runtime';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { workflowBundle } from '../helpers/temporal-env';
+
+const historiesDir = path.join(__dirname, 'histories');
+const brokenDir = path.join(__dirname, 'broken');
+
+/** Fixture files hold a recorded history plus the workflow id it ran under. */
+function load(dir: string, file: string) {
+  const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { workflowId?: string };
+  return { workflowId: json.workflowId ?? file, history: historyFromJSON(json) };
+}
+
+const jsonFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
+
+describe('replay of recorded histories against the bundle the worker ships', () => {
+  it('every history under test/replay/histories replays without a determinism error', async () => {
+    const files = jsonFiles(historiesDir);
+    assert.ok(files.length > 0, 'there are recorded histories');
+    const results = Worker.runReplayHistories(
+      { workflowBundle: await workflowBundle() },
+      files.map((f) => load(historiesDir, f)),
+    );
+    const failures: string[] = [];
+    let count = 0;
+    for await (const r of results) {
+      count += 1;
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    }
+    assert.equal(count, files.length);
+    assert.deepEqual(failures, []);
+  });
+
+  for (const file of jsonFiles(brokenDir)) {
+    it(`the check bites: ${file} (deliberately broken) fails with a determinism error`, async () => {
+      const { workflowId, history } = load(brokenDir, file);
+      await assert.rejects(
+        Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId),
+        DeterminismViolationError,
+      );
+    });
+  }
+});
