@@ -10,6 +10,7 @@ import { registerLockCommands } from './lock-command';
 import { registerSetupCommands } from './setup-command';
 import { registerNextVersionCommand } from './next-version-command';
 import { registerCheckPrCommand } from './check-pr-command';
+import { registerGitHubCommands } from './github-command';
 import { packageVersion } from '../package-info';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -28,6 +29,7 @@ const registrars: CommandRegistrar[] = [
   registerSetupCommands,
   registerNextVersionCommand,
   registerCheckPrCommand,
+  registerGitHubCommands,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

@@ -1,0 +1,96 @@
+/**
+ * The pull-request gate of MISSION.md stage 0 as plain functions over ports: gather the facts
+ * (branch name, the commits the branch adds, whether it is rebased on the current base), apply
+ * the PR policy, set the `release-flow/policy` status. No Temporal here: the PR-gate workflow's
+ * activities call these, and so can a script.
+ */
+import {
+  checkPullRequest,
+  defaultPrPolicyOptions,
+  statusDescription,
+  type PrPolicyOptions,
+  type PrVerdict,
+} from '../../domain/pr-policy';
+import {
+  CommitStates,
+  StatusContexts,
+  type CommitStatus,
+  type CommitStatuses,
+} from '../../ports/commit-statuses';
+import type { PullRequestRef, PullRequests } from '../../ports/pull-requests';
+
+export interface PrGateOptions {
+  policy?: PrPolicyOptions;
+  /** The status's "Details" link for a pull request (the gate's workflow in the Temporal UI). */
+  targetUrl?: (pullRequest: PullRequestRef) => string | undefined;
+}
+
+export interface PrGateResult {
+  pullRequest: PullRequestRef;
+  /** The base's head when checked: a later push to the base calls for a re-check. */
+  baseSha: string;
+  /** Every violation; the status names only the first ones. */
+  verdict: PrVerdict;
+  status: CommitStatus;
+}
+
+/** The verdict and the status it calls for, without posting it. */
+export async function evaluatePullRequest(
+  pulls: PullRequests,
+  pullRequest: PullRequestRef,
+  options: PrGateOptions = {},
+): Promise<PrGateResult> {
+  // Compared against the base's current head, not the one in the event: main may have moved.
+  const comparison = await pulls.compare(pullRequest.baseRef, pullRequest.headSha);
+  const verdict = checkPullRequest(
+    {
+      branch: pullRequest.headRef,
+      base: pullRequest.baseRef,
+      commits: comparison.commits,
+      baseIsAncestor: comparison.status === 'ahead' || comparison.status === 'identical',
+    },
+    options.policy ?? defaultPrPolicyOptions,
+  );
+  const targetUrl = options.targetUrl?.(pullRequest);
+  return {
+    pullRequest,
+    baseSha: comparison.baseSha,
+    verdict,
+    status: {
+      sha: pullRequest.headSha,
+      context: StatusContexts.policy,
+      state: verdict.ok ? CommitStates.success : CommitStates.failure,
+      description: statusDescription(verdict),
+      ...(targetUrl ? { targetUrl } : {}),
+    },
+  };
+}
+
+/** Checks one pull request and sets its `release-flow/policy` status. */
+export async function gatePullRequest(
+  pulls: PullRequests,
+  statuses: CommitStatuses,
+  pullRequest: PullRequestRef,
+  options: PrGateOptions = {},
+): Promise<PrGateResult> {
+  const result = await evaluatePullRequest(pulls, pullRequest, options);
+  await statuses.post(result.status);
+  return result;
+}
+
+/**
+ * Checks every open pull request into `base` again, one after the other (GitHub paces writes
+ * anyway): after a push to `main` a branch that was rebased may no longer be.
+ */
+export async function recheckOpenPullRequests(
+  pulls: PullRequests,
+  statuses: CommitStatuses,
+  base: string,
+  options: PrGateOptions = {},
+): Promise<PrGateResult[]> {
+  const results: PrGateResult[] = [];
+  for (const pullRequest of await pulls.listOpen(base)) {
+    results.push(await gatePullRequest(pulls, statuses, pullRequest, options));
+  }
+  return results;
+}

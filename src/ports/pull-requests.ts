@@ -1,0 +1,30 @@
+/** What the pull-request gate reads about open pull requests and branch ancestry (MISSION.md, stage 0). */
+import type { CommitRecord } from './git';
+
+export interface PullRequestRef {
+  number: number;
+  /** The branch's short name (`nyefan/JIRA-1234`). */
+  headRef: string;
+  headSha: string;
+  /** The branch it merges into (`main`). */
+  baseRef: string;
+}
+
+/** How `head` relates to `base`, in the words of GitHub's compare API. */
+export type ComparisonStatus = 'ahead' | 'behind' | 'identical' | 'diverged';
+
+export interface Comparison {
+  status: ComparisonStatus;
+  /** The commit `base` named when compared. */
+  baseSha: string;
+  /** Commits reachable from head and not from base, newest first, merges included. */
+  commits: CommitRecord[];
+}
+
+export interface PullRequests {
+  /** Open pull requests into `base`, lowest number first. */
+  listOpen(base: string): Promise<PullRequestRef[]>;
+  /** A pull request's commits, newest first (GitHub lists at most 250). */
+  commits(number: number): Promise<CommitRecord[]>;
+  compare(base: string, head: string): Promise<Comparison>;
+}
