@@ -1,0 +1,51 @@
+/** Tickets as markdown files in a local folder (see markdown-folder.ts for numbering and keys). */
+import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import type { DocumentRef, Ticket, TicketRequest, Tickets } from '../../ports/tickets';
+import { MarkdownFolder } from './markdown-folder';
+
+export class MarkdownTickets implements Tickets {
+  private readonly folder: MarkdownFolder;
+
+  constructor(
+    dir: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.folder = new MarkdownFolder(dir);
+  }
+
+  async open(request: TicketRequest): Promise<DocumentRef> {
+    const opened = new Date(this.now()).toISOString();
+    const { id, created } = await this.folder.create({
+      key: request.key,
+      kind: request.kind,
+      render: (id) =>
+        [
+          `# ${id}: ${request.title}`,
+          '',
+          '- Status: open',
+          `- Opened: ${opened}`,
+          ...(request.labels?.length ? [`- Labels: ${request.labels.join(', ')}`] : []),
+          '',
+          request.body.trimEnd(),
+          '',
+          '## Updates',
+          '',
+        ].join('\n'),
+    });
+    return { id, url: this.folder.url(id), created };
+  }
+
+  async comment(request: { id: string; key: string; markdown: string }): Promise<{ added: boolean }> {
+    const stamp = new Date(this.now()).toISOString();
+    return this.folder.append(request.id, request.key, `### ${stamp}\n\n${request.markdown.trimEnd()}`);
+  }
+
+  async get(id: string): Promise<Ticket | null> {
+    const markdown = await this.folder.read(id);
+    if (markdown === null) return null;
+    const heading = /^# [^:]+: (.*)$/m.exec(markdown);
+    if (!heading)
+      throw new DefinitiveFailure(FailureTypes.documentNotFound, `${id} is not a ticket this adapter wrote`);
+    return { id, url: this.folder.url(id), title: heading[1]!, markdown };
+  }
+}

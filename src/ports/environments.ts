@@ -1,0 +1,86 @@
+/**
+ * Deployment environments (dev, staging, production): what runs where, and the means to change
+ * it. Each environment remembers its current, previous and last good version. Calls are
+ * idempotent by the desired state they name: deploying what already runs, or rolling back a
+ * version that no longer runs, changes nothing and says so. Fenced environments (staging)
+ * require the lock's fencing token and refuse one older than the newest seen, with a definitive
+ * `StaleFencingToken` (see failures.ts).
+ */
+
+export interface DeployedVersion {
+  version: string;
+  /** The artifact's digest and location, when the deploy named one (needed to roll back to it). */
+  digest: string | null;
+  artifactUri: string | null;
+  /** Epoch milliseconds. */
+  at: number;
+  /** Who asked (a workflow id or a person). */
+  by: string;
+}
+
+export interface EnvironmentState {
+  env: string;
+  current: DeployedVersion | null;
+  previous: DeployedVersion | null;
+  /** The newest version that passed this environment's checks (integration tests, health watch). */
+  lastGood: DeployedVersion | null;
+  /** Recent changes, oldest first, bounded. */
+  history: EnvironmentChange[];
+}
+
+export interface EnvironmentChange {
+  action: 'deploy' | 'rollback' | 'mark-good';
+  version: string;
+  at: number;
+  by: string;
+  fencingToken: number | null;
+}
+
+export const RollbackTargets = {
+  /** The version that ran before the current one. */
+  previous: 'previous',
+  /** The newest version marked good. */
+  lastGood: 'last-good',
+} as const;
+export type RollbackTarget = (typeof RollbackTargets)[keyof typeof RollbackTargets];
+
+export interface DeployRequest {
+  env: string;
+  version: string;
+  artifact?: { digest: string; uri: string };
+  by: string;
+  /** Required for fenced environments (staging). */
+  fencingToken?: number;
+}
+
+export interface RollbackRequest {
+  env: string;
+  to: RollbackTarget;
+  /**
+   * The version being rolled back. When given and it no longer runs, nothing happens: a retried
+   * rollback cannot go back twice. Required for `previous`.
+   */
+  fromVersion?: string;
+  by: string;
+  fencingToken?: number;
+}
+
+export interface EnvironmentChangeResult {
+  /** False when the environment was already in the asked-for state (or could not move); `note` says which. */
+  changed: boolean;
+  note: string;
+  state: EnvironmentState;
+}
+
+export interface Environments {
+  state(env: string): Promise<EnvironmentState>;
+  deploy(request: DeployRequest): Promise<EnvironmentChangeResult>;
+  rollback(request: RollbackRequest): Promise<EnvironmentChangeResult>;
+  /** Records the running `version` as last good; a definitive `VersionNotCurrent` when it no longer runs. */
+  markGood(request: {
+    env: string;
+    version: string;
+    by: string;
+    fencingToken?: number;
+  }): Promise<EnvironmentChangeResult>;
+}

@@ -1,0 +1,48 @@
+/**
+ * Refusals a port can give that no retry will change: a tag already pointing elsewhere, a
+ * test that failed, a stale lock token. Activities turn them into
+ * `ApplicationFailure.nonRetryable(message, type)` so the workflow sees `type` and stops
+ * retrying; any other error from a port is transient and left to the retry policy.
+ */
+
+export const FailureTypes = {
+  /** The build command exited non-zero, timed out or did not produce its declared output. */
+  buildFailed: 'BuildFailed',
+  /** Unit or integration tests failed or timed out. */
+  testsFailed: 'TestsFailed',
+  /** A commit the pipeline was asked to build does not exist in the repository. */
+  unknownCommit: 'UnknownCommit',
+  /** A registry tag already points at a different digest. */
+  tagConflict: 'TagConflict',
+  /** The artifact (tag or digest) asked for is not in the repository. */
+  artifactNotFound: 'ArtifactNotFound',
+  /** A name, tag, key or path that the adapter must not accept (path traversal, bad grammar). */
+  invalidReference: 'InvalidReference',
+  /** A staging write carried a lock token older than one already seen: the lock was lost. */
+  staleFencingToken: 'StaleFencingToken',
+  /** A fenced environment was written to without a lock token. */
+  fencingTokenRequired: 'FencingTokenRequired',
+  /** The version asked to be marked good is not the one running. */
+  versionNotCurrent: 'VersionNotCurrent',
+  /** A page or ticket id is already taken by a different idempotency key. */
+  incidentIdTaken: 'IncidentIdTaken',
+  /** No ticket or page with that id. */
+  documentNotFound: 'DocumentNotFound',
+} as const;
+export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
+
+/** A definitive refusal; `details` is plain JSON for the workflow (log path, tail, digests...). */
+export class DefinitiveFailure extends Error {
+  constructor(
+    readonly type: FailureType,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+export function isDefinitiveFailure(err: unknown): err is DefinitiveFailure {
+  return err instanceof DefinitiveFailure;
+}

@@ -1,0 +1,39 @@
+/**
+ * The issue tracker: `HOT-<n>` tickets for emergencies (MISSION.md, stage 3). The tracker hands
+ * out the number; the wiki page and hotfix branch reuse it. Opening is idempotent by `key`
+ * (derive it from repository + version + decision): a retry finds the ticket it opened before.
+ */
+import type { IncidentKind } from '../domain/incident-ids';
+
+export interface TicketRequest {
+  key: string;
+  kind: IncidentKind;
+  title: string;
+  /** Markdown. */
+  body: string;
+  labels?: readonly string[];
+}
+
+export interface DocumentRef {
+  /** `HOT-3`. */
+  id: string;
+  /** Where a person opens it. */
+  url: string;
+  /** False when `key` had opened it before. */
+  created: boolean;
+}
+
+export interface Ticket {
+  id: string;
+  url: string;
+  title: string;
+  /** The whole ticket as markdown, updates included. */
+  markdown: string;
+}
+
+export interface Tickets {
+  open(request: TicketRequest): Promise<DocumentRef>;
+  /** Adds an update; a second call with the same `key` adds nothing. A definitive DocumentNotFound for an unknown id. */
+  comment(request: { id: string; key: string; markdown: string }): Promise<{ added: boolean }>;
+  get(id: string): Promise<Ticket | null>;
+}
