@@ -3,14 +3,12 @@
  * repository, the bump, and what every commit since the last release did to it (issue 3).
  */
 import type { Command } from 'commander';
-import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
 import {
   CommitPresets,
   isCommitPreset,
   type CommitEffect,
   type CommitPreset,
 } from '../domain/commit-analysis';
-import { decideNextVersion, type NextVersion } from '../domain/next-version';
 import {
   DEFAULT_RELEASE_TAG_FORMAT,
   DEFAULT_RELEASE_TAG_PATTERN,
@@ -18,9 +16,11 @@ import {
   type ReleaseTagRule,
 } from '../domain/release-tags';
 import { UserError } from '../errors';
-import type { GitPort } from '../ports/git';
 import type { CliContext } from './main';
 import { openCompleteRepository } from './repository-checks';
+import { nextVersionOf, type NextVersionReport } from '../release/next-version-of';
+
+export { nextVersionOf, type NextVersionReport };
 
 interface NextVersionOptions {
   repo: string;
@@ -29,16 +29,6 @@ interface NextVersionOptions {
   preset: string;
   tagPattern: string;
   tagFormat: string;
-}
-
-export interface NextVersionReport extends NextVersion {
-  /** The revision asked about and the commit it names. */
-  ref: string;
-  head: string;
-  preset: CommitPreset;
-  tagPattern: string;
-  /** Commits that look releasable but count for less (or nothing): see CommitEffect.warning. */
-  warnings: { sha: string; header: string; warning: string }[];
 }
 
 export function presetOption(value: string): CommitPreset {
@@ -57,24 +47,6 @@ function tagRuleOption(pattern: string, format: string): ReleaseTagRule {
   const [problem] = releaseTagRuleProblems(rule);
   if (problem) throw new UserError('INVALID_OPTION', problem, 'fix --tag-pattern / --tag-format');
   return rule;
-}
-
-/** Reads the history through the git port and decides; the main-commit activity does the same. */
-export async function nextVersionOf(
-  git: GitPort,
-  ref: string,
-  preset: CommitPreset,
-  tagRule: ReleaseTagRule,
-): Promise<NextVersionReport> {
-  const head = await git.resolveCommit(ref);
-  const lastTag = await git.lastReleaseTag(head, tagRule);
-  const commits = await git.commitsBetween(lastTag?.commit ?? null, head);
-  const parse = await loadCommitParser(preset);
-  const decided = decideNextVersion({ lastTag, commits, parse, preset, tagRule });
-  const warnings = decided.commits.flatMap((c) =>
-    c.warning ? [{ sha: c.sha, header: c.header, warning: c.warning }] : [],
-  );
-  return { ...decided, ref, head, preset, tagPattern: tagRule.pattern, warnings };
 }
 
 function commitLine(c: CommitEffect): string {

@@ -9,6 +9,38 @@ const duration = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration such as "30s", "5m" or "2h"');
 
+/** One command: an argument array (`[npm, test]`), or with a name and its own time limit. */
+const commandStep = z.union([
+  z.array(z.string().min(1)).min(1),
+  z.strictObject({
+    name: z.string().min(1).optional(),
+    argv: z.array(z.string().min(1)).min(1),
+    timeout: duration.optional(),
+  }),
+]);
+
+const commands = z
+  .strictObject({
+    /** Run in a clean worktree at the commit; must produce `artifact`. */
+    build: z.array(commandStep).default([]),
+    unitTests: z.array(commandStep).default([]),
+    /** Run against an environment: RELEASE_FLOW_ENV and RELEASE_FLOW_VERSION tell which. */
+    integrationTests: z.array(commandStep).default([]),
+    /**
+     * Run on every deploy and rollback of that environment (helm, kubectl, a script), with
+     * RELEASE_FLOW_ACTION, _ENV, _VERSION, _DIGEST, _ARTIFACT set; without one the local state
+     * file is the deployment.
+     */
+    deploy: z
+      .strictObject({
+        dev: z.array(z.string().min(1)).min(1).optional(),
+        staging: z.array(z.string().min(1)).min(1).optional(),
+        production: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const repository = z.strictObject({
   /** Owner/name as GitHub spells it, or any unique name for a local repository. */
   name: z.string().min(1),
@@ -19,6 +51,16 @@ const repository = z.strictObject({
   preset: z.enum(['angular', 'conventionalcommits']).default('angular'),
   /** Wait for a `promote` decision between staging and production instead of handing off. */
   requirePromote: z.boolean().default(false),
+  commands,
+  /** The file the build leaves in the checkout (relative path): what the registry stores. */
+  artifact: z.string().min(1).optional(),
+  timeouts: z
+    .strictObject({
+      build: duration.default('30m'),
+      unitTests: duration.default('30m'),
+      integrationTests: duration.default('30m'),
+    })
+    .prefault({}),
 });
 
 export const configSchema = z.strictObject({

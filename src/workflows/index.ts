@@ -2,3 +2,4 @@
 export { readinessWorkflow } from './readiness-workflow';
 export { lockWorkflow } from './staging-lock';
 export { lockProbeWorkflow } from './lock-probe-workflow';
+export { mainCommitWorkflow } from './main-commit-pipeline';

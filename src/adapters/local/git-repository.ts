@@ -9,6 +9,8 @@ import path from 'node:path';
 import { UserError } from '../../errors';
 import { latestReleaseTag, type ReleaseTagRule } from '../../domain/release-tags';
 import type { CommitRecord, GitPort, HistoryCompleteness, ReleasePoint } from '../../ports/git';
+import type { GitRefs } from '../../ports/git-refs';
+import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
 
 interface GitResult {
   code: number;
@@ -39,7 +41,7 @@ function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-export class LocalGitRepository implements GitPort {
+export class LocalGitRepository implements GitPort, GitRefs {
   private constructor(readonly directory: string) {}
 
   /** Opens `directory`, refusing with a user error when it is not a git repository. */
@@ -177,5 +179,79 @@ export class LocalGitRepository implements GitPort {
     if (result.code === 0) return true;
     if (result.code === 1) return false;
     throw new Error(`git merge-base --is-ancestor failed (${result.code}): ${result.stderr.trim()}`);
+  }
+
+  /** The commit a ref names, or null when the ref does not exist. */
+  private async commitOf(ref: string): Promise<string | null> {
+    const result = await this.run([
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      '--end-of-options',
+      `${ref}^{commit}`,
+    ]);
+    return result.code === 0 ? result.stdout.trim() : null;
+  }
+
+  private async checkRefName(kind: 'tags' | 'heads', name: string): Promise<void> {
+    const result = await this.run(['check-ref-format', `refs/${kind}/${name}`]);
+    if (result.code !== 0 || name.startsWith('-')) {
+      throw new DefinitiveFailure(
+        FailureTypes.invalidReference,
+        `${JSON.stringify(name)} is not a valid git ref name`,
+      );
+    }
+  }
+
+  async createTag(request: { tag: string; commit: string }): Promise<{ created: boolean }> {
+    await this.checkRefName('tags', request.tag);
+    const commit = await this.commitOf(request.commit);
+    if (!commit)
+      throw new DefinitiveFailure(
+        FailureTypes.unknownCommit,
+        `commit ${request.commit} is not in ${this.directory}`,
+      );
+    const existing = await this.commitOf(`refs/tags/${request.tag}`);
+    if (existing === commit) return { created: false };
+    if (existing) {
+      throw new DefinitiveFailure(
+        FailureTypes.tagConflict,
+        `tag ${request.tag} already marks ${existing.slice(0, 12)}, not ${commit.slice(0, 12)}`,
+        { tag: request.tag, existing, wanted: commit },
+      );
+    }
+    const made = await this.run(['tag', '--no-sign', request.tag, commit]);
+    if (made.code !== 0) {
+      // A concurrent writer may have made the same tag between our check and ours.
+      if ((await this.commitOf(`refs/tags/${request.tag}`)) === commit) return { created: false };
+      throw new Error(`git tag ${request.tag} failed (${made.code}): ${made.stderr.trim()}`);
+    }
+    return { created: true };
+  }
+
+  async createBranchFromTag(request: {
+    branch: string;
+    tag: string;
+  }): Promise<{ created: boolean; commit: string }> {
+    await this.checkRefName('heads', request.branch);
+    const commit = await this.commitOf(`refs/tags/${request.tag}`);
+    if (!commit)
+      throw new DefinitiveFailure(
+        FailureTypes.unknownCommit,
+        `tag ${request.tag} is not in ${this.directory}`,
+      );
+    const existing = await this.commitOf(`refs/heads/${request.branch}`);
+    if (existing) {
+      if (await this.isAncestor(commit, existing)) return { created: false, commit };
+      throw new DefinitiveFailure(
+        FailureTypes.incidentIdTaken,
+        `branch ${request.branch} already exists and does not contain ${request.tag}`,
+        { branch: request.branch, tag: request.tag },
+      );
+    }
+    const made = await this.run(['branch', '--no-track', request.branch, commit]);
+    if (made.code !== 0)
+      throw new Error(`git branch ${request.branch} failed (${made.code}): ${made.stderr.trim()}`);
+    return { created: true, commit };
   }
 }

@@ -1,0 +1,83 @@
+/**
+ * Alerting activities. The alert key makes a page idempotent: a retried or replayed activity
+ * never pages twice. Links into the Temporal UI are added here, where the UI's address is known.
+ */
+import { activityInfo } from '@temporalio/activity';
+import type { Alert, AlertReceipt, Alerts } from '../ports/alerts';
+import { workflowUrl } from '../temporal/ui-links';
+import { definitive } from './definitive';
+
+export interface AlertPorts {
+  alerts: Alerts;
+  /** Root of the Temporal UI (`http://127.0.0.1:8233`), when there is one to link to. */
+  uiUrl?: string;
+}
+
+export interface PipelineFailureNotice {
+  repository: string;
+  /** `main-commit`, `tag`, `production`. */
+  stage: string;
+  /** The step that failed (`unit tests`). */
+  step: string;
+  commit?: string;
+  version?: string;
+  /** What failed, in one or a few lines (the log's tail included). */
+  message: string;
+  /** Where the full log is kept, when there is one. */
+  log?: string;
+}
+
+function currentWorkflowLink(uiUrl: string | undefined): { title: string; url: string }[] {
+  const info = activityInfo();
+  const workflowId = info.workflowExecution?.workflowId;
+  if (!uiUrl || !workflowId) return [];
+  return [
+    {
+      title: 'workflow in the Temporal UI',
+      url: workflowUrl({
+        uiUrl,
+        namespace: info.workflowNamespace ?? 'default',
+        workflowId,
+        ...(info.workflowExecution?.runId ? { runId: info.workflowExecution.runId } : {}),
+      }),
+    },
+  ];
+}
+
+export function createAlertActivities(ports: AlertPorts) {
+  return {
+    /** Sends an alert once per key. */
+    async sendAlert(alert: Alert): Promise<AlertReceipt> {
+      return await definitive(() => ports.alerts.send(alert));
+    },
+
+    /** Tells the development team a pipeline halted: what failed, where, and a link to the run. */
+    async notifyPipelineFailure(notice: PipelineFailureNotice): Promise<AlertReceipt> {
+      const info = activityInfo();
+      const workflowId = info.workflowExecution?.workflowId ?? 'unknown';
+      const subject = notice.version ?? notice.commit?.slice(0, 12) ?? '';
+      return await definitive(() =>
+        ports.alerts.send({
+          key: `${workflowId}/failed/${notice.step}`,
+          team: 'development',
+          severity: 'warning',
+          title: `${notice.repository} ${subject}: ${notice.stage} pipeline failed at ${notice.step}`,
+          text: [
+            notice.message,
+            ...(notice.log ? [`log: ${notice.log}`] : []),
+            `workflow: ${workflowId}`,
+          ].join('\n'),
+          repository: notice.repository,
+          ...(notice.version ? { version: notice.version } : {}),
+          links: currentWorkflowLink(ports.uiUrl),
+          commands: [
+            {
+              label: 'see the pipeline status',
+              command: `temporal workflow query --workflow-id '${workflowId}' --name status`,
+            },
+          ],
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The composition root of the pipelines on one machine: config -> local adapters -> the ports
+ * the pipeline activities take. Every adapter keeps its state under `stateDir`, so a restart
+ * (or a SIGKILL) of the worker finds its earlier work and never repeats it.
+ */
+import path from 'node:path';
+import type { PipelinePorts } from './activities/pipeline';
+import { environmentKey } from './activities/deploy';
+import { AlertJournal } from './adapters/local/alert-journal';
+import { FilesystemRegistry } from './adapters/local/filesystem-registry';
+import { LocalGitRepository } from './adapters/local/git-repository';
+import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
+import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner';
+import type { Config, RepositoryConfig } from './config/schema';
+import { UserError } from './errors';
+import type { FencedResource } from './ports/fenced-resource';
+
+export interface LocalPipelineOptions {
+  config: Readonly<Config>;
+  /** Absolute state directory (config.stateDir resolved). */
+  stateDir: string;
+  /** The staging lock's fenced resource: staging writes must carry a current token. */
+  fencedResource: FencedResource;
+  uiUrl?: string;
+  /** Where alerts are printed besides the journal (console by default). */
+  printAlert?: (text: string) => void;
+}
+
+const ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
+
+function repositoryPath(config: Readonly<Config>, name: string): string {
+  const repo = config.repositories.find((r) => r.name === name);
+  if (!repo?.path) {
+    throw new UserError(
+      'REPOSITORY_PATH_MISSING',
+      `repository ${name} has no local path`,
+      'set repositories[].path to its clone',
+    );
+  }
+  return repo.path;
+}
+
+export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePorts {
+  const { config, stateDir } = opts;
+  const commands: Record<string, DeployCommand> = {};
+  const fenced: Record<string, string> = {};
+  for (const repo of config.repositories) {
+    for (const env of ENVIRONMENTS) {
+      const argv = repo.commands.deploy[env];
+      if (argv) commands[environmentKey(repo.name, env)] = { argv };
+    }
+    // One shared staging lock guards every repository's staging (MISSION: the shared staging).
+    fenced[environmentKey(repo.name, 'staging')] = 'staging';
+  }
+  return {
+    runner: new WorktreeCommandRunner({
+      repositoryPath: (name) => repositoryPath(config, name),
+      workDir: path.join(stateDir, 'work'),
+    }),
+    repository: (name: string): RepositoryConfig | undefined =>
+      config.repositories.find((r) => r.name === name),
+    git: (repo: RepositoryConfig) => LocalGitRepository.open(repositoryPath(config, repo.name)),
+    registry: new FilesystemRegistry(path.join(stateDir, 'registry')),
+    environments: new LocalEnvironments({
+      dir: path.join(stateDir, 'environments'),
+      commands,
+      fencing: { resource: opts.fencedResource, environments: fenced },
+    }),
+    alerts: new AlertJournal({
+      file: path.join(stateDir, 'alerts.jsonl'),
+      ...(opts.printAlert ? { print: opts.printAlert } : {}),
+    }),
+    ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+  };
+}
