@@ -1,10 +1,20 @@
 /**
- * Programmatic starts used by the CLI, the HTTP server and (later) the webhook receiver: each
- * function derives the workflow id from business keys so a repeated call finds the same run.
+ * Programmatic starts used by the CLI, the HTTP server and the webhook receiver. Workflow ids
+ * derive from business keys (see pipeline-messages.ts), and a start that finds the run already
+ * there answers "already started" with its id instead of starting a second one.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from './temporal/search-attributes';
 import { readinessWorkflow } from './workflows/readiness-workflow';
+import {
+  PipelineWorkflowTypes,
+  pipelineWorkflowId,
+  type MainCommitInput,
+  type PipelineStage,
+  type ProductionReleaseInput,
+  type TagReleaseInput,
+} from './workflows/pipeline-messages';
 
 /** Start a readiness probe and wait for its answer (used by GET /readyz). */
 export async function runReadinessProbe(
@@ -19,4 +29,82 @@ export async function runReadinessProbe(
     args: [{ probeId }],
     workflowExecutionTimeout: timeoutMs,
   });
+}
+
+export interface StartResult {
+  workflowId: string;
+  /** False when a run with this id already existed (running or closed): nothing was started. */
+  started: boolean;
+}
+
+export interface StartOptions {
+  taskQueue: string;
+  /**
+   * Whether the server knows our search attributes (the embedded dev server and compose do;
+   * a cluster where they were not created would refuse the start).
+   */
+  searchAttributes?: boolean;
+}
+
+async function startOnce(
+  client: Client,
+  stage: PipelineStage,
+  workflowId: string,
+  input: MainCommitInput | TagReleaseInput | ProductionReleaseInput,
+  attributes: { repository: string; commit: string; version?: string },
+  opts: StartOptions,
+): Promise<StartResult> {
+  try {
+    await client.workflow.start(PipelineWorkflowTypes[stage], {
+      workflowId,
+      taskQueue: opts.taskQueue,
+      args: [input],
+      // A closed run with this id is the same release: never run it a second time.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      ...(opts.searchAttributes === false
+        ? {}
+        : {
+            typedSearchAttributes: [
+              { key: ReleaseRepository, value: attributes.repository },
+              { key: ReleaseStage, value: stage },
+              { key: ReleaseCommit, value: attributes.commit },
+              ...(attributes.version ? [{ key: ReleaseVersion, value: attributes.version }] : []),
+            ],
+          }),
+    });
+    return { workflowId, started: true };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    throw err;
+  }
+}
+
+/** Stage 1 for a pushed head commit of the default branch. */
+export function startMainCommit(
+  client: Client,
+  input: MainCommitInput,
+  opts: StartOptions,
+): Promise<StartResult> {
+  const id = pipelineWorkflowId('main-commit', input.repository, input.commit);
+  return startOnce(client, 'main-commit', id, input, input, opts);
+}
+
+/** Stage 2 for a release tag. */
+export function startTagRelease(
+  client: Client,
+  input: TagReleaseInput,
+  opts: StartOptions,
+): Promise<StartResult> {
+  const id = pipelineWorkflowId('tag', input.repository, input.tag);
+  return startOnce(client, 'tag', id, input, { ...input, version: input.tag }, opts);
+}
+
+/** Stage 3 (normally started by the tag pipeline's hand-off, or by `promote`). */
+export function startProductionRelease(
+  client: Client,
+  input: ProductionReleaseInput,
+  opts: StartOptions,
+): Promise<StartResult> {
+  const id = pipelineWorkflowId('production', input.repository, input.version);
+  return startOnce(client, 'production', id, input, input, opts);
 }

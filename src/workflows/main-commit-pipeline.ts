@@ -13,14 +13,10 @@ import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@
 import type { PipelineActivities } from '../activities/pipeline';
 import { acquire, isLockRevoked } from './lock-helper';
 import { repositoryLockResource, type LockRevocation } from './lock-messages';
-import { PipelineStates, statusQuery, type PipelineStatus } from './pipeline-messages';
-import { describeFailure, runStep } from './pipeline-steps';
+import { PipelineStates, statusQuery, type MainCommitInput, type PipelineStatus } from './pipeline-messages';
 
-export interface MainCommitInput {
-  repository: string;
-  /** Full commit hash of the pushed head. */
-  commit: string;
-}
+export type { MainCommitInput };
+import { describeFailure, runStep } from './pipeline-steps';
 
 export interface MainCommitOutcome {
   state: 'released' | 'no-release' | 'preempted';

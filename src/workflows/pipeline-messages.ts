@@ -65,3 +65,31 @@ export interface PipelineStatus {
 }
 
 export const statusQuery = defineQuery<PipelineStatus>('status');
+
+/** Registered workflow type names, for clients that start pipelines by name. */
+export const PipelineWorkflowTypes = {
+  'main-commit': 'mainCommitWorkflow',
+  tag: 'tagReleaseWorkflow',
+  production: 'productionReleaseWorkflow',
+} as const satisfies Record<PipelineStage, string>;
+
+export interface MainCommitInput {
+  repository: string;
+  /** Full commit hash of the pushed head. */
+  commit: string;
+}
+
+export interface TagReleaseInput {
+  repository: string;
+  /** The release tag (`v1.3.0`), matching the repository's release tag pattern. */
+  tag: string;
+  /** The commit the tag marks (its artifact in the dev repository is tagged with this hash). */
+  commit: string;
+}
+
+export interface ProductionReleaseInput {
+  repository: string;
+  /** The release tag being promoted (`v1.3.0`). */
+  version: string;
+  commit: string;
+}
