@@ -1,0 +1,93 @@
+/**
+ * How the receiver starts pipelines: a small interface (tests inject a fake) and its Temporal
+ * adapter over src/starter.ts. The adapter bounds each start so a delivery is answered well
+ * inside GitHub's 10 s even when Temporal hangs, and says "unavailable" (TemporalUnavailable)
+ * when the start should go to the outbox rather than fail.
+ */
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import { startMainCommit, startTagRelease, type StartOptions, type StartResult } from '../starter';
+import type { StartRequest } from './route-event';
+
+export interface PipelineStarter {
+  /** Started, or already there (`started: false`); TemporalUnavailable when Temporal cannot be reached. */
+  start(request: StartRequest): Promise<StartResult>;
+}
+
+/** Temporal could not be reached (no connection, unavailable, or no answer in time). */
+export class TemporalUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TemporalUnavailable';
+  }
+}
+
+// gRPC status codes that mean "the server did not answer", not "the server said no".
+const UNAVAILABLE = 14;
+const DEADLINE_EXCEEDED = 4;
+const CONNECTION_TEXT =
+  /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|No connection established|connection (refused|closed)/i;
+
+/** True when err, or any error in its cause chain, says Temporal was not reached. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof TemporalUnavailable) return true;
+    if (isGrpcServiceError(e) && (e.code === UNAVAILABLE || e.code === DEADLINE_EXCEEDED)) return true;
+    if (e instanceof Error && CONNECTION_TEXT.test(e.message)) return true;
+  }
+  return false;
+}
+
+export interface TemporalStarterOptions extends StartOptions {
+  /**
+   * gRPC deadline of one start (default 3 s). The SDK retries an unreachable server inside it;
+   * the call settles at most one retry delay later, so the answer stays inside GitHub's 10 s.
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Starts through a Temporal client. `client` is a getter so the receiver can be mounted before
+ * the app has connected: no client yet is "unavailable", and the event goes to the outbox.
+ */
+export function temporalStarter(
+  client: () => Client | undefined,
+  opts: TemporalStarterOptions,
+): PipelineStarter {
+  const timeoutMs = opts.timeoutMs ?? 3_000;
+  const startOpts: StartOptions = { taskQueue: opts.taskQueue, searchAttributes: opts.searchAttributes };
+  return {
+    async start(request) {
+      const c = client();
+      if (!c) throw new TemporalUnavailable('not connected to Temporal yet');
+      const call = () =>
+        request.stage === 'main-commit'
+          ? startMainCommit(c, request.input, startOpts)
+          : startTagRelease(c, request.input, startOpts);
+      // The deadline ends the call and the SDK's retries with it, so nothing of this start keeps
+      // running after it returns. The timer is only a backstop against a call that never settles.
+      const backstopMs = timeoutMs + 5_000;
+      let timer: NodeJS.Timeout | undefined;
+      const backstop = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new TemporalUnavailable(`Temporal did not answer the start within ${backstopMs} ms`)),
+          backstopMs,
+        );
+      });
+      try {
+        return await Promise.race([c.connection.withDeadline(Date.now() + timeoutMs, call), backstop]);
+      } catch (err) {
+        if (isTemporalUnavailable(err) && !(err instanceof TemporalUnavailable)) {
+          throw new TemporalUnavailable(
+            `Temporal unavailable: ${err instanceof Error ? err.message : String(err)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

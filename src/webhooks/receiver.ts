@@ -1,0 +1,186 @@
+/**
+ * `POST /webhooks/github`: the door through which GitHub starts releases. It answers in this
+ * order, each refusal precise and early (octokit's order: nothing is parsed before the
+ * signature holds):
+ *
+ *   503 no secret configured · 415 content type · 413 body over the limit · 401 signature ·
+ *   400 not a JSON object · 200 ping · 202 ignored (with the reason) ·
+ *   201 started · 200 already started · 202 queued (Temporal unreachable: in the outbox)
+ *
+ * Every answer is `{ delivery, event, decision, workflowId?, reason }`, and every delivery is
+ * one log line with the same fields and the repository; never the secret or the signature.
+ * No release logic lives here: route-event.ts decides, Temporal runs.
+ */
+import type http from 'node:http';
+import { sendJson, type Route } from '../http/server';
+import type { Logger } from '../logging';
+import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
+import type { Outbox } from './outbox';
+import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
+import { BodyTooLarge, DEFAULT_BODY_LIMIT_BYTES, readRawBody } from './raw-body';
+import { routeEvent, type RoutedRepository, type StartRequest } from './route-event';
+import { checkSignature } from './signature';
+
+export const WEBHOOK_PATH = '/webhooks/github';
+
+export const WebhookDecisions = {
+  pong: 'pong',
+  ignored: 'ignored',
+  started: 'started',
+  alreadyStarted: 'already-started',
+  queued: 'queued',
+  rejected: 'rejected',
+} as const;
+export type WebhookDecision = (typeof WebhookDecisions)[keyof typeof WebhookDecisions];
+
+export interface WebhookAnswer {
+  delivery: string;
+  event: string;
+  decision: WebhookDecision;
+  workflowId?: string;
+  reason: string;
+}
+
+export interface WebhookDeps {
+  /** GITHUB_WEBHOOK_SECRET. Without it every delivery is refused (503): unsigned starts are never accepted. */
+  secret: string | undefined;
+  repositories: readonly RoutedRepository[];
+  starter: PipelineStarter;
+  /** Where starts wait while Temporal is unreachable; without it such deliveries get 503 and GitHub can redeliver. */
+  outbox?: Outbox;
+  /** Woken when something is queued. */
+  onQueued?: () => void;
+  logger: Logger;
+  bodyLimitBytes?: number;
+  path?: string;
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+export function webhookRoutes(deps: WebhookDeps): Route[] {
+  const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+
+  async function startOrQueue(
+    request: StartRequest,
+    repository: string,
+    delivery: string,
+    event: string,
+  ): Promise<{ status: number; decision: WebhookDecision; reason: string }> {
+    const queue = (why: string) => {
+      if (!deps.outbox) {
+        return {
+          status: 503,
+          decision: WebhookDecisions.rejected,
+          reason: `${why}; no outbox configured: redeliver from GitHub once Temporal is back`,
+        };
+      }
+      const { added } = deps.outbox.enqueue({ request, repository, delivery, event });
+      deps.onQueued?.();
+      return {
+        status: 202,
+        decision: WebhookDecisions.queued,
+        reason: `${why}; ${added ? 'queued' : 'already queued'} in the outbox, started as soon as Temporal answers`,
+      };
+    };
+    // Starts of one repository keep push order: while any wait in the outbox, new ones queue behind them.
+    const waiting = deps.outbox?.waitingFor(repository) ?? 0;
+    if (waiting > 0) return queue(`${waiting} earlier start(s) of ${repository} wait in the outbox`);
+    try {
+      const result = await deps.starter.start(request);
+      return result.started
+        ? { status: 201, decision: WebhookDecisions.started, reason: 'workflow started' }
+        : {
+            status: 200,
+            decision: WebhookDecisions.alreadyStarted,
+            reason: 'already started: nothing new started',
+          };
+    } catch (err) {
+      if (isTemporalUnavailable(err)) return queue(`Temporal unreachable (${message(err)})`);
+      throw err;
+    }
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const delivery = header(req, 'x-github-delivery') ?? '(no X-GitHub-Delivery)';
+    const event = header(req, 'x-github-event') ?? '';
+    // Known once the payload is verified and routed; logged with every answer.
+    const known: { repository?: string } = {};
+    const answer = (status: number, body: Omit<WebhookAnswer, 'delivery' | 'event'>) => {
+      const full: WebhookAnswer = { delivery, event, ...body };
+      const line = { ...full, repository: known.repository, status };
+      if (status >= 500) deps.logger.error(line, 'webhook delivery');
+      else if (status === 400 || status === 401 || status === 413 || status === 415)
+        deps.logger.warn(line, 'webhook delivery');
+      else deps.logger.info(line, 'webhook delivery');
+      sendJson(res, status, full);
+    };
+    const reject = (status: number, reason: string) =>
+      answer(status, { decision: WebhookDecisions.rejected, reason });
+
+    if (!deps.secret) {
+      return reject(
+        503,
+        'GITHUB_WEBHOOK_SECRET is not set: set it to the secret of the GitHub webhook and restart',
+      );
+    }
+    const type = webhookContentType(header(req, 'content-type'));
+    if (!type) {
+      return reject(
+        415,
+        `content type ${header(req, 'content-type') ?? '(none)'} is not application/json or application/x-www-form-urlencoded`,
+      );
+    }
+    let body: Buffer;
+    try {
+      body = await readRawBody(req, limit);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        // The rest of the body is not read: close the connection after answering.
+        res.setHeader('connection', 'close');
+        return reject(413, `${err.message} (GitHub caps payloads at 25 MB)`);
+      }
+      throw err;
+    }
+    const signature = await checkSignature(req, body, deps.secret);
+    if (!signature.ok) return reject(401, signature.reason);
+    let payload: Record<string, unknown>;
+    try {
+      payload = parsePayload(body, type);
+    } catch (err) {
+      if (err instanceof PayloadNotJson) return reject(400, err.message);
+      throw err;
+    }
+
+    const routing = routeEvent(event, payload, deps.repositories);
+    known.repository = routing.repository;
+    if (routing.kind === 'pong')
+      return answer(200, { decision: WebhookDecisions.pong, reason: routing.reason });
+    if (routing.kind === 'ignore')
+      return answer(202, { decision: WebhookDecisions.ignored, reason: routing.reason });
+    let outcome;
+    try {
+      outcome = await startOrQueue(routing.request, routing.repository, delivery, event);
+    } catch (err) {
+      deps.logger.error({ err, delivery, workflowId: routing.request.workflowId }, 'webhook start failed');
+      return answer(500, {
+        decision: WebhookDecisions.rejected,
+        workflowId: routing.request.workflowId,
+        reason: `could not start or queue the workflow: ${message(err)}`,
+      });
+    }
+    return answer(outcome.status, {
+      decision: outcome.decision,
+      workflowId: routing.request.workflowId,
+      reason: `${routing.reason}: ${outcome.reason}`,
+    });
+  }
+
+  return [{ method: 'POST', path: deps.path ?? WEBHOOK_PATH, handler: handle }];
+}

@@ -1,0 +1,84 @@
+/**
+ * The receiver as the app mounts it: the outbox file under the state directory, its drainer
+ * running, and the route. One call to open, one to close (drainer first, then the file).
+ */
+import type { Client } from '@temporalio/client';
+import type { Route } from '../http/server';
+import type { Logger } from '../logging';
+import { Outbox, outboxPath } from './outbox';
+import { startOutboxDrainer, type OutboxDrainer } from './outbox-drainer';
+import { temporalStarter, type PipelineStarter } from './pipeline-starter';
+import { webhookRoutes } from './receiver';
+import type { RoutedRepository } from './route-event';
+
+export interface WebhookReceiverOptions {
+  /** Absolute state directory; the outbox is `<stateDir>/webhook-outbox.sqlite`. */
+  stateDir: string;
+  repositories: readonly RoutedRepository[];
+  /** GITHUB_WEBHOOK_SECRET. */
+  secret: string | undefined;
+  /** The app's client once connected (undefined before: deliveries are queued). */
+  client: () => Client | undefined;
+  taskQueue: string;
+  searchAttributes?: boolean;
+  logger: Logger;
+  bodyLimitBytes?: number;
+  /** Longest wait for one start before the delivery is queued instead (default 3 s). */
+  startTimeoutMs?: number;
+  /** Outbox retry backoff (defaults 1 s doubling to 30 s). */
+  retryMinDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Replaces the Temporal starter (tests). */
+  starter?: PipelineStarter;
+}
+
+export interface WebhookReceiver {
+  routes: Route[];
+  outbox: Outbox;
+  drainer: OutboxDrainer;
+  close(): Promise<void>;
+}
+
+export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiver {
+  const logger = opts.logger.child({ component: 'webhooks' });
+  if (!opts.secret) {
+    logger.warn('GITHUB_WEBHOOK_SECRET is not set: POST /webhooks/github refuses every delivery (503)');
+  }
+  const starter =
+    opts.starter ??
+    temporalStarter(opts.client, {
+      taskQueue: opts.taskQueue,
+      searchAttributes: opts.searchAttributes,
+      timeoutMs: opts.startTimeoutMs,
+    });
+  const outbox = Outbox.open(outboxPath(opts.stateDir));
+  const waiting = outbox.size();
+  if (waiting > 0)
+    logger.info({ waiting, file: outbox.file }, 'outbox: starts waiting from before; draining');
+  const drainer = startOutboxDrainer({
+    outbox,
+    starter,
+    logger,
+    minDelayMs: opts.retryMinDelayMs,
+    maxDelayMs: opts.retryMaxDelayMs,
+  });
+  const routes = webhookRoutes({
+    secret: opts.secret,
+    repositories: opts.repositories,
+    starter,
+    outbox,
+    onQueued: () => drainer.notify(),
+    logger,
+    bodyLimitBytes: opts.bodyLimitBytes,
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    routes,
+    outbox,
+    drainer,
+    close: () =>
+      (closed ??= drainer.stop().then(() => {
+        outbox.close();
+      })),
+  };
+}
