@@ -10,6 +10,9 @@ import { AlertJournal } from './adapters/local/alert-journal';
 import { FilesystemRegistry } from './adapters/local/filesystem-registry';
 import { LocalGitRepository } from './adapters/local/git-repository';
 import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
+import { LocalMetricSource } from './adapters/local/local-metric-source';
+import { MarkdownTickets } from './adapters/local/markdown-tickets';
+import { MarkdownWiki } from './adapters/local/markdown-wiki';
 import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner';
 import type { Config, RepositoryConfig } from './config/schema';
 import { UserError } from './errors';
@@ -66,6 +69,9 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       commands,
       fencing: { resource: opts.fencedResource, environments: fenced },
     }),
+    apm: new LocalMetricSource({ dir: path.join(stateDir, 'apm') }),
+    tickets: new MarkdownTickets(path.join(stateDir, 'tickets')),
+    wiki: new MarkdownWiki(path.join(stateDir, 'wiki')),
     alerts: new AlertJournal({
       file: path.join(stateDir, 'alerts.jsonl'),
       ...(opts.printAlert ? { print: opts.printAlert } : {}),

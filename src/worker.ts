@@ -11,7 +11,8 @@ import { createActivities } from './activities';
 import { createLocalFencedResource } from './adapters/local/fenced-resource';
 import type { FencedResource } from './ports/fenced-resource';
 import type { Config } from './config/schema';
-import { loadConfig } from './config/load';
+import { loadConfig, validateConfig } from './config/load';
+import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
 import { createLogger, sdkLogger, type Logger } from './logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
@@ -64,6 +65,10 @@ export interface CreateWorkerOptions {
   stateDir?: string;
   /** The fenced resource staging deploys go through (default: files under stateDir/fenced). */
   fencedResource?: FencedResource;
+  /** Repositories and their commands (default: none configured). */
+  config?: Readonly<Config>;
+  /** Root of the Temporal UI, for links in alerts and statuses. */
+  uiUrl?: string;
 }
 
 export function workerIdentity(): string {
@@ -72,6 +77,8 @@ export function workerIdentity(): string {
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const identity = opts.identity ?? workerIdentity();
+  const stateDir = path.resolve(opts.stateDir ?? '.release-flow');
+  const fencedResource = opts.fencedResource ?? createLocalFencedResource(path.join(stateDir, 'fenced'));
   return await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -80,13 +87,20 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities({
       identity,
       client: opts.client,
-      fencedResource:
-        opts.fencedResource ??
-        createLocalFencedResource(path.join(opts.stateDir ?? '.release-flow', 'fenced')),
+      fencedResource,
+      ...createLocalPipelinePorts({
+        config: opts.config ?? validateConfig({}, {}),
+        stateDir,
+        fencedResource,
+        ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+      }),
     }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
+    // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
+    // 80% of a one-minute heartbeat timeout.
+    maxHeartbeatThrottleInterval: '5 seconds',
     shutdownForceTime: '30 seconds',
   });
 }
@@ -133,6 +147,7 @@ async function runStandalone(): Promise<void> {
     namespace: target.namespace,
     taskQueue: config.temporal.taskQueue,
     stateDir: config.stateDir,
+    config,
   });
   stopOnSignals(async () => worker.shutdown(), logger);
   logger.info(

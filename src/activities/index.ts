@@ -3,14 +3,16 @@
  * pattern). Workflows import only `type Activities`.
  */
 import { createLockActivities, type LockPorts } from './lock';
+import { createPipelineActivities, type PipelinePorts } from './pipeline';
 import { createReadinessActivities, type ReadinessPorts } from './readiness';
 
-export type Ports = ReadinessPorts & LockPorts;
+export type Ports = ReadinessPorts & LockPorts & PipelinePorts;
 
 export function createActivities(ports: Ports) {
   return {
     ...createReadinessActivities(ports),
     ...createLockActivities(ports),
+    ...createPipelineActivities(ports),
   };
 }
 

@@ -6,9 +6,21 @@ import { createAlertActivities, type AlertPorts } from './alerts';
 import { createArtifactActivities, type ArtifactPorts } from './artifacts';
 import { createBuildActivities, type BuildPorts } from './build';
 import { createDeployActivities, type DeployPorts } from './deploy';
+import { createHealthActivities, type HealthPorts } from './health';
+import { createIncidentActivities, type IncidentPorts } from './incidents';
+import { createProductionAlertActivities, type ProductionAlertPorts } from './production-alerts';
 import { createReleaseActivities, type ReleasePorts } from './release';
+import { createSettingsActivities, type SettingsPorts } from './settings';
 
-export type PipelinePorts = BuildPorts & ArtifactPorts & DeployPorts & ReleasePorts & AlertPorts;
+export type PipelinePorts = BuildPorts &
+  ArtifactPorts &
+  DeployPorts &
+  ReleasePorts &
+  AlertPorts &
+  SettingsPorts &
+  HealthPorts &
+  IncidentPorts &
+  ProductionAlertPorts;
 
 export function createPipelineActivities(ports: PipelinePorts) {
   return {
@@ -17,6 +29,10 @@ export function createPipelineActivities(ports: PipelinePorts) {
     ...createDeployActivities(ports),
     ...createReleaseActivities(ports),
     ...createAlertActivities(ports),
+    ...createSettingsActivities(ports),
+    ...createHealthActivities(ports),
+    ...createIncidentActivities(ports),
+    ...createProductionAlertActivities(ports),
   };
 }
 

@@ -54,6 +54,36 @@ const repository = z.strictObject({
   commands,
   /** The file the build leaves in the checkout (relative path): what the registry stores. */
   artifact: z.string().min(1).optional(),
+  /** The production health watch (README "Release rules": health verdict). */
+  health: z
+    .strictObject({
+      window: duration.optional(),
+      sampleInterval: duration.optional(),
+      maxErrorRate: z.number().min(0).max(1).optional(),
+      minRequests: z.number().int().min(0).optional(),
+      consecutiveBadSamples: z.number().int().min(1).optional(),
+      consecutiveQueryErrors: z.number().int().min(1).optional(),
+      minJudgedSamples: z.number().int().min(0).optional(),
+    })
+    .prefault({}),
+  /** While a production decision is awaited: page again, then page operations. */
+  escalation: z
+    .strictObject({
+      realertAfter: duration.optional(),
+      escalateAfter: duration.optional(),
+      developmentTeam: z.string().min(1).optional(),
+      operationsTeam: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** Who may take each decision (names, or `team:<name>` from `teams`); absent: anyone. */
+  deciders: z
+    .strictObject({
+      emergency: z.array(z.string().min(1)).optional(),
+      rollback: z.array(z.string().min(1)).optional(),
+      failForward: z.array(z.string().min(1)).optional(),
+      teams: z.record(z.string(), z.array(z.string().min(1))).optional(),
+    })
+    .optional(),
   timeouts: z
     .strictObject({
       build: duration.default('30m'),

@@ -3,3 +3,5 @@ export { readinessWorkflow } from './readiness-workflow';
 export { lockWorkflow } from './staging-lock';
 export { lockProbeWorkflow } from './lock-probe-workflow';
 export { mainCommitWorkflow } from './main-commit-pipeline';
+export { tagReleaseWorkflow } from './tag-pipeline';
+export { productionReleaseWorkflow } from './production-pipeline';

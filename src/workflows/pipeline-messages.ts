@@ -7,7 +7,17 @@
  *   production:<repository>:<vX.Y.Z>           stage 3
  * so a redelivered webhook or a repeated CLI start finds the run that already exists.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type {
+  DecisionRecord,
+  Deciders,
+  HotfixStatus,
+  PageRecord,
+  ProductionEscalationSettings,
+  ProductionHealthSettings,
+  ProductionHealthStatus,
+  RejectedDecision,
+} from './production-messages';
 
 export const PipelineStages = {
   mainCommit: 'main-commit',
@@ -45,6 +55,12 @@ export const PipelineStates = {
   noRelease: 'no-release',
   failed: 'failed',
   preempted: 'preempted',
+  /** Production: the breach was answered by rolling back. */
+  rolledBack: 'rolled-back',
+  /** Production: an emergency was declared; the hotfix is pending. */
+  hotfixPending: 'hotfix-pending',
+  /** Production: the breach was answered by failing forward (nothing changed). */
+  failedForward: 'failed-forward',
 } as const;
 export type PipelineState = (typeof PipelineStates)[keyof typeof PipelineStates];
 
@@ -62,6 +78,25 @@ export interface PipelineStatus {
   failure?: { step: string; type: string; message: string };
   /** Who took the lock away, when preempted. */
   preemptedBy?: string;
+  // ---- production only ----
+  /** The health watch: verdict, window, the newest samples. */
+  health?: ProductionHealthStatus;
+  /** True while one of the decisions (emergency, rollback, failForward) is awaited. */
+  awaitingDecision?: boolean;
+  /** When the wait began (ISO, workflow clock). */
+  awaitingSince?: string;
+  /** Accepted decisions (at most one): who, when, why. */
+  decisions?: DecisionRecord[];
+  /** Decisions that changed nothing (late, duplicate, unknown, not allowed), newest last, bounded. */
+  rejectedDecisions?: RejectedDecision[];
+  /** Pages sent about this release. */
+  pages?: PageRecord[];
+  /** After an emergency: the pending hotfix. */
+  hotfix?: HotfixStatus;
+  /** The retrospective page of an emergency or rollback. */
+  retrospective?: { id: string; url: string };
+  /** Tag pipeline of a repository with requirePromote: staging passed, waiting for `promote`. */
+  awaitingPromotion?: boolean;
 }
 
 export const statusQuery = defineQuery<PipelineStatus>('status');
@@ -92,4 +127,18 @@ export interface ProductionReleaseInput {
   /** The release tag being promoted (`v1.3.0`). */
   version: string;
   commit: string;
+  /** The health watch (defaults: 30 minutes, a sample a minute, the rules' default parameters). */
+  health?: ProductionHealthSettings;
+  /** Re-alert and escalation delays while a decision is awaited (defaults: 15 minutes, 1 hour). */
+  escalation?: ProductionEscalationSettings;
+  /** Who may take each decision (default: anyone). */
+  deciders?: Deciders;
 }
+
+export interface PromoteRequest {
+  by: string;
+  reason?: string;
+}
+
+/** To a tag pipeline waiting for promotion: hand the version to production. */
+export const promoteSignal = defineSignal<[PromoteRequest]>('promote');

@@ -5,84 +5,25 @@ import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
 import { mainCommitWorkflow } from '../../src/workflows/main-commit-pipeline';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
 import { lockHarness } from '../helpers/lock-harness';
+import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
-
-type Calls = { name: string; input: unknown }[];
-
-/** Stub activities that record every call; `overrides` replace single activities. */
-function stubs(calls: Calls, overrides: Partial<PipelineActivities> = {}): Partial<PipelineActivities> {
-  const record =
-    <I, O>(name: string, out: (input: I) => O) =>
-    async (input: I): Promise<O> => {
-      calls.push({ name, input });
-      return out(input);
-    };
-  const base: Partial<PipelineActivities> = {
-    buildArtifact: record('buildArtifact', () => ({
-      file: '/tmp/app.tgz',
-      log: '/tmp/build.log',
-      durationMs: 1200,
-    })),
-    runTests: record('runTests', () => ({ log: '/tmp/t.log', durationMs: 10, reused: false })),
-    uploadArtifact: record('uploadArtifact', (i: { repository: string; commit: string }) => ({
-      repository: 'dev' as const,
-      artifact: i.repository,
-      tag: i.commit,
-      digest: `sha256:${'a'.repeat(64)}` as const,
-      size: 10,
-      uri: '/x',
-      created: true,
-    })),
-    deployVersion: record('deployVersion', () => ({
-      changed: true,
-      note: 'deployed',
-      state: { env: 'dev', current: null, previous: null, lastGood: null, history: [] },
-    })),
-    computeNextVersion: record('computeNextVersion', () => ({
-      next: 'v1.3.0',
-      version: '1.3.0',
-      bump: 'minor',
-      lastTag: 'v1.2.0',
-      commitCount: 2,
-      releasing: [],
-      warnings: [],
-    })),
-    createReleaseTag: record('createReleaseTag', () => ({ created: true })),
-    notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
-  };
-  return { ...base, ...overrides };
-}
 
 describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real lock)', () => {
   let env: TestWorkflowEnvironment;
   let client: Client;
-  let calls: Calls;
-  let overrides: Partial<PipelineActivities>;
   let worker: Worker;
   let running: Promise<void>;
+  const stubs = pipelineStubs();
   const taskQueue = unique('main-commit');
 
   before(async () => {
     env = await timeSkippingEnv();
     client = new Client({ connection: env.connection });
-    const harness = lockHarness(client);
-    // Activities resolve per call so each test can swap its stubs.
-    const dispatch = new Proxy({} as Record<string, (...args: unknown[]) => unknown>, {
-      get: (_t, name: string) => (input: unknown) => {
-        const fn = (stubs(calls, overrides) as Record<string, (i: unknown) => unknown>)[name];
-        if (!fn) throw new Error(`no stub for ${name}`);
-        return fn(input);
-      },
-    });
-    const activities = {
-      ...harness.activities,
-      ...Object.fromEntries(Object.keys(stubs([], {})).map((name) => [name, dispatch[name]])),
-    };
+    const activities = { ...lockHarness(client).activities, ...stubs.activities };
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -96,10 +37,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     await running;
     await env?.teardown();
   });
-  beforeEach(() => {
-    calls = [];
-    overrides = {};
-  });
+  beforeEach(() => stubs.reset());
 
   async function runPipeline(repository: string, commit: string) {
     const handle = await client.workflow.start(mainCommitWorkflow, {
@@ -116,7 +54,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     const outcome = await handle.result();
     assert.deepEqual(outcome, { state: 'released', tag: 'v1.3.0', bump: 'minor', lastTag: 'v1.2.0' });
     assert.deepEqual(
-      calls.map((c) => c.name),
+      stubs.calls.map((c) => c.name),
       [
         'buildArtifact',
         'runTests',
@@ -127,8 +65,8 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
         'createReleaseTag',
       ],
     );
-    assert.equal((calls[1]!.input as { purpose: string }).purpose, 'unit-tests');
-    assert.deepEqual(calls[4]!.input, {
+    assert.equal((stubs.calls[1]!.input as { purpose: string }).purpose, 'unit-tests');
+    assert.deepEqual(stubs.calls[4]!.input, {
       repository,
       commit: 'c0ffee'.padEnd(40, '0'),
       purpose: 'integration-tests',
@@ -146,7 +84,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
   });
 
   it('ends as "no release" without tagging when nothing is releasable', async () => {
-    overrides = {
+    stubs.setOverrides({
       computeNextVersion: async () => ({
         next: null,
         version: null,
@@ -156,7 +94,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
         releasing: [],
         warnings: [],
       }),
-    };
+    });
     const handle = await runPipeline(unique('acme/app'), 'd'.repeat(40));
     assert.deepEqual(await handle.result(), {
       state: 'no-release',
@@ -164,19 +102,19 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
       bump: null,
       lastTag: 'v1.2.0',
     });
-    assert.ok(!calls.some((c) => c.name === 'createReleaseTag'));
+    assert.ok(!stubs.calls.some((c) => c.name === 'createReleaseTag'));
     assert.equal((await handle.query(statusQuery)).state, 'no-release');
   });
 
   it('a failing unit test alerts the development team with the log tail and halts before dev', async () => {
-    overrides = {
+    stubs.setOverrides({
       runTests: async () => {
         throw ApplicationFailure.nonRetryable('unit tests failed: npm test exited 1', 'TestsFailed', {
           log: '/logs/unit.log',
           tail: 'FAIL cart.test.js',
         });
       },
-    };
+    });
     const repository = unique('acme/app');
     const handle = await runPipeline(repository, 'e'.repeat(40));
     await assert.rejects(handle.result(), (err: unknown) => {
@@ -185,14 +123,14 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
       assert.match(err.cause!.message, /failed at unit tests/);
       return true;
     });
-    const notices = calls
+    const notices = stubs.calls
       .filter((c) => c.name === 'notifyPipelineFailure')
       .map((c) => c.input as PipelineFailureNotice);
     assert.equal(notices.length, 1);
     assert.equal(notices[0]!.step, 'unit tests');
     assert.equal(notices[0]!.log, '/logs/unit.log');
     assert.match(notices[0]!.message, /FAIL cart\.test\.js/);
-    assert.ok(!calls.some((c) => c.name === 'deployVersion' || c.name === 'uploadArtifact'));
+    assert.ok(!stubs.calls.some((c) => c.name === 'deployVersion' || c.name === 'uploadArtifact'));
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'failed');
     assert.deepEqual(status.failure?.step, 'unit tests');
@@ -203,7 +141,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     const inBuild: string[] = [];
     let active = 0;
     let maxActive = 0;
-    overrides = {
+    stubs.setOverrides({
       buildArtifact: async (input) => {
         active += 1;
         maxActive = Math.max(maxActive, active);
@@ -212,7 +150,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
         active -= 1;
         return { file: '/tmp/a', log: '/tmp/l', durationMs: 300 };
       },
-    };
+    });
     const first = await runPipeline(repository, '1'.repeat(40));
     await new Promise((r) => setTimeout(r, 200));
     const second = await runPipeline(repository, '2'.repeat(40));

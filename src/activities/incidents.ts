@@ -1,0 +1,114 @@
+/**
+ * The records an emergency or a rollback leaves (MISSION.md, stage 3): the `HOT-<n>` ticket, the
+ * `HOT-<n>` / `ROLLBACK-<n>` retrospective page, and the `HOT-<n>` branch off the deployed tag.
+ * Each is idempotent by the key the workflow derives from its own id and run, so a retried or
+ * replayed activity finds what it made before instead of opening a second ticket.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { RepositoryConfig } from '../config/schema';
+import type { IncidentKind } from '../domain/incident-ids';
+import {
+  renderRetrospective,
+  type IncidentDecision,
+  type RetrospectiveInput,
+} from '../domain/retrospective-template';
+import { isUserError } from '../errors';
+import type { GitPort } from '../ports/git';
+import type { GitRefs } from '../ports/git-refs';
+import type { DocumentRef, Tickets } from '../ports/tickets';
+import type { PageId, Wiki } from '../ports/wiki';
+import { definitive } from './definitive';
+
+export interface IncidentPorts {
+  tickets: Tickets;
+  wiki: Wiki;
+  repository: (name: string) => RepositoryConfig | undefined;
+  git: (repository: RepositoryConfig) => Promise<GitPort & GitRefs>;
+}
+
+export interface IncidentTicketInput {
+  key: string;
+  kind: IncidentKind;
+  repository: string;
+  version: string;
+  previousVersion?: string | null;
+  /** The health verdict's reason. */
+  trigger: string;
+  decision: IncidentDecision;
+  /** The production workflow, for people to find the run. */
+  workflowId: string;
+}
+
+export interface RetrospectiveRequest {
+  key: string;
+  /** `{ id: 'HOT-3' }` (the ticket's number) or `{ kind: 'ROLLBACK' }` (the wiki numbers it). */
+  page: PageId;
+  retrospective: Omit<RetrospectiveInput, 'id'>;
+}
+
+function time(at: number): string {
+  return new Date(at).toISOString().replace('.000Z', 'Z');
+}
+
+export function createIncidentActivities(ports: IncidentPorts) {
+  return {
+    /** Opens the incident's ticket (`HOT-<n>`), the decision copied in; a retry finds the same ticket. */
+    async openIncidentTicket(input: IncidentTicketInput): Promise<DocumentRef> {
+      const d = input.decision;
+      const body = [
+        `- Repository: ${input.repository}`,
+        `- Version: ${input.version}${input.previousVersion ? ` (previous production version: ${input.previousVersion})` : ''}`,
+        `- Trigger: ${input.trigger}`,
+        `- Decision: **${d.name}** by ${d.by} at ${time(d.at)}`,
+        `- Reason given: ${d.reason?.trim() || '(none given)'}`,
+        `- Workflow: \`${input.workflowId}\` (query \`status\`)`,
+      ].join('\n');
+      return await definitive(() =>
+        ports.tickets.open({
+          key: input.key,
+          kind: input.kind,
+          title: `${input.repository} ${input.version}: ${d.name} declared by ${d.by}`,
+          body,
+          labels: ['release-flow', input.kind === 'HOT' ? 'sev-1' : 'rollback'],
+        }),
+      );
+    },
+
+    /** Publishes the retrospective page from the template (decision and timeline in it). */
+    async publishRetrospective(input: RetrospectiveRequest): Promise<DocumentRef> {
+      const r = input.retrospective;
+      const what = r.kind === 'HOT' ? 'Emergency hotfix' : 'Rollback';
+      return await definitive(() =>
+        ports.wiki.publish({
+          key: input.key,
+          page: input.page,
+          title: `${what} of ${r.repository} ${r.version}`,
+          content: (id) => renderRetrospective({ ...r, id }),
+        }),
+      );
+    },
+
+    /** Creates branch `HOT-<n>` at the commit the deployed version's tag marks. */
+    async createHotfixBranch(input: {
+      repository: string;
+      branch: string;
+      tag: string;
+    }): Promise<{ created: boolean; commit: string }> {
+      const repo = ports.repository(input.repository);
+      if (!repo) {
+        throw ApplicationFailure.nonRetryable(
+          `repository ${input.repository} is not configured`,
+          'RepositoryNotConfigured',
+        );
+      }
+      let git: GitPort & GitRefs;
+      try {
+        git = await ports.git(repo);
+      } catch (err) {
+        if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
+        throw err;
+      }
+      return await definitive(() => git.createBranchFromTag({ branch: input.branch, tag: input.tag }));
+    },
+  };
+}

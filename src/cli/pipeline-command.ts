@@ -1,0 +1,330 @@
+/**
+ * Pipeline commands (issue 5): start a stage by hand, promote, decide, and show every release.
+ *
+ *   release-flow start main-commit --repo R --sha SHA
+ *   release-flow start tag --repo R --tag vX.Y.Z [--sha SHA]
+ *   release-flow promote R vX.Y.Z --by NAME
+ *   release-flow decide R vX.Y.Z emergency|rollback|fail-forward --by NAME [--reason TEXT]
+ *   release-flow status [--json]
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { environmentKey } from '../activities/deploy';
+import { LocalEnvironments } from '../adapters/local/local-environments';
+import { LocalGitRepository } from '../adapters/local/git-repository';
+import type { Config, RepositoryConfig } from '../config/schema';
+import { UserError } from '../errors';
+import { startMainCommit, startTagRelease, type StartResult } from '../starter';
+import {
+  pipelineWorkflowId,
+  promoteSignal,
+  statusQuery,
+  type PipelineStatus,
+} from '../workflows/pipeline-messages';
+import { decideUpdate, type Decision } from '../workflows/production-messages';
+import type { CliContext } from './main';
+import { withTemporalClient } from './temporal-client';
+
+interface GlobalOptions {
+  config?: string;
+}
+
+const CLI_DECISIONS: Record<string, Decision> = {
+  emergency: 'emergency',
+  rollback: 'rollback',
+  'fail-forward': 'failForward',
+  failForward: 'failForward',
+};
+
+function repositoryOf(config: Readonly<Config>, name: string): RepositoryConfig {
+  const repo = config.repositories.find((r) => r.name === name);
+  if (!repo) {
+    const known = config.repositories.map((r) => r.name).join(', ') || 'none';
+    throw new UserError(
+      'UNKNOWN_REPOSITORY',
+      `repository ${name} is not configured (configured: ${known})`,
+      'add it under repositories: in the config file, or check the spelling',
+    );
+  }
+  return repo;
+}
+
+function printStart(ctx: CliContext, what: string, result: StartResult, json: boolean | undefined): void {
+  if (json) ctx.out(JSON.stringify(result));
+  else ctx.out(`${result.started ? 'started' : 'already started'}: ${what} (workflow ${result.workflowId})`);
+}
+
+async function resolveCommit(repo: RepositoryConfig, revision: string): Promise<string> {
+  if (!repo.path) {
+    throw new UserError(
+      'COMMIT_UNKNOWN',
+      `cannot resolve ${revision}: repository ${repo.name} has no local path`,
+      'pass the full commit hash with --sha',
+    );
+  }
+  const git = await LocalGitRepository.open(repo.path);
+  return await git.resolveCommit(revision);
+}
+
+export function registerPipelineCommands(program: Command, ctx: CliContext): void {
+  const start = program
+    .command('start')
+    .description('start a pipeline stage by hand (idempotent: a second start finds the first run)');
+  start
+    .command('main-commit')
+    .description('stage 1 for a commit of the default branch')
+    .requiredOption('--repo <name>', 'configured repository')
+    .requiredOption('--sha <commit>', 'the commit (full hash, or any revision of a local repository)')
+    .option('--config <file>', 'configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: { repo: string; sha: string; json?: boolean } & GlobalOptions) => {
+      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+        const repo = repositoryOf(config, opts.repo);
+        const commit = /^[0-9a-f]{40}$/.test(opts.sha) ? opts.sha : await resolveCommit(repo, opts.sha);
+        const result = await startMainCommit(
+          client,
+          { repository: repo.name, commit },
+          { taskQueue: config.temporal.taskQueue },
+        );
+        printStart(ctx, `main-commit ${repo.name} ${commit.slice(0, 12)}`, result, opts.json);
+      });
+    });
+  start
+    .command('tag')
+    .description('stage 2 for a release tag')
+    .requiredOption('--repo <name>', 'configured repository')
+    .requiredOption('--tag <tag>', 'the release tag, e.g. v1.2.3')
+    .option('--sha <commit>', 'the commit the tag marks (default: read from the local repository)')
+    .option('--config <file>', 'configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: { repo: string; tag: string; sha?: string; json?: boolean } & GlobalOptions) => {
+      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+        const repo = repositoryOf(config, opts.repo);
+        if (!new RegExp(repo.releaseTagPattern).test(opts.tag)) {
+          throw new UserError(
+            'NOT_A_RELEASE_TAG',
+            `${opts.tag} does not match ${repo.releaseTagPattern}`,
+            'pass a release tag such as v1.2.3',
+          );
+        }
+        const commit = opts.sha ?? (await resolveCommit(repo, `refs/tags/${opts.tag}`));
+        const result = await startTagRelease(
+          client,
+          { repository: repo.name, tag: opts.tag, commit },
+          { taskQueue: config.temporal.taskQueue },
+        );
+        printStart(ctx, `tag ${repo.name} ${opts.tag}`, result, opts.json);
+      });
+    });
+
+  program
+    .command('promote <repo> <version>')
+    .description('hand a version waiting in staging to production (repositories with requirePromote)')
+    .requiredOption('--by <name>', 'who promotes')
+    .option('--reason <text>', 'why')
+    .option('--config <file>', 'configuration file')
+    .action(async (repo: string, version: string, opts: { by: string; reason?: string } & GlobalOptions) => {
+      await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
+        const handle = client.workflow.getHandle(pipelineWorkflowId('tag', repo, version));
+        const status = await queryStatus(client, pipelineWorkflowId('tag', repo, version));
+        if (!status.awaitingPromotion) {
+          throw new UserError(
+            'NOT_AWAITING_PROMOTION',
+            `${repo} ${version} is not waiting for promotion (state ${status.state}, step ${status.step})`,
+            'see `release-flow status`',
+          );
+        }
+        await handle.signal(promoteSignal, { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) });
+        ctx.out(`promoted: ${repo} ${version} by ${opts.by}`);
+      });
+    });
+
+  program
+    .command('decide <repo> <version> <decision>')
+    .description('answer a production breach: emergency, rollback or fail-forward')
+    .requiredOption('--by <name>', 'who decides')
+    .option('--reason <text>', 'why')
+    .option('--config <file>', 'configuration file')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        repo: string,
+        version: string,
+        name: string,
+        opts: { by: string; reason?: string; json?: boolean } & GlobalOptions,
+      ) => {
+        const decision = CLI_DECISIONS[name];
+        if (!decision) {
+          throw new UserError(
+            'UNKNOWN_DECISION',
+            `unknown decision ${JSON.stringify(name)}`,
+            'use emergency, rollback or fail-forward',
+          );
+        }
+        await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
+          const workflowId = pipelineWorkflowId('production', repo, version);
+          try {
+            const record = await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, {
+              args: [{ decision, by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) }],
+            });
+            ctx.out(
+              opts.json
+                ? JSON.stringify({ accepted: true, decision: record })
+                : `accepted: ${name} by ${opts.by} on ${repo} ${version}`,
+            );
+          } catch (err) {
+            if (
+              err instanceof WorkflowUpdateFailedError ||
+              (err instanceof Error && /reject/i.test(err.message))
+            ) {
+              const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+              ctx.out(opts.json ? JSON.stringify({ accepted: false, reason: why }) : `rejected: ${why}`);
+              ctx.setExitCode(1);
+              return;
+            }
+            if (err instanceof WorkflowNotFoundError) {
+              const ended = await endedState(client, workflowId);
+              if (ended) {
+                // The release exists but its run is over: a decision now changes nothing.
+                const why = `${repo} ${version} has ended (${ended}); no decision is awaited`;
+                ctx.out(opts.json ? JSON.stringify({ accepted: false, reason: why }) : `rejected: ${why}`);
+                ctx.setExitCode(1);
+                return;
+              }
+              throw new UserError(
+                'NO_SUCH_RELEASE',
+                `no production release ${repo} ${version} (workflow ${workflowId})`,
+                'check the repository and version with `release-flow status`',
+              );
+            }
+            throw err;
+          }
+        });
+      },
+    );
+
+  program
+    .command('status')
+    .description(
+      'every release: repository, version, stage, state, whether a decision is awaited, versions per environment',
+    )
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'newest releases to show', '50')
+    .option('--config <file>', 'configuration file')
+    .action(async (opts: { json?: boolean; limit: string } & GlobalOptions) => {
+      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+        const releases = await collectReleases(client, config, Number(opts.limit) || 50);
+        if (opts.json) ctx.out(JSON.stringify(releases, null, 2));
+        else if (!releases.length) ctx.out('no releases yet');
+        else for (const r of releases) ctx.out(renderRelease(r));
+      });
+    });
+}
+
+/** The closed run's state (from its status query, else its Temporal status), or undefined. */
+async function endedState(client: Client, workflowId: string): Promise<string | undefined> {
+  try {
+    const handle = client.workflow.getHandle(workflowId);
+    const described = await handle.describe();
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    return status?.state ?? described.status.name.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+async function queryStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
+  try {
+    return await client.workflow.getHandle(workflowId).query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      throw new UserError(
+        'NO_SUCH_RELEASE',
+        `no workflow ${workflowId}`,
+        'check the repository and version with `release-flow status`',
+      );
+    }
+    throw err;
+  }
+}
+
+export interface ReleaseEntry {
+  repo: string;
+  version: string | null;
+  commit: string | null;
+  stage: string;
+  state: string;
+  step: string;
+  awaitingDecision: boolean;
+  workflowId: string;
+  environments: { dev: string | null; staging: string | null; production: string | null };
+}
+
+const TYPES = ['mainCommitWorkflow', 'tagReleaseWorkflow', 'productionReleaseWorkflow'];
+
+async function collectReleases(
+  client: Client,
+  config: Readonly<Config>,
+  limit: number,
+): Promise<ReleaseEntry[]> {
+  const query = `WorkflowType IN (${TYPES.map((t) => `'${t}'`).join(', ')})`;
+  // One entry per release: the newest stage a version (or an untagged commit) reached.
+  const byRelease = new Map<string, ReleaseEntry>();
+  const environments = new LocalEnvironments({ dir: path.resolve(config.stateDir, 'environments') });
+  const envCache = new Map<string, ReleaseEntry['environments']>();
+  for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+    if (byRelease.size >= limit) break;
+    let status: PipelineStatus | undefined;
+    try {
+      status = await client.workflow.getHandle(wf.workflowId, wf.runId).query(statusQuery);
+    } catch {
+      status = undefined; // no worker to answer: show what visibility knows
+    }
+    const [stage, repo, key] = splitId(wf.workflowId);
+    const version = status?.version ?? (stage === 'main-commit' ? null : key);
+    const releaseKey = `${repo}@${version ?? key}`;
+    if (byRelease.has(releaseKey)) continue; // listed newest first: keep the newest stage
+    if (!envCache.has(repo)) envCache.set(repo, await environmentVersions(environments, repo));
+    byRelease.set(releaseKey, {
+      repo,
+      version,
+      commit: status?.commit ?? (stage === 'main-commit' ? key : null),
+      stage: status?.stage ?? stage,
+      state: status?.state ?? wf.status.name.toLowerCase(),
+      step: status?.step ?? '',
+      awaitingDecision: status?.awaitingDecision === true,
+      workflowId: wf.workflowId,
+      environments: envCache.get(repo)!,
+    });
+  }
+  return [...byRelease.values()];
+}
+
+/** `stage:owner/name:key` (the repository may itself hold no colon). */
+function splitId(id: string): [string, string, string] {
+  const first = id.indexOf(':');
+  const last = id.lastIndexOf(':');
+  return [id.slice(0, first), id.slice(first + 1, last), id.slice(last + 1)];
+}
+
+async function environmentVersions(
+  environments: LocalEnvironments,
+  repo: string,
+): Promise<ReleaseEntry['environments']> {
+  const read = async (env: string) => {
+    try {
+      return (await environments.state(environmentKey(repo, env))).current?.version ?? null;
+    } catch {
+      return null;
+    }
+  };
+  return { dev: await read('dev'), staging: await read('staging'), production: await read('production') };
+}
+
+function renderRelease(r: ReleaseEntry): string {
+  const what = r.version ?? r.commit?.slice(0, 12) ?? '?';
+  const decision = r.awaitingDecision ? '  AWAITING DECISION' : '';
+  const envs = `dev=${r.environments.dev?.slice(0, 12) ?? '-'} staging=${r.environments.staging ?? '-'} production=${r.environments.production ?? '-'}`;
+  return `${r.repo} ${what}  ${r.stage}: ${r.state}${r.step ? ` (${r.step})` : ''}${decision}\n    ${envs}\n    workflow ${r.workflowId}`;
+}

@@ -1,0 +1,110 @@
+/**
+ * What the production pipeline (`productionReleaseWorkflow`, id `production:<repository>:<vX.Y.Z>`)
+ * can be told, and the settings it takes. Wire names are a public API, typed into the Temporal
+ * UI and `temporal workflow signal`; keep them stable:
+ *
+ *   signal  emergency    {"by":"alice","reason":"checkout down"}
+ *   signal  rollback     {"by":"alice","reason":"..."}
+ *   signal  failForward  {"by":"alice","reason":"..."}
+ *   update  decide       {"decision":"rollback","by":"alice","reason":"..."}  -> DecisionRecord, or rejected with why
+ *   query   status       PipelineStatus (pipeline-messages.ts)
+ *
+ * A decision is accepted only while one is awaited (after a breach was alerted), once, from
+ * someone the `deciders` setting allows. A refused signal changes nothing and is listed in the
+ * status as `rejectedDecisions` with the reason; a refused update is rejected with that reason.
+ */
+import type { Duration } from '@temporalio/common';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { HealthParameters, HealthSample, HealthVerdictKind } from '../domain/health-verdict';
+import type { Decision, DecisionRecord, Deciders } from '../domain/production-decisions';
+
+export type { Decision, DecisionRecord, Deciders };
+
+/** Payload of the three decision signals. */
+export interface DecisionPayload {
+  /** Who decides (a person's name as the `deciders` setting knows it). */
+  by: string;
+  reason?: string;
+}
+
+/** Argument of the `decide` update. */
+export interface DecideRequest extends DecisionPayload {
+  decision: Decision;
+}
+
+/** SEV-1: escalate, force staging, `HOT-<n>` ticket, wiki page and branch, staging hotfix-only. */
+export const emergencySignal = defineSignal<[DecisionPayload]>('emergency');
+/** Production back to the previous version, staging to its last good one, `ROLLBACK-<n>` page. */
+export const rollbackSignal = defineSignal<[DecisionPayload]>('rollback');
+/** Record the decision and change nothing. */
+export const failForwardSignal = defineSignal<[DecisionPayload]>('failForward');
+/** Any of the three, answered: the recorded decision, or a rejection saying why. */
+export const decideUpdate = defineUpdate<DecisionRecord, [DecideRequest]>('decide');
+
+/** The update's rejections carry this failure type. */
+export const DECISION_REJECTED = 'DecisionRejected';
+
+/** A decision that changed nothing, and why. */
+export interface RejectedDecision {
+  /** The name as sent (`rollback`, or an unknown signal's name). */
+  decision: string;
+  by: string;
+  reason?: string;
+  /** Workflow clock, ISO. */
+  at: string;
+  via: 'signal' | 'update';
+  why: string;
+}
+
+/** The health watch after deploying to production (plain data from config). */
+export interface ProductionHealthSettings {
+  /** Overrides of the verdict parameters (src/domain/health-verdict.ts defaults). */
+  parameters?: Partial<HealthParameters>;
+  /** How long production is watched (default 30 minutes). */
+  window?: Duration;
+  /** Time between samples (default 1 minute; raised so a window holds at most 240 samples). */
+  sampleInterval?: Duration;
+}
+
+/** Who is paged while a decision is awaited, and when. */
+export interface ProductionEscalationSettings {
+  /** Page the development team again after this long without a decision (default 15 minutes). */
+  realertAfter?: Duration;
+  /** Page operations after this long without a decision, once (default 1 hour). */
+  escalateAfter?: Duration;
+  /** Alert team names (defaults `development`, `operations`). */
+  developmentTeam?: string;
+  operationsTeam?: string;
+}
+
+/** The health watch as the status query shows it. */
+export interface ProductionHealthStatus {
+  verdict: HealthVerdictKind;
+  reason: string;
+  /** ISO times of the window (workflow clock). */
+  windowStart: string;
+  windowEnd: string;
+  sampleIntervalMs: number;
+  parameters: HealthParameters;
+  /** Samples taken so far. */
+  sampleCount: number;
+  /** The newest samples (bounded), oldest first. */
+  samples: HealthSample[];
+}
+
+/** An emergency's hotfix: pending until the hotfix pipeline (a later issue) takes it up. */
+export interface HotfixStatus {
+  id: string;
+  branch: string;
+  state: 'pending';
+  ticketUrl: string;
+  wikiUrl: string;
+}
+
+/** A page sent while the release was breached. */
+export interface PageRecord {
+  key: string;
+  team: string;
+  kind: 'decision-needed' | 'escalation' | 'emergency';
+  at: string;
+}

@@ -1,0 +1,255 @@
+/**
+ * Stage 2: a release tag (MISSION.md). Tag the existing artifact with the version, take the
+ * shared staging lock, deploy staging (fenced by the lock's token), run integration tests
+ * against staging. On failure: alert, staging back to its last good version, lock released,
+ * halt (PipelineFailed). On success: staging marked good, lock released, and production started
+ * (`production:<repo>:<version>`), or, when the repository requires it, after a `promote`
+ * signal. A run whose lock is taken away (emergency, rollback) stops its work and ends
+ * "preempted" naming who took it; it touches the lock no more.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import type { PipelineActivities } from '../activities/pipeline';
+import {
+  ReleaseCommit,
+  ReleaseRepository,
+  ReleaseStage,
+  ReleaseVersion,
+} from '../temporal/search-attributes';
+import { acquire, isLockRevoked, type HeldLock } from './lock-helper';
+import type { LockRevocation } from './lock-messages';
+import {
+  PipelineStates,
+  PipelineWorkflowTypes,
+  pipelineWorkflowId,
+  promoteSignal,
+  statusQuery,
+  type PipelineStatus,
+  type PromoteRequest,
+  type TagReleaseInput,
+} from './pipeline-messages';
+import { describeFailure, runStep } from './pipeline-steps';
+
+export type { TagReleaseInput };
+
+export interface TagReleaseOutcome {
+  state: 'promoted' | 'preempted';
+  version: string;
+  /** The production pipeline started by the hand-off. */
+  productionWorkflowId?: string;
+  promotedBy?: string;
+  preemptedBy?: string;
+}
+
+const tests = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  // A revoked holder's tests must really stop before the forcer rolls staging back.
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['TestsFailed'] },
+});
+
+const quick = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '5 minutes',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
+});
+
+export async function tagReleaseWorkflow(input: TagReleaseInput): Promise<TagReleaseOutcome> {
+  const { repository, tag } = input;
+  const status: PipelineStatus = {
+    stage: 'tag',
+    repository,
+    commit: input.commit,
+    version: tag,
+    state: PipelineStates.running,
+    step: 'starting',
+    steps: [],
+    environments: {},
+  };
+  let promotion: PromoteRequest | undefined;
+  setHandler(statusQuery, () => status, {
+    description:
+      'Stage, current step, every step with its times and result, versions per environment, failure.',
+  });
+  setHandler(
+    promoteSignal,
+    (request) => {
+      if (!status.awaitingPromotion || promotion) return;
+      promotion = request;
+    },
+    {
+      description: 'Hand this version to production: {by, reason?}. Only counts while promotion is awaited.',
+    },
+  );
+  const by = workflowInfo().workflowId;
+
+  const settings = await quick.repositorySettings({ repository });
+  if (!new RegExp(settings.releaseTagPattern).test(tag)) {
+    // The doors ignore such tags; a start by hand gets the same rule (MISSION stage 2).
+    status.state = PipelineStates.failed;
+    throw ApplicationFailure.nonRetryable(
+      `${tag} does not match the release tag pattern ${settings.releaseTagPattern} of ${repository}`,
+      'NotAReleaseTag',
+    );
+  }
+  try {
+    await runStep(status, 'tag artifact', async () => {
+      const result = await quick.tagArtifact({ repository, commit: input.commit, version: tag });
+      return { value: result, detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged` };
+    });
+  } catch (err) {
+    return await halt(status, err);
+  }
+
+  const lock = await runStep(status, 'staging lock', async () => {
+    const held = await acquire('staging', { purpose: `${repository} ${tag}`, lease: '10 minutes' });
+    return { value: held, detail: `token ${held.token}` };
+  });
+
+  try {
+    await lock.run(() => stage(input, status, by, lock));
+  } catch (err) {
+    if (isLockRevoked(err)) {
+      const revocation = (err as ApplicationFailure).details?.[0] as LockRevocation | undefined;
+      status.state = PipelineStates.preempted;
+      status.preemptedBy = revocation?.by ?? 'unknown';
+      await lock.release(); // sends nothing after a revocation; clears the helper's renewals
+      return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
+    }
+    await rollbackStaging(input, status, by, lock);
+    await lock.release();
+    return await halt(status, err);
+  }
+  await lock.release();
+
+  if (settings.requirePromote) {
+    status.awaitingPromotion = true;
+    status.step = 'waiting for promote';
+    await condition(() => promotion !== undefined);
+    status.awaitingPromotion = false;
+  }
+  const productionWorkflowId = await runStep(status, 'hand off to production', async () => {
+    const id = pipelineWorkflowId('production', repository, tag);
+    await startChild(PipelineWorkflowTypes.production, {
+      workflowId: id,
+      args: [{ repository, version: tag, commit: input.commit, ...settings.production }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      ...(settings.searchAttributes
+        ? {
+            typedSearchAttributes: [
+              { key: ReleaseRepository, value: repository },
+              { key: ReleaseStage, value: 'production' },
+              { key: ReleaseCommit, value: input.commit },
+              { key: ReleaseVersion, value: tag },
+            ],
+          }
+        : {}),
+    });
+    return { value: id, detail: promotion ? `promoted by ${promotion.by}` : 'automatic hand-off' };
+  });
+  status.state = PipelineStates.succeeded;
+  return {
+    state: 'promoted',
+    version: tag,
+    productionWorkflowId,
+    ...(promotion ? { promotedBy: promotion.by } : {}),
+  };
+}
+
+async function stage(
+  input: TagReleaseInput,
+  status: PipelineStatus,
+  by: string,
+  lock: HeldLock,
+): Promise<void> {
+  const { repository, tag } = input;
+  await runStep(status, 'deploy staging', async () => {
+    const result = await quick.deployVersion({
+      repository,
+      env: 'staging',
+      version: tag,
+      artifact: { repository: 'dev', tag },
+      by,
+      fencingToken: lock.token,
+    });
+    status.environments.staging = tag;
+    return { value: result, detail: result.note };
+  });
+  await runStep(status, 'integration tests (staging)', async () => {
+    const result = await tests.runTests({
+      repository,
+      commit: input.commit,
+      purpose: 'integration-tests',
+      env: 'staging',
+      version: tag,
+    });
+    return { value: result, detail: 'passed' };
+  });
+  await runStep(status, 'mark staging good', async () => {
+    const result = await quick.markGood({
+      repository,
+      env: 'staging',
+      version: tag,
+      by,
+      fencingToken: lock.token,
+    });
+    return { value: result, detail: result.note };
+  });
+}
+
+/** Staging back to its last good version, under the lock this run still holds. */
+async function rollbackStaging(
+  input: TagReleaseInput,
+  status: PipelineStatus,
+  by: string,
+  lock: HeldLock,
+): Promise<void> {
+  if (status.environments.staging === undefined) return; // nothing was deployed
+  const failedStep = status.step;
+  try {
+    await runStep(status, 'roll back staging', async () => {
+      const result = await quick.rollbackEnvironment({
+        repository: input.repository,
+        env: 'staging',
+        to: 'last-good',
+        fromVersion: input.tag,
+        by,
+        fencingToken: lock.token,
+      });
+      status.environments.staging = result.state.current?.version;
+      return { value: result, detail: result.note };
+    });
+  } catch {
+    // The alert still goes out for the original failure; the failed rollback is in the status.
+  }
+  status.step = failedStep;
+}
+
+async function halt(status: PipelineStatus, err: unknown): Promise<never> {
+  status.state = PipelineStates.failed;
+  const failure = describeFailure(err);
+  status.failure = { step: status.step, ...failure };
+  await quick.notifyPipelineFailure({
+    repository: status.repository,
+    stage: 'tag',
+    step: status.step,
+    ...(status.commit ? { commit: status.commit } : {}),
+    ...(status.version ? { version: status.version } : {}),
+    message: failure.message,
+    ...(failure.log ? { log: failure.log } : {}),
+  });
+  throw ApplicationFailure.nonRetryable(
+    `tag pipeline of ${status.version} failed at ${status.step}: ${failure.message}`,
+    'PipelineFailed',
+  );
+}

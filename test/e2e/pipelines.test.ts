@@ -1,0 +1,175 @@
+import '../helpers/runtime';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startApp, type RunningApp } from '../../src/app';
+import { main } from '../../src/cli/main';
+import { validateConfig } from '../../src/config/load';
+import { createLogger } from '../../src/logging';
+import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
+import { freePort } from '../helpers/ports';
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@x',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@x',
+    },
+  }).trim();
+}
+
+/** A small app whose build, tests and integration tests are node scripts. */
+function makeRepository(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  git(dir, 'init', '-q', '-b', 'main');
+  writeFileSync(
+    path.join(dir, 'build.js'),
+    "require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync('dist/app.txt','app '+Date.now());\n",
+  );
+  writeFileSync(path.join(dir, 'test.js'), "process.exit(require('fs').existsSync('build.js') ? 0 : 1);\n");
+  writeFileSync(
+    path.join(dir, 'it.js'),
+    'if (!process.env.RELEASE_FLOW_ENV || !process.env.RELEASE_FLOW_VERSION) process.exit(3);\n',
+  );
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-q', '-m', 'feat(APP-1): the first feature');
+  writeFileSync(path.join(dir, 'README'), 'fix\n');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-q', '-m', 'fix(APP-2): a fix');
+}
+
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'release-flow', ...argv], {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('pipelines end to end on the dev server (real git repository, local adapters, CLI)', () => {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'rf-pipelines-'));
+  const repoDir = path.join(base, 'app');
+  const stateDir = path.join(base, 'state');
+  const configFile = path.join(base, 'release-flow.json');
+  let app: RunningApp;
+
+  before(async () => {
+    makeRepository(repoDir);
+    const raw = {
+      stateDir,
+      server: { port: await freePort() },
+      temporal: {
+        taskQueue: 'e2e-pipelines',
+        devServer: {
+          port: await freePort(),
+          uiPort: await freePort(),
+          dbFile: path.join(stateDir, 'temporal.db'),
+        },
+      },
+      repositories: [
+        {
+          name: 'acme/app',
+          path: repoDir,
+          artifact: 'dist/app.txt',
+          commands: {
+            build: [['node', 'build.js']],
+            unitTests: [['node', 'test.js']],
+            integrationTests: [['node', 'it.js']],
+          },
+        },
+      ],
+    };
+    writeFileSync(configFile, JSON.stringify(raw));
+    app = await startApp({ config: validateConfig(raw, {}), logger: createLogger('silent'), env: {} });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('main-commit builds, tests, deploys dev and tags v1.0.0; a second start finds the first run', async () => {
+    const sha = git(repoDir, 'rev-parse', 'HEAD');
+    const first = await cli([
+      'start',
+      'main-commit',
+      '--repo',
+      'acme/app',
+      '--sha',
+      'HEAD',
+      '--config',
+      configFile,
+      '--json',
+    ]);
+    assert.equal(first.code, 0, first.err);
+    const started = JSON.parse(first.out) as { workflowId: string; started: boolean };
+    assert.deepEqual(started, {
+      workflowId: pipelineWorkflowId('main-commit', 'acme/app', sha),
+      started: true,
+    });
+    const handle = app.client.workflow.getHandle(started.workflowId);
+    const outcome = (await handle.result()) as { state: string; tag: string };
+    assert.equal(outcome.state, 'released');
+    assert.equal(outcome.tag, 'v1.0.0');
+    assert.equal(git(repoDir, 'rev-parse', 'v1.0.0^{commit}'), sha, 'the release tag marks the commit');
+    const again = await cli([
+      'start',
+      'main-commit',
+      '--repo',
+      'acme/app',
+      '--sha',
+      sha,
+      '--config',
+      configFile,
+    ]);
+    assert.match(again.out, /^already started: /);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.environments.dev, sha);
+  });
+
+  it('the tag pipeline deploys staging under the lock, marks it good and hands off to production', async () => {
+    const run = await cli([
+      'start',
+      'tag',
+      '--repo',
+      'acme/app',
+      '--tag',
+      'v1.0.0',
+      '--config',
+      configFile,
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.err);
+    const { workflowId } = JSON.parse(run.out) as { workflowId: string };
+    const outcome = (await app.client.workflow.getHandle(workflowId).result()) as {
+      state: string;
+      productionWorkflowId: string;
+    };
+    assert.equal(outcome.state, 'promoted');
+    assert.equal(outcome.productionWorkflowId, pipelineWorkflowId('production', 'acme/app', 'v1.0.0'));
+    const listed = await cli(['status', '--json', '--config', configFile]);
+    assert.equal(listed.code, 0, listed.err);
+    const releases = JSON.parse(listed.out) as {
+      repo: string;
+      version: string;
+      environments: { staging: string };
+    }[];
+    const release = releases.find((r) => r.repo === 'acme/app' && r.version === 'v1.0.0');
+    assert.ok(release, listed.out);
+    assert.equal(release.environments.staging, 'v1.0.0');
+  });
+
+  it('a tag that is not a release tag is refused by the CLI with the pattern', async () => {
+    const r = await cli(['start', 'tag', '--repo', 'acme/app', '--tag', 'nightly', '--config', configFile]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /NOT_A_RELEASE_TAG/);
+  });
+});

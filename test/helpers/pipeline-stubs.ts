@@ -1,0 +1,108 @@
+/**
+ * Stub pipeline activities for workflow tests: every call is recorded, and a test replaces
+ * single activities through `overrides` between runs (the worker resolves them per call).
+ */
+import type { PipelineActivities } from '../../src/activities/pipeline';
+
+export type Calls = { name: string; input: unknown }[];
+
+function defaults(calls: Calls): Partial<PipelineActivities> {
+  const record =
+    <I, O>(name: string, out: (input: I) => O) =>
+    async (input: I): Promise<O> => {
+      calls.push({ name, input });
+      return out(input);
+    };
+  const env = (name: string) => ({ env: name, current: null, previous: null, lastGood: null, history: [] });
+  return {
+    repositorySettings: record('repositorySettings', () => ({
+      requirePromote: false,
+      releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$',
+      searchAttributes: false,
+    })),
+    buildArtifact: record('buildArtifact', () => ({
+      file: '/tmp/app.tgz',
+      log: '/tmp/build.log',
+      durationMs: 1200,
+    })),
+    runTests: record('runTests', () => ({ log: '/tmp/t.log', durationMs: 10, reused: false })),
+    uploadArtifact: record('uploadArtifact', (i: { repository: string; commit: string }) => ({
+      repository: 'dev' as const,
+      artifact: i.repository,
+      tag: i.commit,
+      digest: `sha256:${'a'.repeat(64)}` as const,
+      size: 10,
+      uri: '/x',
+      created: true,
+    })),
+    tagArtifact: record('tagArtifact', (i: { repository: string; version: string }) => ({
+      repository: 'dev' as const,
+      artifact: i.repository,
+      tag: i.version,
+      digest: `sha256:${'a'.repeat(64)}` as const,
+      size: 10,
+      uri: '/x',
+      created: true,
+    })),
+    deployVersion: record('deployVersion', (i: { env: string }) => ({
+      changed: true,
+      note: 'deployed',
+      state: env(i.env),
+    })),
+    markGood: record('markGood', (i: { env: string }) => ({
+      changed: true,
+      note: 'marked good',
+      state: env(i.env),
+    })),
+    rollbackEnvironment: record('rollbackEnvironment', (i: { env: string }) => ({
+      changed: true,
+      note: 'rolled back',
+      state: {
+        ...env(i.env),
+        current: { version: 'v1.0.0', digest: null, artifactUri: null, at: 0, by: 'x' },
+      },
+    })),
+    computeNextVersion: record('computeNextVersion', () => ({
+      next: 'v1.3.0',
+      version: '1.3.0',
+      bump: 'minor',
+      lastTag: 'v1.2.0',
+      commitCount: 2,
+      releasing: [],
+      warnings: [],
+    })),
+    createReleaseTag: record('createReleaseTag', () => ({ created: true })),
+    notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
+  };
+}
+
+export function pipelineStubs() {
+  const state = { calls: [] as Calls, overrides: {} as Partial<PipelineActivities> };
+  const names = Object.keys(defaults([]));
+  const activities = Object.fromEntries(
+    names.map((name) => [
+      name,
+      (input: unknown) => {
+        const fn = (
+          { ...defaults(state.calls), ...state.overrides } as Record<string, (i: unknown) => unknown>
+        )[name]!;
+        return fn(input);
+      },
+    ]),
+  );
+  return {
+    activities,
+    get calls() {
+      return state.calls;
+    },
+    reset(overrides: Partial<PipelineActivities> = {}) {
+      state.calls = [];
+      state.overrides = overrides;
+    },
+    setOverrides(overrides: Partial<PipelineActivities>) {
+      state.overrides = overrides;
+    },
+    /** Names of the calls so far, in order. */
+    names: () => state.calls.map((c) => c.name),
+  };
+}

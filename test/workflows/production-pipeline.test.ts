@@ -1,0 +1,538 @@
+import '../helpers/runtime';
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  Client,
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { PipelineActivities } from '../../src/activities/pipeline';
+import type { ReleasePage } from '../../src/activities/production-alerts';
+import type { HealthSample } from '../../src/domain/health-verdict';
+import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
+import { setModeSignal } from '../../src/workflows/lock-messages';
+import {
+  pipelineWorkflowId,
+  statusQuery,
+  type PipelineStatus,
+  type ProductionReleaseInput,
+} from '../../src/workflows/pipeline-messages';
+import { productionReleaseWorkflow } from '../../src/workflows/production-pipeline';
+import {
+  decideUpdate,
+  emergencySignal,
+  failForwardSignal,
+  rollbackSignal,
+} from '../../src/workflows/production-messages';
+import { HOLD_UNTIL_OPENED, lockHarness, untilStatus } from '../helpers/lock-harness';
+import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+
+type Calls = { name: string; input: unknown }[];
+type Stubs = Partial<PipelineActivities>;
+
+const VERSION = 'v1.3.0';
+const PREVIOUS = 'v1.2.0';
+const COMMIT = 'c'.repeat(40);
+
+const healthy = { requests: 1000, errors: 2 };
+const failing = { requests: 1000, errors: 300 };
+
+// Breach after three bad one-minute samples; reminders every 30 minutes, operations after 2 hours.
+const settings: Pick<ProductionReleaseInput, 'health' | 'escalation'> = {
+  health: {
+    window: '10 minutes',
+    sampleInterval: '1 minute',
+    parameters: { consecutiveBadSamples: 3, minRequests: 50, minJudgedSamples: 3, consecutiveQueryErrors: 2 },
+  },
+  escalation: { realertAfter: '30 minutes', escalateAfter: '2 hours' },
+};
+
+function environment(env: string, current: string, previous: string | null) {
+  const v = (version: string) => ({ version, digest: null, artifactUri: null, at: 0, by: 'x' });
+  return { env, current: v(current), previous: previous ? v(previous) : null, lastGood: null, history: [] };
+}
+
+/** Stub activities recording every call; `sample` answers measureHealth. */
+function stubs(calls: Calls, sample: () => Omit<HealthSample, 'at'>, overrides: Stubs): Stubs {
+  const record =
+    <I, O>(name: string, out: (input: I) => O | Promise<O>) =>
+    async (input: I): Promise<O> => {
+      calls.push({ name, input });
+      return await out(input);
+    };
+  const base: Stubs = {
+    promoteArtifact: record('promoteArtifact', (i: { repository: string; version: string }) => ({
+      repository: 'prod' as const,
+      artifact: i.repository,
+      tag: i.version,
+      digest: `sha256:${'b'.repeat(64)}` as const,
+      size: 10,
+      uri: '/prod',
+      created: true,
+    })),
+    deployVersion: record('deployVersion', (i: { env: string; version: string }) => ({
+      changed: true,
+      note: `deployed ${i.version}`,
+      state: environment(i.env, i.version, PREVIOUS),
+    })),
+    markGood: record('markGood', (i: { env: string; version: string }) => ({
+      changed: true,
+      note: 'marked good',
+      state: environment(i.env, i.version, PREVIOUS),
+    })),
+    rollbackEnvironment: record('rollbackEnvironment', (i: { env: string }) => ({
+      changed: true,
+      note: 'rolled back',
+      state: environment(i.env, i.env === 'production' ? PREVIOUS : 'v1.2.9', null),
+    })),
+    measureHealth: record(
+      'measureHealth',
+      (i: { to: number }) => ({ ...sample(), at: i.to }) as HealthSample,
+    ),
+    pageReleaseAlert: record('pageReleaseAlert', () => ({ sent: true, sentAt: 0 })),
+    openIncidentTicket: record('openIncidentTicket', () => ({
+      id: 'HOT-7',
+      url: 'file:///tickets/HOT-7.md',
+      created: true,
+    })),
+    publishRetrospective: record('publishRetrospective', (i: { page: { id: string } | { kind: string } }) => {
+      const id = 'id' in i.page ? i.page.id : 'ROLLBACK-3';
+      return { id, url: `file:///wiki/${id}.md`, created: true };
+    }),
+    createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: COMMIT })),
+    notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
+  };
+  return { ...base, ...overrides };
+}
+
+describe('productionReleaseWorkflow (time-skipping, stubbed activities, real staging lock)', () => {
+  let env: TestWorkflowEnvironment;
+  let client: Client;
+  let worker: Worker;
+  let running: Promise<void>;
+  let harness: ReturnType<typeof lockHarness>;
+  let calls: Calls;
+  let sample: () => Omit<HealthSample, 'at'>;
+  let overrides: Stubs;
+  const taskQueue = unique('production');
+
+  before(async () => {
+    env = await timeSkippingEnv();
+    // The time-skipping client: `result()` lets time skip over the health window and the timers.
+    client = env.client;
+    harness = lockHarness(client);
+    const names = Object.keys(stubs([], () => healthy, {}));
+    const dispatched = Object.fromEntries(
+      names.map((name) => [
+        name,
+        (input: unknown) =>
+          (stubs(calls, sample, overrides) as Record<string, (i: unknown) => Promise<unknown>>)[name]!(input),
+      ]),
+    );
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        ...harness.activities,
+        // Recorded too: the lock request is one of the decision's effects, in order.
+        requestLock: async (input: Parameters<typeof harness.activities.requestLock>[0]) => {
+          calls.push({ name: 'requestLock', input });
+          return await harness.activities.requestLock(input);
+        },
+        ...dispatched,
+      },
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+  beforeEach(() => {
+    calls = [];
+    sample = () => healthy;
+    overrides = {};
+  });
+
+  const names = () => calls.map((c) => c.name);
+  const inputsOf = <T>(name: string) => calls.filter((c) => c.name === name).map((c) => c.input as T);
+  const pages = () => inputsOf<ReleasePage>('pageReleaseAlert');
+
+  async function start(extra: Partial<ProductionReleaseInput> = {}) {
+    const repository = unique('acme/shop');
+    return await client.workflow.start(productionReleaseWorkflow, {
+      taskQueue,
+      workflowId: pipelineWorkflowId('production', repository, VERSION),
+      args: [{ repository, version: VERSION, commit: COMMIT, ...settings, ...extra }],
+    });
+  }
+
+  async function until(
+    handle: WorkflowHandle,
+    pred: (s: PipelineStatus) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<PipelineStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: PipelineStatus | undefined;
+    while (Date.now() < deadline) {
+      last = await handle.query(statusQuery);
+      if (pred(last)) return last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
+  }
+
+  /** Starts a release whose production fails at once and waits until a decision is awaited. */
+  async function breached(extra: Partial<ProductionReleaseInput> = {}) {
+    sample = () => failing;
+    const handle = await start(extra);
+    await env.sleep('4 minutes');
+    const status = await until(handle, (s) => s.awaitingDecision === true && (s.pages?.length ?? 0) === 1);
+    return { handle, status };
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<string> {
+    try {
+      await promise;
+    } catch (err) {
+      assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
+      assert.equal((err.cause as ApplicationFailure).type, 'DecisionRejected');
+      return err.cause!.message;
+    }
+    assert.fail('the update was accepted');
+  }
+
+  it('a healthy window marks production good and ends healthy', async () => {
+    const handle = await start();
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'healthy');
+    assert.equal(outcome.verdict, 'healthy');
+    assert.equal(outcome.previousVersion, PREVIOUS);
+    assert.deepEqual(names(), [
+      'promoteArtifact',
+      'deployVersion',
+      ...Array(10).fill('measureHealth'),
+      'markGood',
+    ]);
+    assert.deepEqual(calls[1]!.input, {
+      repository: handle.workflowId.split(':')[1],
+      env: 'production',
+      version: VERSION,
+      artifact: { repository: 'prod', tag: VERSION },
+      by: handle.workflowId,
+    });
+    // Consecutive intervals of one minute covering the window.
+    const windows = inputsOf<{ from: number; to: number }>('measureHealth');
+    windows.forEach((w, i) => {
+      assert.equal(w.to - w.from, 60_000);
+      if (i > 0) assert.equal(w.from, windows[i - 1]!.to);
+    });
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'succeeded');
+    assert.equal(status.environments.production, VERSION);
+    assert.equal(status.health?.verdict, 'healthy');
+    assert.equal(status.health?.sampleCount, 10);
+    assert.equal(status.awaitingDecision, false);
+    assert.deepEqual(status.pages, []);
+  });
+
+  it('a breach alerts the development team with the decision commands and waits', async () => {
+    const { handle, status } = await breached();
+    assert.equal(status.health?.verdict, 'breach');
+    assert.equal(status.health?.sampleCount, 3, 'decided at the third bad sample, before the window ends');
+    assert.equal(status.step, 'await decision');
+    assert.equal(status.state, 'running');
+    assert.ok(!names().includes('markGood'));
+    const [first] = pages();
+    assert.equal(first!.kind, 'decision-needed');
+    assert.equal(first!.team, 'development');
+    assert.equal(first!.verdict, 'breach');
+    assert.equal(first!.round, 1);
+    assert.match(first!.key, new RegExp(`^${handle.workflowId}/.+/decision-needed/1$`));
+    assert.deepEqual(first!.deciders, { emergency: 'anyone', rollback: 'anyone', failForward: 'anyone' });
+    await handle.terminate('test over');
+  });
+
+  it('re-alerts while no decision arrives and escalates to operations once', async () => {
+    const { handle } = await breached();
+    await env.sleep('30 minutes');
+    await until(handle, (s) => s.pages?.length === 2);
+    await env.sleep('95 minutes');
+    await until(handle, (s) => s.pages?.length === 5);
+    await env.sleep('10 hours');
+    const status = await handle.query(statusQuery);
+    assert.deepEqual(
+      status.pages?.map((p) => `${p.kind}:${p.team}`),
+      [
+        'decision-needed:development',
+        'decision-needed:development',
+        'decision-needed:development',
+        'decision-needed:development',
+        'escalation:operations',
+      ],
+    );
+    const keys = pages().map((p) => p.key);
+    assert.equal(new Set(keys).size, keys.length, 'every page has its own idempotency key');
+    assert.equal(pages().filter((p) => p.kind === 'escalation').length, 1);
+    const waited = pages()[4]!.waitedMs!;
+    assert.ok(waited >= 2 * 60 * 60_000 && waited < 2 * 60 * 60_000 + 60_000, `escalated after ${waited} ms`);
+    assert.equal(status.awaitingDecision, true, 'still waiting after escalation');
+    await handle.signal(failForwardSignal, { by: 'alice', reason: 'patch coming' });
+    assert.equal((await handle.result()).state, 'failed-forward');
+  });
+
+  it('an APM that cannot be read ends the watch inconclusive and pages as a warning', async () => {
+    sample = () => ({ queryError: 'prometheus: 503' }) as unknown as Omit<HealthSample, 'at'>;
+    const handle = await start();
+    await env.sleep('3 minutes');
+    const status = await until(handle, (s) => s.awaitingDecision === true && (s.pages?.length ?? 0) === 1);
+    assert.equal(status.health?.verdict, 'inconclusive');
+    assert.equal(pages()[0]!.verdict, 'inconclusive');
+    await handle.terminate('test over');
+  });
+
+  it('emergency: pages operations, forces staging, HOT ticket, page and branch, hotfix-only, lock released', async () => {
+    const { handle } = await breached();
+    // Something else is busy on staging: the emergency takes it away.
+    const holder = await client.workflow.start(lockProbeWorkflow, {
+      taskQueue,
+      workflowId: unique('tag-pipeline-probe'),
+      args: [{ resource: 'staging', holdMs: HOLD_UNTIL_OPENED, purpose: 'tag pipeline of another release' }],
+    });
+    await untilStatus(client, 'staging', (s) => s.holder?.workflowId === holder.workflowId);
+    calls.length = 0;
+
+    await handle.signal(emergencySignal, { by: 'alice', reason: 'checkout is down' });
+    const outcome = await handle.result();
+
+    assert.equal(outcome.state, 'hotfix-pending');
+    assert.deepEqual(outcome.hotfix, {
+      id: 'HOT-7',
+      branch: 'HOT-7',
+      state: 'pending',
+      ticketUrl: 'file:///tickets/HOT-7.md',
+      wikiUrl: 'file:///wiki/HOT-7.md',
+    });
+    assert.deepEqual(names(), [
+      'pageReleaseAlert',
+      'requestLock',
+      'rollbackEnvironment',
+      'openIncidentTicket',
+      'publishRetrospective',
+      'createHotfixBranch',
+    ]);
+    const [escalation] = pages();
+    assert.equal(escalation!.kind, 'emergency');
+    assert.equal(escalation!.team, 'operations');
+    assert.equal(escalation!.decision?.by, 'alice');
+    const [lockRequest] = inputsOf<{ resource: string; request: { priority: string; force?: unknown } }>(
+      'requestLock',
+    );
+    assert.equal(lockRequest!.resource, 'staging');
+    assert.equal(lockRequest!.request.priority, 'hotfix');
+    assert.deepEqual(lockRequest!.request.force, {
+      by: 'alice',
+      reason: `emergency of ${handle.workflowId.split(':')[1]} ${VERSION}: checkout is down`,
+    });
+    const [staging] = inputsOf<{ env: string; to: string; fencingToken?: number }>('rollbackEnvironment');
+    assert.equal(staging!.env, 'staging');
+    assert.equal(staging!.to, 'last-good');
+    assert.equal(typeof staging!.fencingToken, 'number');
+    const [ticket] = inputsOf<{ kind: string; decision: { name: string; by: string; reason?: string } }>(
+      'openIncidentTicket',
+    );
+    assert.equal(ticket!.kind, 'HOT');
+    assert.deepEqual(
+      { name: ticket!.decision.name, by: ticket!.decision.by, reason: ticket!.decision.reason },
+      { name: 'emergency', by: 'alice', reason: 'checkout is down' },
+    );
+    const [wiki] = inputsOf<{
+      page: unknown;
+      retrospective: { decision: { by: string }; previousVersion: string };
+    }>('publishRetrospective');
+    assert.deepEqual(wiki!.page, { id: 'HOT-7' });
+    assert.equal(wiki!.retrospective.decision.by, 'alice');
+    assert.equal(wiki!.retrospective.previousVersion, PREVIOUS);
+    assert.deepEqual(inputsOf('createHotfixBranch'), [
+      { repository: handle.workflowId.split(':')[1], branch: 'HOT-7', tag: VERSION },
+    ]);
+
+    const probe = await holder.result();
+    assert.equal(probe.outcome, 'preempted');
+    assert.equal(probe.revocation?.by, 'alice');
+    const lock = await untilStatus(client, 'staging', (s) => s.holder === null);
+    assert.equal(lock.mode.mode, 'hotfixOnly');
+    assert.equal(lock.mode.by, 'alice');
+    assert.match(lock.mode.reason, /^HOT-7: /);
+
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'hotfix-pending');
+    assert.equal(status.hotfix?.state, 'pending');
+    assert.equal(status.decisions?.length, 1);
+    assert.equal(status.decisions![0]!.by, 'alice');
+    assert.equal(status.decisions![0]!.reason, 'checkout is down');
+    assert.equal(status.decisions![0]!.via, 'signal');
+    assert.ok(Date.parse(status.decisions![0]!.at) >= Date.parse(status.awaitingSince!));
+
+    await client.workflow
+      .getHandle('lock:staging')
+      .signal(setModeSignal, { mode: 'normal', by: 'test', reason: 'next test' });
+    await untilStatus(client, 'staging', (s) => s.mode.mode === 'normal');
+  });
+
+  it('rollback: forces staging, rolls it back, ROLLBACK page, production to the previous version, lock free', async () => {
+    const { handle } = await breached();
+    calls.length = 0;
+    await handle.signal(rollbackSignal, { by: 'bob' });
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'rolled-back');
+    assert.deepEqual(outcome.retrospective, { id: 'ROLLBACK-3', url: 'file:///wiki/ROLLBACK-3.md' });
+    assert.deepEqual(names(), [
+      'requestLock',
+      'rollbackEnvironment',
+      'publishRetrospective',
+      'rollbackEnvironment',
+    ]);
+    const [lockRequest] = inputsOf<{ request: { priority: string; force?: { by: string } } }>('requestLock');
+    assert.equal(lockRequest!.request.force?.by, 'bob');
+    const [staging, production] = inputsOf<{
+      env: string;
+      to: string;
+      fromVersion?: string;
+      fencingToken?: number;
+    }>('rollbackEnvironment');
+    assert.equal(staging!.env, 'staging');
+    assert.equal(staging!.to, 'last-good');
+    assert.equal(typeof staging!.fencingToken, 'number');
+    assert.equal(production!.env, 'production');
+    assert.equal(production!.to, 'previous');
+    assert.equal(production!.fromVersion, VERSION);
+    assert.deepEqual(inputsOf<{ page: unknown }>('publishRetrospective')[0]!.page, { kind: 'ROLLBACK' });
+    assert.ok(!names().includes('openIncidentTicket') && !names().includes('createHotfixBranch'));
+    const lock = await untilStatus(client, 'staging', (s) => s.holder === null);
+    assert.equal(lock.mode.mode, 'normal');
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'rolled-back');
+    assert.equal(status.environments.production, PREVIOUS);
+    assert.equal(status.environments.staging, 'v1.2.9');
+  });
+
+  it('failForward through the update: answered with the record, nothing else happens', async () => {
+    const { handle } = await breached();
+    calls.length = 0;
+    const record = await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'failForward', by: 'carol', reason: 'fix is merged' }],
+    });
+    assert.equal(record.decision, 'failForward');
+    assert.equal(record.by, 'carol');
+    assert.equal(record.reason, 'fix is merged');
+    assert.equal(record.via, 'update');
+    assert.equal((await handle.result()).state, 'failed-forward');
+    assert.deepEqual(names(), []);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'failed-forward');
+    assert.deepEqual(status.decisions, [record]);
+  });
+
+  it('early, unknown, unauthorised and duplicate decisions change nothing and say why', async () => {
+    sample = () => failing;
+    const deciders = { rollback: ['team:sre'], emergency: ['alice'], teams: { sre: ['bob'] } };
+    const handle = await start({ deciders });
+    await until(handle, (s) => s.step === 'watch production health');
+
+    // Early: production is still being watched.
+    assert.match(
+      await rejection(handle.executeUpdate(decideUpdate, { args: [{ decision: 'rollback', by: 'bob' }] })),
+      /^no decision is awaited: production is being watched until/,
+    );
+    await handle.signal(rollbackSignal, { by: 'bob', reason: 'too early' });
+    await until(handle, (s) => s.rejectedDecisions?.length === 1);
+
+    await env.sleep('4 minutes');
+    await until(handle, (s) => s.awaitingDecision === true);
+    assert.match(
+      await rejection(
+        handle.executeUpdate(decideUpdate, { args: [{ decision: 'panic' as never, by: 'bob' }] }),
+      ),
+      /^unknown decision "panic"/,
+    );
+    assert.match(
+      await rejection(handle.executeUpdate(decideUpdate, { args: [{ decision: 'rollback', by: ' ' }] })),
+      /"by" must be a non-empty name/,
+    );
+    assert.match(
+      await rejection(
+        handle.executeUpdate(decideUpdate, { args: [{ decision: 'rollback', by: 'mallory' }] }),
+      ),
+      /^mallory may not decide rollback: allowed are team:sre \(bob\)/,
+    );
+    await handle.signal(emergencySignal, { by: 'bob' });
+    await handle.signal('fail-forward', { by: 'bob' });
+    await until(handle, (s) => s.rejectedDecisions?.length === 3);
+
+    // Accepted (the team member, any case); the rollback is held mid-way to try duplicates.
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    overrides = {
+      publishRetrospective: async () => {
+        await held;
+        return { id: 'ROLLBACK-3', url: 'file:///wiki/ROLLBACK-3.md', created: true };
+      },
+    };
+    const record = await handle.executeUpdate(decideUpdate, {
+      args: [{ decision: 'rollback', by: 'Bob', reason: 'error rate' }],
+    });
+    assert.equal(record.by, 'Bob');
+    assert.match(
+      await rejection(handle.executeUpdate(decideUpdate, { args: [{ decision: 'failForward', by: 'bob' }] })),
+      /^already decided: rollback by Bob at /,
+    );
+    await handle.signal(emergencySignal, { by: 'alice', reason: 'second thoughts' });
+    const status = await until(handle, (s) => s.rejectedDecisions?.length === 4);
+    finish();
+    assert.equal((await handle.result()).state, 'rolled-back');
+
+    assert.deepEqual(
+      status.rejectedDecisions!.map((r) => [r.decision, r.by, r.via]),
+      [
+        ['rollback', 'bob', 'signal'],
+        ['emergency', 'bob', 'signal'],
+        ['fail-forward', 'bob', 'signal'],
+        ['emergency', 'alice', 'signal'],
+      ],
+    );
+    const whys = status.rejectedDecisions!.map((r) => r.why);
+    assert.match(whys[0]!, /^no decision is awaited/);
+    assert.match(whys[1]!, /^bob may not decide emergency: allowed are alice/);
+    assert.match(whys[2]!, /^unknown decision "fail-forward".*did you mean failForward\?/);
+    assert.match(whys[3]!, /^already decided: rollback by Bob/);
+    assert.equal(status.rejectedDecisions![0]!.reason, 'too early');
+    assert.equal(status.decisions?.length, 1);
+    assert.equal(inputsOf('requestLock').length, 1, 'only the accepted decision acted');
+  });
+
+  it('a deploy that fails alerts the development team and fails the pipeline without watching', async () => {
+    overrides = {
+      deployVersion: async () => {
+        throw ApplicationFailure.nonRetryable('artifact v1.3.0 not in prod', 'ArtifactNotFound');
+      },
+    };
+    const handle = await start();
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.equal((err.cause as ApplicationFailure).type, 'PipelineFailed');
+      assert.match(err.cause!.message, /failed at deploy production: artifact v1.3.0 not in prod/);
+      return true;
+    });
+    assert.deepEqual(names(), ['promoteArtifact', 'notifyPipelineFailure']);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'failed');
+    assert.equal(status.failure?.step, 'deploy production');
+  });
+});

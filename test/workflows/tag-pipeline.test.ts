@@ -1,0 +1,187 @@
+import '../helpers/runtime';
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { PipelineFailureNotice } from '../../src/activities/alerts';
+import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
+import { pipelineWorkflowId, promoteSignal, statusQuery } from '../../src/workflows/pipeline-messages';
+import { tagReleaseWorkflow } from '../../src/workflows/tag-pipeline';
+import { lockHarness, lockStatus } from '../helpers/lock-harness';
+import { pipelineStubs } from '../helpers/pipeline-stubs';
+import { waitFor } from '../helpers/ports';
+import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+
+const COMMIT = 'ab'.repeat(20);
+
+describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real staging lock)', () => {
+  let env: TestWorkflowEnvironment;
+  let client: Client;
+  let worker: Worker;
+  let running: Promise<void>;
+  const stubs = pipelineStubs();
+  const taskQueue = unique('tag');
+
+  before(async () => {
+    env = await timeSkippingEnv();
+    client = new Client({ connection: env.connection });
+    const activities = { ...lockHarness(client).activities, ...stubs.activities };
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+      maxHeartbeatThrottleInterval: '1 second',
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+  beforeEach(() => stubs.reset());
+
+  async function startTag(tag: string, repository = unique('acme/app')) {
+    return await client.workflow.start(tagReleaseWorkflow, {
+      taskQueue,
+      workflowId: pipelineWorkflowId('tag', repository, tag),
+      args: [{ repository, tag, commit: COMMIT }],
+    });
+  }
+
+  async function stagingHolder() {
+    return (await lockStatus(client, 'staging'))?.holder ?? null;
+  }
+
+  it('tags the artifact, deploys staging under the lock token, tests, marks good and hands off to production', async () => {
+    const repository = unique('acme/app');
+    const handle = await startTag('v1.3.0', repository);
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'promoted');
+    assert.equal(outcome.productionWorkflowId, pipelineWorkflowId('production', repository, 'v1.3.0'));
+    assert.deepEqual(stubs.names(), [
+      'repositorySettings',
+      'tagArtifact',
+      'deployVersion',
+      'runTests',
+      'markGood',
+    ]);
+    const deploy = stubs.calls[2]!.input as { env: string; fencingToken: number; artifact: unknown };
+    assert.equal(deploy.env, 'staging');
+    assert.ok(deploy.fencingToken >= 1, 'staging deploy carries the lock token');
+    assert.deepEqual(deploy.artifact, { repository: 'dev', tag: 'v1.3.0' });
+    assert.equal((stubs.calls[4]!.input as { fencingToken: number }).fencingToken, deploy.fencingToken);
+    const child = await client.workflow.getHandle(outcome.productionWorkflowId!).describe();
+    assert.equal(child.type, 'productionReleaseWorkflow');
+    assert.equal(await stagingHolder(), null, 'the staging lock is free again');
+  });
+
+  it('a failing integration test rolls staging back to last good under the lock, alerts, releases and halts', async () => {
+    stubs.setOverrides({
+      runTests: async () => {
+        throw ApplicationFailure.nonRetryable('integration tests failed', 'TestsFailed', {
+          log: '/l',
+          tail: 'checkout 500',
+        });
+      },
+    });
+    const handle = await startTag('v1.4.0');
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.equal((err.cause as ApplicationFailure).type, 'PipelineFailed');
+      assert.match(err.cause!.message, /failed at integration tests \(staging\)/);
+      return true;
+    });
+    const rollback = stubs.calls.find((c) => c.name === 'rollbackEnvironment')?.input as {
+      env: string;
+      to: string;
+      fencingToken: number;
+    };
+    assert.deepEqual([rollback.env, rollback.to], ['staging', 'last-good']);
+    assert.ok(rollback.fencingToken >= 1);
+    const notice = stubs.calls.find((c) => c.name === 'notifyPipelineFailure')
+      ?.input as PipelineFailureNotice;
+    assert.equal(notice.step, 'integration tests (staging)');
+    assert.match(notice.message, /checkout 500/);
+    assert.ok(!stubs.names().includes('markGood'));
+    assert.equal(await stagingHolder(), null);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'failed');
+    assert.equal(status.environments.staging, 'v1.0.0', 'staging shows the version it went back to');
+  });
+
+  it('with requirePromote it waits for `promote` and records who promoted', async () => {
+    stubs.setOverrides({
+      repositorySettings: async () => ({
+        requirePromote: true,
+        releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$',
+        searchAttributes: false,
+      }),
+    });
+    const handle = await startTag('v1.5.0');
+    const waiting = await waitFor(
+      async () => (await handle.query(statusQuery)).awaitingPromotion === true,
+      10_000,
+    );
+    assert.equal(waiting, true);
+    assert.equal(await stagingHolder(), null, 'staging is released while waiting for promotion');
+    await handle.signal(promoteSignal, { by: 'ana', reason: 'release train 42' });
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'promoted');
+    assert.equal(outcome.promotedBy, 'ana');
+  });
+
+  it('a tag that does not match the release pattern is refused before any work', async () => {
+    const handle = await startTag('v1.5.0-rc.1');
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.equal((err.cause as ApplicationFailure).type, 'NotAReleaseTag');
+      return true;
+    });
+    assert.deepEqual(stubs.names(), ['repositorySettings']);
+  });
+
+  it('a forced acquisition of staging stops the integration tests and the run ends preempted naming who', async () => {
+    let cancelled = false;
+    stubs.setOverrides({
+      runTests: async () => {
+        const ctx = Context.current();
+        try {
+          for (;;) {
+            ctx.heartbeat();
+            await ctx.sleep(100);
+          }
+        } catch (err) {
+          cancelled = true;
+          throw err;
+        }
+      },
+    });
+    const handle = await startTag('v1.6.0');
+    await waitFor(
+      async () => (await handle.query(statusQuery)).step === 'integration tests (staging)',
+      10_000,
+    );
+    const forcer = await client.workflow.start(lockProbeWorkflow, {
+      taskQueue,
+      workflowId: unique('emergency'),
+      args: [
+        { resource: 'staging', holdMs: 10, force: { by: 'ops-oncall', reason: 'SEV-1' }, priority: 'hotfix' },
+      ],
+    });
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'preempted');
+    assert.match(outcome.preemptedBy ?? '', /ops-oncall/);
+    assert.equal(cancelled, true, 'the in-flight integration tests were cancelled');
+    assert.ok(!stubs.names().includes('markGood'));
+    assert.ok(
+      !stubs.names().includes('rollbackEnvironment'),
+      'the forcer, not the preempted run, rolls staging back',
+    );
+    await forcer.result();
+  });
+});
