@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { openWebhookReceiver } from './webhooks/webhook-receiver';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from './config/schema';
 import type { Logger } from './logging';
@@ -29,6 +30,8 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** Directory relative paths in the config resolve against (default: cwd). */
   baseDir?: string;
+  /** The webhook secret (default GITHUB_WEBHOOK_SECRET); the demo makes one of its own. */
+  webhookSecret?: string;
 }
 
 export interface RunningApp {
@@ -57,13 +60,29 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   try {
     // The HTTP server comes up first so /healthz answers while Temporal starts.
     const readiness: { probe?: ReadinessProbe } = {};
+    const clients: { current?: Client } = {};
+    // Deliveries that arrive before Temporal answers are kept in the outbox and started later.
+    const webhooks = openWebhookReceiver({
+      stateDir: path.resolve(baseDir, config.stateDir),
+      repositories: config.repositories,
+      secret: opts.webhookSecret ?? env.GITHUB_WEBHOOK_SECRET,
+      client: () => clients.current,
+      taskQueue: config.temporal.taskQueue,
+      logger,
+    });
     const http = await startHttpServer({
       host: config.server.host,
       port: config.server.port,
-      routes: healthRoutes(() => readiness.probe),
+      routes: [...healthRoutes(() => readiness.probe), ...webhooks.routes],
       onError: (err, req) => logger.error({ err, url: req.url }, 'request failed'),
+    }).catch(async (err) => {
+      await webhooks.close();
+      throw err;
     });
-    cleanups.push(() => http.close());
+    cleanups.push(async () => {
+      await http.close();
+      await webhooks.close();
+    });
 
     let target = externalTarget(env);
     let devServer: DevServer | undefined;
@@ -101,11 +120,17 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     cleanups.push(() => connection.close());
     const client = await connectClient(target, retry);
     cleanups.push(() => client.connection.close());
+    clients.current = client;
+    // The outbox's retry loop stops before the client closes: a start retrying into a closed
+    // connection would throw from the SDK's timer.
+    cleanups.push(() => webhooks.drainer.stop());
 
     const worker = await createWorker({
       connection,
       client,
       stateDir: path.resolve(baseDir, config.stateDir),
+      config,
+      ...(devServer ? { uiUrl: devServer.uiUrl } : {}),
       namespace: target.namespace,
       taskQueue: config.temporal.taskQueue,
     });

@@ -13,7 +13,16 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
   const stream = {
     write: (line: string) => destination.write(maskSecrets(line)),
   };
-  return pino({ level, base: { app: 'release-flow' }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
+  return pino(
+    {
+      level,
+      base: { app: 'release-flow' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // The SDK reports failures under `error`; without a serializer an Error logs as {}.
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    },
+    stream,
+  );
 }
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

@@ -1,18 +1,43 @@
 /**
- * `npm start`: the embedded Temporal dev server (unless TEMPORAL_ADDRESS), the worker and the
- * HTTP server, until Ctrl-C. Exits non-zero with one clear line for a user's mistake.
+ * `npm start`: the embedded Temporal dev server (unless TEMPORAL_ADDRESS), the worker, the HTTP
+ * server (health, readiness, GitHub webhooks) and, with no configuration file, the demo: a
+ * local repository taken through a whole release. Exits non-zero with one clear line for a
+ * user's mistake.
  */
-import { loadConfig } from './config/load';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { loadConfig, validateConfig } from './config/load';
+import type { Config } from './config/schema';
+import { demoRepositoryConfig, ensureDemoRepository } from './demo/demo-repository';
+import { runDemo } from './demo/run-demo';
 import { isUserError } from './errors';
-import { createLogger } from './logging';
+import { createLogger, type Logger } from './logging';
 import { startApp } from './app';
 import { stopOnSignals } from './worker';
+import { WEBHOOK_PATH } from './webhooks/receiver';
+
+interface Demo {
+  head: string;
+  secret: string;
+}
+
+/** No config file and no repositories: serve the demo repository (RELEASE_FLOW_DEMO=0 turns it off). */
+async function withDemo(config: Readonly<Config>, file: string | undefined, logger: Logger) {
+  if (file || config.repositories.length || process.env.RELEASE_FLOW_DEMO === '0') return { config };
+  const repo = await ensureDemoRepository(path.resolve(config.stateDir, 'demo', 'shop'));
+  logger.info({ path: repo.path, created: repo.created }, 'demo repository ready');
+  const withRepo = validateConfig({ ...config, repositories: [demoRepositoryConfig(repo.path)] }, {});
+  // Our own deliveries are signed like GitHub's; without a configured secret the demo makes one.
+  const secret = process.env.GITHUB_WEBHOOK_SECRET ?? randomBytes(24).toString('hex');
+  return { config: withRepo, demo: { head: repo.head, secret } satisfies Demo };
+}
 
 async function main(): Promise<void> {
-  const { config, file } = loadConfig();
-  const logger = createLogger(config.log.level);
-  logger.info({ config: file ?? '(defaults)' }, 'release-flow starting');
-  const app = await startApp({ config, logger });
+  const loaded = loadConfig();
+  const logger = createLogger(loaded.config.log.level);
+  logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
+  const { config, demo } = await withDemo(loaded.config, loaded.file, logger);
+  const app = await startApp({ config, logger, ...(demo ? { webhookSecret: demo.secret } : {}) });
   stopOnSignals(async () => {
     await app.stop();
     logger.info('stopped; state is kept in the Temporal database for the next start');
@@ -23,10 +48,22 @@ async function main(): Promise<void> {
     `  Temporal:         ${app.target.address} (namespace ${app.target.namespace}${app.devServer ? ', embedded dev server' : ''})`,
     ...(app.uiUrl ? [`  Temporal UI:      ${app.uiUrl}`] : []),
     `  Health:           ${app.http.url}/healthz   readiness: ${app.http.url}/readyz`,
+    `  Webhook receiver: ${app.http.url}${WEBHOOK_PATH}`,
     '  Stop with Ctrl-C.',
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  if (demo) {
+    runDemo({
+      client: app.client,
+      namespace: app.target.namespace,
+      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      secret: demo.secret,
+      head: demo.head,
+      ...(app.uiUrl ? { uiUrl: app.uiUrl } : {}),
+      print: (line) => process.stdout.write(`${line}\n`),
+    }).catch((err) => logger.error({ err }, 'the demo stopped'));
+  }
   await app.done;
 }
 

@@ -11,6 +11,10 @@ import { registerSetupCommands } from './setup-command';
 import { registerNextVersionCommand } from './next-version-command';
 import { registerCheckPrCommand } from './check-pr-command';
 import { registerGitHubCommands } from './github-command';
+import { registerPipelineCommands } from './pipeline-command';
+import { registerReplayCommand } from './replay-command';
+import { registerDemoCommands } from './demo-command';
+import { registerOutboxCommand } from './outbox-command';
 import { packageVersion } from '../package-info';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -30,6 +34,10 @@ const registrars: CommandRegistrar[] = [
   registerNextVersionCommand,
   registerCheckPrCommand,
   registerGitHubCommands,
+  registerPipelineCommands,
+  registerReplayCommand,
+  registerDemoCommands,
+  registerOutboxCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

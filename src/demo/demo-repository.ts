@@ -1,0 +1,88 @@
+/**
+ * The newcomer's demo repository: a small app whose build, unit tests, integration tests and
+ * deploy are plain node scripts, with a few angular commits on `main`. Made once under the
+ * state directory and reused by every later `npm start`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export const DEMO_REPOSITORY = 'demo/shop';
+
+const FILES: Record<string, string> = {
+  'app.js': 'module.exports.greet = (name) => `hello, ${name}`;\n',
+  'build.js':
+    "const fs = require('fs');\nfs.mkdirSync('dist', { recursive: true });\nfs.copyFileSync('app.js', 'dist/shop.js');\nconsole.log('built dist/shop.js');\n",
+  'test.js':
+    "const assert = require('assert');\nassert.equal(require('./app').greet('you'), 'hello, you');\nconsole.log('unit tests passed');\n",
+  'integration-test.js':
+    'console.log(`integration tests against ${process.env.RELEASE_FLOW_ENV} running ${process.env.RELEASE_FLOW_VERSION}: passed`);\n',
+  'deploy.js':
+    'console.log(`${process.env.RELEASE_FLOW_ACTION} ${process.env.RELEASE_FLOW_VERSION} to ${process.env.RELEASE_FLOW_ENV}`);\n',
+  'README.md': '# demo shop\n\nA tiny app that release-flow releases in its demo.\n',
+};
+
+/** The commits the demo history is made of: angular headers with the ticket as scope. */
+const COMMITS: { message: string; files: string[] }[] = [
+  { message: 'feat(SHOP-1): greet visitors by name', files: ['app.js', 'README.md'] },
+  {
+    message: 'build(SHOP-2): build, test and deploy scripts',
+    files: ['build.js', 'test.js', 'integration-test.js', 'deploy.js'],
+  },
+  { message: 'fix(SHOP-3): keep the greeting lower case', files: [] },
+];
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'release-flow demo',
+    GIT_AUTHOR_EMAIL: 'demo@release-flow.invalid',
+    GIT_COMMITTER_NAME: 'release-flow demo',
+    GIT_COMMITTER_EMAIL: 'demo@release-flow.invalid',
+  };
+  const { stdout } = await execFileAsync('git', args, { cwd, env });
+  return stdout.trim();
+}
+
+export async function ensureDemoRepository(
+  dir: string,
+): Promise<{ path: string; created: boolean; head: string }> {
+  if (existsSync(path.join(dir, '.git')))
+    return { path: dir, created: false, head: await git(dir, 'rev-parse', 'HEAD') };
+  mkdirSync(dir, { recursive: true });
+  await git(dir, 'init', '-q', '-b', 'main');
+  await git(dir, 'config', 'commit.gpgsign', 'false');
+  for (const commit of COMMITS) {
+    for (const file of commit.files) writeFileSync(path.join(dir, file), FILES[file]!);
+    if (!commit.files.length) writeFileSync(path.join(dir, 'CHANGELOG'), `${commit.message}\n`);
+    await git(dir, 'add', '-A');
+    await git(dir, 'commit', '-q', '-m', commit.message);
+  }
+  return { path: dir, created: true, head: await git(dir, 'rev-parse', 'HEAD') };
+}
+
+/** The demo's repository configuration: plain scripts, a short health watch so it finishes soon. */
+export function demoRepositoryConfig(dir: string) {
+  return {
+    name: DEMO_REPOSITORY,
+    path: dir,
+    artifact: 'dist/shop.js',
+    commands: {
+      build: [['node', 'build.js']],
+      unitTests: [['node', 'test.js']],
+      integrationTests: [['node', 'integration-test.js']],
+      // Deploys run outside a checkout: name the script by its path in the demo clone.
+      deploy: {
+        dev: ['node', path.join(dir, 'deploy.js')],
+        staging: ['node', path.join(dir, 'deploy.js')],
+        production: ['node', path.join(dir, 'deploy.js')],
+      },
+    },
+    // Long enough to try `release-flow demo break` while production is watched.
+    health: { window: '10m', sampleInterval: '10s' },
+    escalation: { realertAfter: '2m', escalateAfter: '5m' },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The newcomer's tour behind `npm start` with no configuration: signed GitHub-shaped `push`
+ * deliveries to our own receiver take the demo repository through main-commit -> tag ->
+ * staging -> production, and the terminal says where each stage is in the Temporal UI and how
+ * to break production and press the three buttons. A second `npm start` resumes: the workflow
+ * ids are the same, so every delivery answers "already started" and the tour follows the runs.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { workflowUrl } from '../temporal/ui-links';
+import { statusQuery, type PipelineStatus } from '../workflows/pipeline-messages';
+import { DEMO_REPOSITORY } from './demo-repository';
+
+export interface DemoOptions {
+  client: Client;
+  namespace: string;
+  receiverUrl: string;
+  secret: string;
+  head: string;
+  uiUrl?: string;
+  print: (line: string) => void;
+}
+
+interface Delivery {
+  status: number;
+  body: { decision?: string; workflowId?: string; reason?: string };
+}
+
+function pushPayload(ref: string, after: string) {
+  const [owner, name] = DEMO_REPOSITORY.split('/') as [string, string];
+  return {
+    ref,
+    before: '0'.repeat(40),
+    after,
+    created: true,
+    deleted: false,
+    forced: false,
+    base_ref: null,
+    compare: '',
+    commits: [],
+    head_commit: { id: after, message: 'demo', timestamp: new Date().toISOString() },
+    repository: {
+      id: 1,
+      name,
+      full_name: DEMO_REPOSITORY,
+      owner: { login: owner, name: owner },
+      default_branch: 'main',
+      master_branch: 'main',
+    },
+    pusher: { name: 'release-flow-demo', email: 'demo@release-flow.invalid' },
+    sender: { login: 'release-flow-demo' },
+  };
+}
+
+export async function deliverPush(opts: DemoOptions, ref: string, after: string): Promise<Delivery> {
+  const { sign } = await import('@octokit/webhooks-methods');
+  const body = JSON.stringify(pushPayload(ref, after));
+  const res = await fetch(opts.receiverUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await sign(opts.secret, body),
+      'user-agent': 'GitHub-Hookshot/release-flow-demo',
+    },
+    body,
+  });
+  return { status: res.status, body: (await res.json()) as Delivery['body'] };
+}
+
+function link(opts: DemoOptions, workflowId: string): string {
+  return opts.uiUrl ? workflowUrl({ uiUrl: opts.uiUrl, namespace: opts.namespace, workflowId }) : workflowId;
+}
+
+async function follow(opts: DemoOptions, delivery: Delivery, what: string): Promise<unknown> {
+  const id = delivery.body.workflowId;
+  if (!id)
+    throw new Error(`the receiver did not start ${what}: ${delivery.status} ${delivery.body.reason ?? ''}`);
+  opts.print(`demo: ${what} ${delivery.body.decision ?? ''} -> ${link(opts, id)}`);
+  return await opts.client.workflow.getHandle(id).result();
+}
+
+/** Runs the tour; resolves when production is being watched. */
+export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId: string; version: string }> {
+  opts.print(`demo: releasing ${DEMO_REPOSITORY} (a local repository) through every stage`);
+  const main = (await follow(
+    opts,
+    await deliverPush(opts, 'refs/heads/main', opts.head),
+    'main-commit pipeline',
+  )) as {
+    tag: string | null;
+  };
+  const version = main.tag ?? (await lastTagOf(opts));
+  opts.print(`demo: main-commit done: dev runs ${opts.head.slice(0, 12)}, release tag ${version}`);
+  const tag = (await follow(
+    opts,
+    await deliverPush(opts, `refs/tags/${version}`, opts.head),
+    'tag pipeline',
+  )) as {
+    productionWorkflowId?: string;
+  };
+  const productionWorkflowId = tag.productionWorkflowId ?? `production:${DEMO_REPOSITORY}:${version}`;
+  opts.print(`demo: staging passed; production pipeline -> ${link(opts, productionWorkflowId)}`);
+  const status = await waitForWatch(opts, productionWorkflowId);
+  opts.print(
+    [
+      `demo: ${version} runs in production (${status.state}, ${status.step}). Try the buttons:`,
+      '  break production:   npx release-flow demo break',
+      `  then decide:        npx release-flow decide ${DEMO_REPOSITORY} ${version} rollback --by you --reason "demo"`,
+      `                      (or emergency, or fail-forward; or in the UI: Send a Signal on ${link(opts, productionWorkflowId)})`,
+      `  see everything:     npx release-flow status`,
+    ].join('\n'),
+  );
+  return { productionWorkflowId, version };
+}
+
+async function lastTagOf(opts: DemoOptions): Promise<string> {
+  const handle = opts.client.workflow.getHandle(`main-commit:${DEMO_REPOSITORY}:${opts.head}`);
+  const status = await handle.query(statusQuery);
+  if (!status.version) throw new Error('the demo commit was not released');
+  return status.version;
+}
+
+async function waitForWatch(opts: DemoOptions, workflowId: string): Promise<PipelineStatus> {
+  const handle = opts.client.workflow.getHandle(workflowId);
+  for (;;) {
+    const status = await handle.query(statusQuery).catch(() => undefined);
+    if (status && (status.health || status.state !== 'running')) return status;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

@@ -1,0 +1,140 @@
+import '../helpers/runtime';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startApp, type RunningApp } from '../../src/app';
+import { main } from '../../src/cli/main';
+import { validateConfig } from '../../src/config/load';
+import { DEMO_REPOSITORY, demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
+import { runDemo } from '../../src/demo/run-demo';
+import { createLogger } from '../../src/logging';
+import { statusQuery } from '../../src/workflows/pipeline-messages';
+import { WEBHOOK_PATH } from '../../src/webhooks/receiver';
+import { freePort, waitFor } from '../helpers/ports';
+
+async function cli(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'release-flow', ...argv], {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('the npm start demo on the dev server', () => {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rf-demo-'));
+  const configFile = path.join(stateDir, 'cli.json');
+  let app: RunningApp;
+  let head: string;
+
+  before(async () => {
+    const repo = await ensureDemoRepository(path.join(stateDir, 'demo', 'shop'));
+    head = repo.head;
+    // The demo's settings, with samples every second so the test sees a breach quickly.
+    const demoRepo = {
+      ...demoRepositoryConfig(repo.path),
+      health: { window: '5m', sampleInterval: '1s', minRequests: 5 },
+    };
+    const raw = {
+      stateDir,
+      server: { port: await freePort() },
+      temporal: {
+        taskQueue: 'e2e-demo',
+        devServer: {
+          port: await freePort(),
+          uiPort: await freePort(),
+          dbFile: path.join(stateDir, 'temporal.db'),
+        },
+      },
+      repositories: [demoRepo],
+    };
+    writeFileSync(configFile, JSON.stringify({ ...raw, repositories: [] }));
+    app = await startApp({
+      config: validateConfig(raw, {}),
+      logger: createLogger('silent'),
+      env: {},
+      webhookSecret: 'demo-secret',
+    });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  it('signed push deliveries take the demo through every stage to a watched production release', async () => {
+    const lines: string[] = [];
+    const result = await runDemo({
+      client: app.client,
+      namespace: 'default',
+      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      secret: 'demo-secret',
+      head,
+      print: (l) => lines.push(l),
+    });
+    assert.equal(result.version, 'v1.0.0');
+    assert.match(lines.join('\n'), /main-commit pipeline started/);
+    assert.match(lines.join('\n'), /npx release-flow demo break/);
+    const status = await app.client.workflow.getHandle(result.productionWorkflowId).query(statusQuery);
+    assert.equal(status.environments.production, 'v1.0.0');
+  });
+
+  it('a second run of the tour resumes: every delivery finds its run already started', async () => {
+    const lines: string[] = [];
+    const result = await runDemo({
+      client: app.client,
+      namespace: 'default',
+      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      secret: 'demo-secret',
+      head,
+      print: (l) => lines.push(l),
+    });
+    assert.equal(result.version, 'v1.0.0');
+    assert.match(lines.join('\n'), /already/);
+  });
+
+  it('demo break makes production breach; decide rollback through the CLI is accepted and ends the release', async () => {
+    const broke = await cli(['demo', 'break', '--config', configFile]);
+    assert.equal(broke.code, 0, broke.err);
+    const handle = app.client.workflow.getHandle(`production:${DEMO_REPOSITORY}:v1.0.0`);
+    const awaiting = await waitFor(
+      async () => (await handle.query(statusQuery)).awaitingDecision === true,
+      60_000,
+      500,
+    );
+    assert.equal(awaiting, true, 'the watch breached and a decision is awaited');
+    assert.ok((await handle.query(statusQuery)).pages?.length, 'the development team was paged');
+    const decided = await cli([
+      'decide',
+      DEMO_REPOSITORY,
+      'v1.0.0',
+      'rollback',
+      '--by',
+      'newcomer',
+      '--reason',
+      'demo',
+      '--config',
+      configFile,
+    ]);
+    assert.equal(decided.code, 0, decided.err);
+    assert.match(decided.out, /^accepted: rollback by newcomer/);
+    await handle.result();
+    const ended = await handle.query(statusQuery);
+    assert.equal(ended.state, 'rolled-back');
+    assert.equal(ended.decisions?.[0]?.by, 'newcomer');
+    const late = await cli([
+      'decide',
+      DEMO_REPOSITORY,
+      'v1.0.0',
+      'emergency',
+      '--by',
+      'newcomer',
+      '--config',
+      configFile,
+    ]);
+    assert.equal(late.code, 1);
+    assert.match(late.out, /^rejected: .*has ended/);
+    await cli(['demo', 'heal', '--config', configFile]);
+  });
+});
