@@ -1,7 +1,7 @@
 /**
  * Records replay fixtures of the pipelines from real dev-server runs, one per path:
  * main-commit released / no-release / failed, tag promoted / failed / preempted / promoted by
- * hand. Activities are the workflow tests' stubs (the histories hold their results); the staging
+ * hand, production healthy / rolled back / emergency / failed forward (through the update). Activities are the workflow tests' stubs (the histories hold their results); the staging
  * and repository locks are real. Writes test/replay/histories/pipeline-*.json.
  * Usage: npx tsx scripts/record-pipeline-histories.ts
  */
@@ -18,6 +18,9 @@ import { lockProbeWorkflow } from '../src/workflows/lock-probe-workflow';
 import { mainCommitWorkflow } from '../src/workflows/main-commit-pipeline';
 import { pipelineWorkflowId, promoteSignal, statusQuery } from '../src/workflows/pipeline-messages';
 import { tagReleaseWorkflow } from '../src/workflows/tag-pipeline';
+import { productionReleaseWorkflow } from '../src/workflows/production-pipeline';
+import { decideUpdate, emergencySignal, rollbackSignal } from '../src/workflows/production-messages';
+import { lockWorkflowId, setModeSignal } from '../src/workflows/lock-messages';
 import { lockHarness } from '../test/helpers/lock-harness';
 import { pipelineStubs } from '../test/helpers/pipeline-stubs';
 import { waitFor } from '../test/helpers/ports';
@@ -143,6 +146,59 @@ async function main(): Promise<void> {
     await settle(h);
     await settle(forcer);
     await save(client, h, 'tag-preempted');
+
+    // Production: a short watch; breaches come from a bad APM stub.
+    const production = (version: string) =>
+      client.workflow.start(productionReleaseWorkflow, {
+        taskQueue,
+        workflowId: pipelineWorkflowId('production', `${repository}-prod`, version),
+        args: [
+          {
+            repository: `${repository}-prod`,
+            version,
+            commit: COMMIT,
+            health: { window: '4s', sampleInterval: '1s', parameters: { minRequests: 1 } },
+            escalation: { realertAfter: '1h', escalateAfter: '2h' },
+          },
+        ],
+      });
+    const breach = {
+      measureHealth: async (i: { to: number }) => ({ at: i.to, requests: 100, errors: 50 }),
+    };
+    const awaitDecision = async (handle: WorkflowHandle) =>
+      waitFor(async () => (await handle.query(statusQuery)).awaitingDecision === true, 30_000, 200);
+
+    stubs.reset();
+    h = await production('v2.0.0');
+    await settle(h);
+    await save(client, h, 'production-healthy');
+
+    for (const [name, version, decision] of [
+      ['production-rollback', 'v2.1.0', 'rollback'],
+      ['production-emergency', 'v2.2.0', 'emergency'],
+    ] as const) {
+      stubs.reset(breach);
+      h = await production(version);
+      await awaitDecision(h);
+      await h.signal(decision === 'rollback' ? rollbackSignal : emergencySignal, {
+        by: 'ana',
+        reason: 'recorded',
+      });
+      await settle(h);
+      await save(client, h, name);
+    }
+
+    stubs.reset(breach);
+    h = await production('v2.3.0');
+    await awaitDecision(h);
+    await h.signal(rollbackSignal, { by: '', reason: 'rejected: empty by' });
+    await h.executeUpdate(decideUpdate, { args: [{ decision: 'failForward', by: 'ana' }] });
+    await settle(h);
+    await save(client, h, 'production-fail-forward');
+    // Staging was left in hotfix-only mode by the emergency: back to normal for whoever runs next.
+    await client.workflow
+      .getHandle(lockWorkflowId('staging'))
+      .signal(setModeSignal, { mode: 'normal', by: 'recorder', reason: 'recording done' });
   } finally {
     // Production children were handed off with stub activities: end them, they are not recorded here.
     for await (const wf of client.workflow.list({ query: `WorkflowType = 'productionReleaseWorkflow'` })) {

@@ -73,6 +73,28 @@ function defaults(calls: Calls): Partial<PipelineActivities> {
     })),
     createReleaseTag: record('createReleaseTag', () => ({ created: true })),
     notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
+    // Production: a healthy APM unless a test overrides measureHealth.
+    promoteArtifact: record('promoteArtifact', (i: { repository: string; version: string }) => ({
+      repository: 'prod' as const,
+      artifact: i.repository,
+      tag: i.version,
+      digest: `sha256:${'b'.repeat(64)}` as const,
+      size: 10,
+      uri: '/prod',
+      created: true,
+    })),
+    measureHealth: record('measureHealth', (i: { to: number }) => ({ at: i.to, requests: 600, errors: 0 })),
+    pageReleaseAlert: record('pageReleaseAlert', () => ({ sent: true, sentAt: 0 })),
+    openIncidentTicket: record('openIncidentTicket', () => ({
+      id: 'HOT-1',
+      url: 'file:///tickets/HOT-1.md',
+      created: true,
+    })),
+    publishRetrospective: record('publishRetrospective', (i: { page: { id: string } | { kind: string } }) => {
+      const id = 'id' in i.page ? i.page.id : 'ROLLBACK-1';
+      return { id, url: `file:///wiki/${id}.md`, created: true };
+    }),
+    createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: 'cd'.repeat(20) })),
   };
 }
 
