@@ -61,6 +61,8 @@ export const PipelineStates = {
   hotfixPending: 'hotfix-pending',
   /** Production: the breach was answered by failing forward (nothing changed). */
   failedForward: 'failed-forward',
+  /** Production: a newer version was deployed while this one was being watched. */
+  superseded: 'superseded',
 } as const;
 export type PipelineState = (typeof PipelineStates)[keyof typeof PipelineStates];
 

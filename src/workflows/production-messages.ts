@@ -41,6 +41,18 @@ export const failForwardSignal = defineSignal<[DecisionPayload]>('failForward');
 /** Any of the three, answered: the recorded decision, or a rejection saying why. */
 export const decideUpdate = defineUpdate<DecisionRecord, [DecideRequest]>('decide');
 
+/** From the production pipeline of a newer version of the same repository: it now runs in production. */
+export interface SupersededNotice {
+  version: string;
+  workflowId: string;
+}
+
+/**
+ * Sent by the next release's production pipeline once it is deployed: this release no longer
+ * runs, so its health watch ends (`superseded`) instead of judging the newer version's traffic.
+ */
+export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
+
 /** The update's rejections carry this failure type. */
 export const DECISION_REJECTED = 'DecisionRejected';
 

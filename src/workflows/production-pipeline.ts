@@ -39,7 +39,6 @@ import {
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/pipeline';
@@ -68,6 +67,7 @@ import { acquire, isLockRevoked, type HeldLock } from './lock-helper';
 import { lockWorkflowId, setModeSignal, type LockRevocation } from './lock-messages';
 import {
   PipelineStates,
+  pipelineWorkflowId,
   statusQuery,
   type PipelineStatus,
   type ProductionReleaseInput,
@@ -79,7 +79,9 @@ import {
   emergencySignal,
   failForwardSignal,
   rollbackSignal,
+  supersededSignal,
   type DecisionPayload,
+  type SupersededNotice,
   type HotfixStatus,
   type RejectedDecision,
 } from './production-messages';
@@ -87,7 +89,9 @@ import {
 export type { ProductionReleaseInput };
 
 export interface ProductionOutcome {
-  state: 'healthy' | 'hotfix-pending' | 'rolled-back' | 'failed-forward';
+  state: 'healthy' | 'hotfix-pending' | 'rolled-back' | 'failed-forward' | 'superseded';
+  /** When superseded: the version that replaced this one. */
+  supersededBy?: string;
   version: string;
   /** The production version before this one, or null for a first release. */
   previousVersion: string | null;
@@ -323,6 +327,18 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     reject(name, args[0], 'signal', why);
   });
 
+  let superseded: SupersededNotice | undefined;
+  setHandler(
+    supersededSignal,
+    (notice) => {
+      superseded ??= notice;
+    },
+    {
+      description:
+        'From the next release of this repository once it runs in production: {version, workflowId}. Ends the health watch as superseded.',
+    },
+  );
+
   const settings = resolveSettings(input);
   let previousVersion: string | null = null;
   let verdict: HealthVerdict | undefined;
@@ -347,11 +363,32 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       timeline.push({ at: now(), what: `deployed ${version} to production` });
       return { value: result, detail: result.note };
     });
+    if (previousVersion) {
+      // The release this one replaced stops watching: production traffic is ours now.
+      await getExternalWorkflowHandle(pipelineWorkflowId('production', repository, previousVersion))
+        .signal(supersededSignal, { version, workflowId })
+        .catch(() => undefined);
+    }
 
     verdict = await runStep(status, 'watch production health', async () => {
       const v = await watchHealth();
-      return { value: v, detail: `${v.verdict}: ${v.reason}` };
+      return {
+        value: v,
+        detail: superseded ? `superseded by ${superseded.version}` : `${v.verdict}: ${v.reason}`,
+      };
     });
+    if (superseded) {
+      notAwaitedBecause = `${superseded.version} replaced this release in production`;
+      status.state = PipelineStates.superseded;
+      return {
+        state: 'superseded',
+        version,
+        previousVersion,
+        verdict: verdict.verdict,
+        reason: `superseded by ${superseded.version}`,
+        supersededBy: superseded.version,
+      };
+    }
 
     if (verdict.verdict === HealthVerdicts.healthy) {
       notAwaitedBecause = `production was healthy: ${verdict.reason}`;
@@ -434,7 +471,12 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     for (;;) {
       const to = Math.min(from + settings.intervalMs, end);
       const wait = to - now();
-      if (wait > 0) await sleep(wait);
+      if (wait > 0) await condition(() => superseded !== undefined, wait);
+      if (superseded)
+        return {
+          verdict: HealthVerdicts.watching,
+          reason: `superseded by ${superseded.version}`,
+        } as HealthVerdict;
       const sample = await measure(from, to);
       samples.push(sample);
       const v = judgeHealth({ samples, parameters: settings.parameters, window: { start, end }, now: to });

@@ -208,6 +208,27 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.fail('the update was accepted');
   }
 
+  it('a newer version deployed to production supersedes the watch of the one it replaced', async () => {
+    const repository = unique('acme/shop');
+    const older = await client.workflow.start(productionReleaseWorkflow, {
+      taskQueue,
+      workflowId: pipelineWorkflowId('production', repository, PREVIOUS),
+      args: [{ repository, version: PREVIOUS, commit: COMMIT, ...settings }],
+    });
+    await until(older, (s) => s.step === 'watch production health');
+    // The stub deploy reports PREVIOUS as what ran before VERSION: the new run tells the old one.
+    const newer = await client.workflow.start(productionReleaseWorkflow, {
+      taskQueue,
+      workflowId: pipelineWorkflowId('production', repository, VERSION),
+      args: [{ repository, version: VERSION, commit: COMMIT, ...settings }],
+    });
+    const outcome = await older.result();
+    assert.equal(outcome.state, 'superseded');
+    assert.equal(outcome.supersededBy, VERSION);
+    assert.equal((await older.query(statusQuery)).state, 'superseded');
+    assert.equal((await newer.result()).state, 'healthy');
+  });
+
   it('a healthy window marks production good and ends healthy', async () => {
     const handle = await start();
     const outcome = await handle.result();
