@@ -17,7 +17,7 @@ import { stopOnSignals } from './worker';
 import { WEBHOOK_PATH } from './webhooks/receiver';
 
 interface Demo {
-  head: string;
+  releases: string[];
   secret: string;
 }
 
@@ -29,7 +29,7 @@ async function withDemo(config: Readonly<Config>, file: string | undefined, logg
   const withRepo = validateConfig({ ...config, repositories: [demoRepositoryConfig(repo.path)] }, {});
   // Our own deliveries are signed like GitHub's; without a configured secret the demo makes one.
   const secret = process.env.GITHUB_WEBHOOK_SECRET ?? randomBytes(24).toString('hex');
-  return { config: withRepo, demo: { head: repo.head, secret } satisfies Demo };
+  return { config: withRepo, demo: { releases: repo.releases, secret } satisfies Demo };
 }
 
 async function main(): Promise<void> {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       namespace: app.target.namespace,
       receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
       secret: demo.secret,
-      head: demo.head,
+      releases: demo.releases,
       ...(app.uiUrl ? { uiUrl: app.uiUrl } : {}),
       print: (line) => process.stdout.write(`${line}\n`),
     }).catch((err) => logger.error({ err }, 'the demo stopped'));

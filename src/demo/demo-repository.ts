@@ -14,6 +14,7 @@ export const DEMO_REPOSITORY = 'demo/shop';
 
 const FILES: Record<string, string> = {
   'app.js': 'module.exports.greet = (name) => `hello, ${name}`;\n',
+  'french.js': 'module.exports.greet = (name) => `bonjour, ${name}`;\n',
   'build.js':
     "const fs = require('fs');\nfs.mkdirSync('dist', { recursive: true });\nfs.copyFileSync('app.js', 'dist/shop.js');\nconsole.log('built dist/shop.js');\n",
   'test.js':
@@ -33,7 +34,11 @@ const COMMITS: { message: string; files: string[] }[] = [
     files: ['build.js', 'test.js', 'integration-test.js', 'deploy.js'],
   },
   { message: 'fix(SHOP-3): keep the greeting lower case', files: [] },
+  { message: 'feat(SHOP-4): greet in French too', files: ['french.js'] },
 ];
+
+/** Which commits the demo releases: the third (v1.0.0) and the fourth (v1.1.0). */
+const RELEASED = [2, 3];
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const env = {
@@ -47,11 +52,24 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-export async function ensureDemoRepository(
-  dir: string,
-): Promise<{ path: string; created: boolean; head: string }> {
-  if (existsSync(path.join(dir, '.git')))
-    return { path: dir, created: false, head: await git(dir, 'rev-parse', 'HEAD') };
+export interface DemoRepository {
+  path: string;
+  created: boolean;
+  head: string;
+  /** The commits the demo pushes, oldest first: each becomes a release. */
+  releases: string[];
+}
+
+async function releasedCommits(dir: string): Promise<string[]> {
+  const all = (await git(dir, 'rev-list', '--reverse', 'HEAD')).split('\n');
+  return RELEASED.map((i) => all[i]).filter((sha): sha is string => Boolean(sha));
+}
+
+export async function ensureDemoRepository(dir: string): Promise<DemoRepository> {
+  if (existsSync(path.join(dir, '.git'))) {
+    const head = await git(dir, 'rev-parse', 'HEAD');
+    return { path: dir, created: false, head, releases: await releasedCommits(dir) };
+  }
   mkdirSync(dir, { recursive: true });
   await git(dir, 'init', '-q', '-b', 'main');
   await git(dir, 'config', 'commit.gpgsign', 'false');
@@ -61,7 +79,12 @@ export async function ensureDemoRepository(
     await git(dir, 'add', '-A');
     await git(dir, 'commit', '-q', '-m', commit.message);
   }
-  return { path: dir, created: true, head: await git(dir, 'rev-parse', 'HEAD') };
+  return {
+    path: dir,
+    created: true,
+    head: await git(dir, 'rev-parse', 'HEAD'),
+    releases: await releasedCommits(dir),
+  };
 }
 
 /** The demo's repository configuration: plain scripts, a short health watch so it finishes soon. */

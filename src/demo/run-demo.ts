@@ -16,7 +16,8 @@ export interface DemoOptions {
   namespace: string;
   receiverUrl: string;
   secret: string;
-  head: string;
+  /** The commits to release, oldest first. */
+  releases: string[];
   uiUrl?: string;
   print: (line: string) => void;
 }
@@ -81,27 +82,45 @@ async function follow(opts: DemoOptions, delivery: Delivery, what: string): Prom
   return await opts.client.workflow.getHandle(id).result();
 }
 
-/** Runs the tour; resolves when production is being watched. */
-export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId: string; version: string }> {
-  opts.print(`demo: releasing ${DEMO_REPOSITORY} (a local repository) through every stage`);
+/** Releases one commit: main-commit, then its tag through staging to production. */
+async function release(
+  opts: DemoOptions,
+  commit: string,
+): Promise<{ version: string; productionWorkflowId: string }> {
   const main = (await follow(
     opts,
-    await deliverPush(opts, 'refs/heads/main', opts.head),
+    await deliverPush(opts, 'refs/heads/main', commit),
     'main-commit pipeline',
   )) as {
     tag: string | null;
   };
-  const version = main.tag ?? (await lastTagOf(opts));
-  opts.print(`demo: main-commit done: dev runs ${opts.head.slice(0, 12)}, release tag ${version}`);
+  const version = main.tag ?? (await lastTagOf(opts, commit));
+  opts.print(`demo: main-commit done: dev runs ${commit.slice(0, 12)}, release tag ${version}`);
   const tag = (await follow(
     opts,
-    await deliverPush(opts, `refs/tags/${version}`, opts.head),
+    await deliverPush(opts, `refs/tags/${version}`, commit),
     'tag pipeline',
   )) as {
     productionWorkflowId?: string;
   };
   const productionWorkflowId = tag.productionWorkflowId ?? `production:${DEMO_REPOSITORY}:${version}`;
   opts.print(`demo: staging passed; production pipeline -> ${link(opts, productionWorkflowId)}`);
+  return { version, productionWorkflowId };
+}
+
+/**
+ * Runs the tour: two releases (so a rollback has a version to go back to); resolves when the
+ * second is being watched in production.
+ */
+export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId: string; version: string }> {
+  opts.print(`demo: releasing ${DEMO_REPOSITORY} (a local repository) through every stage, twice`);
+  let last: { version: string; productionWorkflowId: string } | undefined;
+  for (const commit of opts.releases) {
+    last = await release(opts, commit);
+    await waitForWatch(opts, last.productionWorkflowId);
+  }
+  if (!last) throw new Error('the demo repository has no commits to release');
+  const { version, productionWorkflowId } = last;
   const status = await waitForWatch(opts, productionWorkflowId);
   opts.print(
     [
@@ -115,8 +134,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId
   return { productionWorkflowId, version };
 }
 
-async function lastTagOf(opts: DemoOptions): Promise<string> {
-  const handle = opts.client.workflow.getHandle(`main-commit:${DEMO_REPOSITORY}:${opts.head}`);
+async function lastTagOf(opts: DemoOptions, commit: string): Promise<string> {
+  const handle = opts.client.workflow.getHandle(`main-commit:${DEMO_REPOSITORY}:${commit}`);
   const status = await handle.query(statusQuery);
   if (!status.version) throw new Error('the demo commit was not released');
   return status.version;

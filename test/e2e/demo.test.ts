@@ -28,11 +28,11 @@ describe('the npm start demo on the dev server', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rf-demo-'));
   const configFile = path.join(stateDir, 'cli.json');
   let app: RunningApp;
-  let head: string;
+  let releases: string[];
 
   before(async () => {
     const repo = await ensureDemoRepository(path.join(stateDir, 'demo', 'shop'));
-    head = repo.head;
+    releases = repo.releases;
     // The demo's settings, with samples every second so the test sees a breach quickly.
     const demoRepo = {
       ...demoRepositoryConfig(repo.path),
@@ -70,14 +70,14 @@ describe('the npm start demo on the dev server', () => {
       namespace: 'default',
       receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
       secret: 'demo-secret',
-      head,
+      releases,
       print: (l) => lines.push(l),
     });
-    assert.equal(result.version, 'v1.0.0');
+    assert.equal(result.version, 'v1.1.0');
     assert.match(lines.join('\n'), /main-commit pipeline started/);
     assert.match(lines.join('\n'), /npx release-flow demo break/);
     const status = await app.client.workflow.getHandle(result.productionWorkflowId).query(statusQuery);
-    assert.equal(status.environments.production, 'v1.0.0');
+    assert.equal(status.environments.production, 'v1.1.0');
   });
 
   it('a second run of the tour resumes: every delivery finds its run already started', async () => {
@@ -87,17 +87,17 @@ describe('the npm start demo on the dev server', () => {
       namespace: 'default',
       receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
       secret: 'demo-secret',
-      head,
+      releases,
       print: (l) => lines.push(l),
     });
-    assert.equal(result.version, 'v1.0.0');
+    assert.equal(result.version, 'v1.1.0');
     assert.match(lines.join('\n'), /already/);
   });
 
   it('demo break makes production breach; decide rollback through the CLI is accepted and ends the release', async () => {
     const broke = await cli(['demo', 'break', '--config', configFile]);
     assert.equal(broke.code, 0, broke.err);
-    const handle = app.client.workflow.getHandle(`production:${DEMO_REPOSITORY}:v1.0.0`);
+    const handle = app.client.workflow.getHandle(`production:${DEMO_REPOSITORY}:v1.1.0`);
     const awaiting = await waitFor(
       async () => (await handle.query(statusQuery)).awaitingDecision === true,
       60_000,
@@ -108,7 +108,7 @@ describe('the npm start demo on the dev server', () => {
     const decided = await cli([
       'decide',
       DEMO_REPOSITORY,
-      'v1.0.0',
+      'v1.1.0',
       'rollback',
       '--by',
       'newcomer',
@@ -123,10 +123,23 @@ describe('the npm start demo on the dev server', () => {
     const ended = await handle.query(statusQuery);
     assert.equal(ended.state, 'rolled-back');
     assert.equal(ended.decisions?.[0]?.by, 'newcomer');
+    const listed = await cli(['status', '--json', '--config', configFile]);
+    const releasesNow = JSON.parse(listed.out) as { version: string; environments: { production: string } }[];
+    assert.equal(
+      releasesNow[0]?.environments.production,
+      'v1.0.0',
+      'production is back on the previous version',
+    );
+    const first = await app.client.workflow.getHandle(`production:${DEMO_REPOSITORY}:v1.0.0`).result();
+    assert.equal(
+      (first as { state: string }).state,
+      'superseded',
+      'v1.0.0 stopped watching when v1.1.0 replaced it',
+    );
     const late = await cli([
       'decide',
       DEMO_REPOSITORY,
-      'v1.0.0',
+      'v1.1.0',
       'emergency',
       '--by',
       'newcomer',
