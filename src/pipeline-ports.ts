@@ -6,6 +6,11 @@
 import path from 'node:path';
 import type { PipelinePorts } from './activities/pipeline';
 import { environmentKey } from './activities/deploy';
+import type { GitHubRepositoryPorts } from './activities/pr-gate';
+import { createGitHubClient, type GitHubClient } from './adapters/github/client';
+import { GitHubCommitStatuses } from './adapters/github/github-commit-statuses';
+import { GitHubPullRequests } from './adapters/github/github-pull-requests';
+import { parseRepositoryRef } from './adapters/github/repository-ref';
 import { AlertJournal } from './adapters/local/alert-journal';
 import { FilesystemRegistry } from './adapters/local/filesystem-registry';
 import { LocalGitRepository } from './adapters/local/git-repository';
@@ -27,6 +32,33 @@ export interface LocalPipelineOptions {
   uiUrl?: string;
   /** Where alerts are printed besides the journal (console by default). */
   printAlert?: (text: string) => void;
+  /** Where GITHUB_TOKEN and GITHUB_API_URL are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The GitHub ports of the PR gate, when `GITHUB_TOKEN` is set; otherwise none, and the gate's
+ * activities say so. The token stays inside the one client built on first use.
+ */
+function githubPorts(
+  env: NodeJS.ProcessEnv,
+): ((repository: string) => Promise<GitHubRepositoryPorts>) | undefined {
+  const token = env.GITHUB_TOKEN;
+  if (!token) return undefined;
+  const baseUrl = env.GITHUB_API_URL;
+  let client: Promise<GitHubClient> | undefined;
+  return async (repository) => {
+    const ref = parseRepositoryRef(repository);
+    client ??= createGitHubClient({ token, ...(baseUrl ? { baseUrl } : {}) });
+    const github = await client.catch((err: unknown) => {
+      client = undefined;
+      throw err;
+    });
+    return {
+      pullRequests: new GitHubPullRequests(github, ref),
+      statuses: new GitHubCommitStatuses(github, ref),
+    };
+  };
 }
 
 const ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
@@ -45,6 +77,7 @@ function repositoryPath(config: Readonly<Config>, name: string): string {
 
 export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePorts {
   const { config, stateDir } = opts;
+  const github = githubPorts(opts.env ?? process.env);
   const commands: Record<string, DeployCommand> = {};
   const fenced: Record<string, string> = {};
   for (const repo of config.repositories) {
@@ -77,5 +110,6 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       ...(opts.printAlert ? { print: opts.printAlert } : {}),
     }),
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+    ...(github ? { github } : {}),
   };
 }

@@ -15,6 +15,13 @@ import {
   type ProductionReleaseInput,
   type TagReleaseInput,
 } from './workflows/pipeline-messages';
+import {
+  PullRequestGateWorkflowTypes,
+  pullRequestGateWorkflowId,
+  pullRequestRecheckWorkflowId,
+  type PullRequestGateInput,
+  type RecheckOpenPullRequestsInput,
+} from './workflows/pr-gate-messages';
 
 /** Start a readiness probe and wait for its answer (used by GET /readyz). */
 export async function runReadinessProbe(
@@ -107,4 +114,70 @@ export function startProductionRelease(
 ): Promise<StartResult> {
   const id = pipelineWorkflowId('production', input.repository, input.version);
   return startOnce(client, 'production', id, input, input, opts);
+}
+
+async function startGateOnce(
+  client: Client,
+  workflowType: string,
+  workflowId: string,
+  input: PullRequestGateInput | RecheckOpenPullRequestsInput,
+  attributes: { repository: string; stage: string; commit?: string },
+  opts: StartOptions,
+): Promise<StartResult> {
+  try {
+    await client.workflow.start(workflowType, {
+      workflowId,
+      taskQueue: opts.taskQueue,
+      args: [input],
+      // One check per head (or per new base head): a redelivery finds the one that ran.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      ...(opts.searchAttributes === false
+        ? {}
+        : {
+            typedSearchAttributes: [
+              { key: ReleaseRepository, value: attributes.repository },
+              { key: ReleaseStage, value: attributes.stage },
+              ...(attributes.commit ? [{ key: ReleaseCommit, value: attributes.commit }] : []),
+            ],
+          }),
+    });
+    return { workflowId, started: true };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    throw err;
+  }
+}
+
+/** Stage 0 for a pull request head: `pr-gate:<repository>#<number>:<head sha>`. */
+export function startPullRequestGate(
+  client: Client,
+  input: PullRequestGateInput,
+  opts: StartOptions,
+): Promise<StartResult> {
+  const id = pullRequestGateWorkflowId(input.repository, input.number, input.head);
+  return startGateOnce(
+    client,
+    PullRequestGateWorkflowTypes.gate,
+    id,
+    input,
+    { repository: input.repository, stage: 'pr-gate', commit: input.head },
+    opts,
+  );
+}
+
+/** Re-check of every open pull request after the base moved to `commit`: `pr-recheck:<repository>:<commit>`. */
+export function startPullRequestRecheck(
+  client: Client,
+  input: RecheckOpenPullRequestsInput & { commit: string },
+  opts: StartOptions,
+): Promise<StartResult> {
+  const id = pullRequestRecheckWorkflowId(input.repository, input.commit);
+  return startGateOnce(
+    client,
+    PullRequestGateWorkflowTypes.recheck,
+    id,
+    input,
+    { repository: input.repository, stage: 'pr-recheck', commit: input.commit },
+    opts,
+  );
 }

@@ -8,6 +8,7 @@ import { createBuildActivities, type BuildPorts } from './build';
 import { createDeployActivities, type DeployPorts } from './deploy';
 import { createHealthActivities, type HealthPorts } from './health';
 import { createIncidentActivities, type IncidentPorts } from './incidents';
+import { createPrGateActivities, type PrGatePorts } from './pr-gate';
 import { createProductionAlertActivities, type ProductionAlertPorts } from './production-alerts';
 import { createReleaseActivities, type ReleasePorts } from './release';
 import { createSettingsActivities, type SettingsPorts } from './settings';
@@ -20,7 +21,8 @@ export type PipelinePorts = BuildPorts &
   SettingsPorts &
   HealthPorts &
   IncidentPorts &
-  ProductionAlertPorts;
+  ProductionAlertPorts &
+  PrGatePorts;
 
 export function createPipelineActivities(ports: PipelinePorts) {
   return {
@@ -33,6 +35,7 @@ export function createPipelineActivities(ports: PipelinePorts) {
     ...createHealthActivities(ports),
     ...createIncidentActivities(ports),
     ...createProductionAlertActivities(ports),
+    ...createPrGateActivities(ports),
   };
 }
 

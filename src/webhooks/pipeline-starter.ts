@@ -5,7 +5,14 @@
  * when the start should go to the outbox rather than fail.
  */
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { startMainCommit, startTagRelease, type StartOptions, type StartResult } from '../starter';
+import {
+  startMainCommit,
+  startPullRequestGate,
+  startPullRequestRecheck,
+  startTagRelease,
+  type StartOptions,
+  type StartResult,
+} from '../starter';
 import type { StartRequest } from './route-event';
 
 export interface PipelineStarter {
@@ -59,10 +66,18 @@ export function temporalStarter(
     async start(request) {
       const c = client();
       if (!c) throw new TemporalUnavailable('not connected to Temporal yet');
-      const call = () =>
-        request.stage === 'main-commit'
-          ? startMainCommit(c, request.input, startOpts)
-          : startTagRelease(c, request.input, startOpts);
+      const call = () => {
+        switch (request.stage) {
+          case 'main-commit':
+            return startMainCommit(c, request.input, startOpts);
+          case 'tag':
+            return startTagRelease(c, request.input, startOpts);
+          case 'pr-gate':
+            return startPullRequestGate(c, request.input, startOpts);
+          case 'pr-recheck':
+            return startPullRequestRecheck(c, request.input, startOpts);
+        }
+      };
       // The deadline ends the call and the SDK's retries with it, so nothing of this start keeps
       // running after it returns. The timer is only a backstop against a call that never settles.
       const backstopMs = timeoutMs + 5_000;

@@ -175,10 +175,21 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
         reason: `could not start or queue the workflow: ${message(err)}`,
       });
     }
+    // Further starts ride along; their failure is logged and does not fail the main start's answer.
+    const more: string[] = [];
+    for (const request of routing.also ?? []) {
+      try {
+        const extra = await startOrQueue(request, routing.repository, delivery, event);
+        more.push(`; also ${request.workflowId}: ${extra.reason}`);
+      } catch (err) {
+        deps.logger.error({ err, delivery, workflowId: request.workflowId }, 'webhook start failed');
+        more.push(`; also ${request.workflowId}: could not start or queue: ${message(err)}`);
+      }
+    }
     return answer(outcome.status, {
       decision: outcome.decision,
       workflowId: routing.request.workflowId,
-      reason: `${routing.reason}: ${outcome.reason}`,
+      reason: `${routing.reason}: ${outcome.reason}${more.join('')}`,
     });
   }
 

@@ -2,15 +2,17 @@
  * What a verified GitHub delivery asks release-flow to do: start a pipeline, answer a ping, or
  * nothing (with the reason). Pure: no I/O, so every rule is a table test.
  *
- * - `push` to a configured repository's default branch: main-commit pipeline of `after`.
- *   Ignored: branch deletions, forced pushes (GitHub sets `forced` when `before` is not an
- *   ancestor of `after`, i.e. the push removed commits from the branch), other branches.
+ * - `push` to a configured repository's default branch: main-commit pipeline of `after`, and
+ *   the re-check of every open pull request (`pr-recheck:<repository>:<after>`). Ignored:
+ *   branch deletions, forced pushes (GitHub sets `forced` when `before` is not an ancestor of
+ *   `after`, i.e. the push removed commits from the branch), other branches.
  * - `push` of a tag matching the repository's release pattern: tag pipeline of the tagged
  *   commit (`head_commit.id`: for an annotated tag `after` is the tag object, not the commit).
  * - `create` of a tag: ignored, because the payload carries no commit; GitHub sends a `push`
  *   for the same tag and that delivery starts the tag pipeline.
- * - `pull_request`: the PR gate workflow does not exist yet, so nothing starts; the reason
- *   says whether the action would call for a check.
+ * - `pull_request` opened, reopened, synchronize, ready_for_review, or edited with a new base
+ *   (see pull-request-event.ts): the PR gate of the head, `pr-gate:<repository>#<n>:<head sha>`.
+ *   Other actions change nothing the gate reads and are ignored.
  */
 import { pullRequestOfEvent } from '../adapters/github/pull-request-event';
 import {
@@ -18,6 +20,12 @@ import {
   type MainCommitInput,
   type TagReleaseInput,
 } from '../workflows/pipeline-messages';
+import {
+  pullRequestGateWorkflowId,
+  pullRequestRecheckWorkflowId,
+  type PullRequestGateInput,
+  type RecheckOpenPullRequestsInput,
+} from '../workflows/pr-gate-messages';
 
 /** What the receiver needs of a configured repository. */
 export interface RoutedRepository {
@@ -28,11 +36,20 @@ export interface RoutedRepository {
 
 export type StartRequest =
   | { stage: 'main-commit'; workflowId: string; input: MainCommitInput }
-  | { stage: 'tag'; workflowId: string; input: TagReleaseInput };
+  | { stage: 'tag'; workflowId: string; input: TagReleaseInput }
+  | { stage: 'pr-gate'; workflowId: string; input: PullRequestGateInput }
+  | { stage: 'pr-recheck'; workflowId: string; input: RecheckOpenPullRequestsInput & { commit: string } };
 
 export type Routing =
   | { kind: 'pong'; repository?: string; reason: string }
-  | { kind: 'start'; repository: string; request: StartRequest; reason: string }
+  | {
+      kind: 'start';
+      repository: string;
+      request: StartRequest;
+      /** Further starts the same delivery calls for (the PR re-check after a push to main). */
+      also?: StartRequest[];
+      reason: string;
+    }
   | { kind: 'ignore'; repository?: string; reason: string };
 
 export const HANDLED_EVENTS: readonly string[] = ['push', 'create', 'pull_request', 'ping'];
@@ -100,6 +117,14 @@ function routePush(repo: RoutedRepository, payload: Payload): Routing {
         workflowId: pipelineWorkflowId('main-commit', repo.name, after),
         input: { repository: repo.name, commit: after },
       },
+      // Open pull requests may no longer be rebased on the moved branch (issue 7).
+      also: [
+        {
+          stage: 'pr-recheck',
+          workflowId: pullRequestRecheckWorkflowId(repo.name, after),
+          input: { repository: repo.name, base: branch, commit: after },
+        },
+      ],
     };
   }
 
@@ -138,12 +163,30 @@ function routeCreate(repo: RoutedRepository, payload: Payload): Routing {
 function routePullRequest(repo: RoutedRepository, payload: Payload): Routing {
   const action = str(payload.action) ?? '(no action)';
   const gated = pullRequestOfEvent(payload);
+  if (!gated) {
+    return {
+      kind: 'ignore',
+      repository: repo.name,
+      reason: `pull_request ${action} changes nothing the PR gate checks`,
+    };
+  }
+  const { number, headRef, headSha, baseRef } = gated.pullRequest;
+  if (!SHA.test(headSha)) {
+    return {
+      kind: 'ignore',
+      repository: repo.name,
+      reason: `pull request #${number} ${action} without a head commit hash`,
+    };
+  }
   return {
-    kind: 'ignore',
+    kind: 'start',
     repository: repo.name,
-    reason: gated
-      ? `pull request #${gated.pullRequest.number} ${action}: the PR gate workflow is not available yet; nothing started`
-      : `pull_request ${action} changes nothing the PR gate checks`,
+    reason: `pull request #${number} ${action}: PR gate of ${headSha}`,
+    request: {
+      stage: 'pr-gate',
+      workflowId: pullRequestGateWorkflowId(repo.name, number, headSha),
+      input: { repository: repo.name, number, head: headSha, branch: headRef, base: baseRef },
+    },
   };
 }
 

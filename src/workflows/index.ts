@@ -5,3 +5,4 @@ export { lockProbeWorkflow } from './lock-probe-workflow';
 export { mainCommitWorkflow } from './main-commit-pipeline';
 export { tagReleaseWorkflow } from './tag-pipeline';
 export { productionReleaseWorkflow } from './production-pipeline';
+export { pullRequestGateWorkflow, recheckOpenPullRequestsWorkflow } from './pr-gate';

@@ -164,7 +164,8 @@ describe('webhooks on a dev server', () => {
       closing(() => second.stop());
       const third = await deliver(second.url, { event: 'push', body: push(sha(0x52)) });
       assert.equal(third.body.decision, 'queued');
-      assert.equal(second.receiver.outbox.size(), 3);
+      // Two pushes to main (each with its PR re-check) and one tag push.
+      assert.equal(second.receiver.outbox.size(), 5);
 
       const env = await TestWorkflowEnvironment.createLocal({
         server: { executable: executableFor('cli'), port, searchAttributes: releaseSearchAttributes },
@@ -176,6 +177,8 @@ describe('webhooks on a dev server', () => {
         `main-commit:acme/shop:${sha(0x51)}`,
         'tag:acme/shop:v2.0.0',
         `main-commit:acme/shop:${sha(0x52)}`,
+        `pr-recheck:acme/shop:${sha(0x51)}`,
+        `pr-recheck:acme/shop:${sha(0x52)}`,
       ]) {
         const d = await env.client.workflow.getHandle(id).describe();
         assert.equal(d.taskQueue, taskQueue, id);

@@ -83,12 +83,15 @@ describe('webhook outbox', () => {
       waiting: number;
       entries: { workflowId: string; delivery: string; deliveries: number }[];
     };
-    assert.equal(listed.waiting, 2);
+    // Each push to main queues its pipeline and the re-check of the open pull requests.
+    assert.equal(listed.waiting, 4);
     assert.deepEqual(
       listed.entries.map((e) => [e.workflowId, e.delivery, e.deliveries]),
       [
         [`main-commit:acme/shop:${sha(1)}`, 'd-1', 2],
+        [`pr-recheck:acme/shop:${sha(1)}`, 'd-1', 2],
         [`main-commit:acme/shop:${sha(2)}`, 'd-2', 1],
+        [`pr-recheck:acme/shop:${sha(2)}`, 'd-2', 1],
       ],
     );
 
@@ -98,10 +101,10 @@ describe('webhook outbox', () => {
       const callsBefore = starter.calls;
       await waitFor(() => starter.calls >= callsBefore + 2, 2_000, 10);
       assert.ok(starter.calls >= callsBefore + 2, 'the drainer retried after the restart');
-      assert.equal(second.receiver.outbox.size(), 2);
+      assert.equal(second.receiver.outbox.size(), 4);
       assert.match(
         await cliOutbox(stateDir, false),
-        /2 start\(s\) wait[\s\S]*last error: fake Temporal is down/,
+        /4 start\(s\) wait[\s\S]*last error: fake Temporal is down/,
       );
 
       // Temporal back, but starts still wait: a new push queues behind them to keep push order.
@@ -113,8 +116,11 @@ describe('webhook outbox', () => {
       await waitFor(() => second.receiver.outbox.size() === 0, 3_000, 10);
       assert.equal(second.receiver.outbox.size(), 0);
       assert.deepEqual(
-        starter.starts.map((r) => r.input.commit),
-        [sha(1), sha(2), sha(3)],
+        starter.starts.map((r) => [r.stage, 'commit' in r.input ? r.input.commit : undefined]),
+        [1, 2, 3].flatMap((n) => [
+          ['main-commit', sha(n)],
+          ['pr-recheck', sha(n)],
+        ]),
       );
       assert.match(await cliOutbox(stateDir, false), /empty, nothing waits/);
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startHttpServer } from '../../src/http/server';
+import { pullRequestOfEvent } from '../../src/adapters/github/pull-request-event';
 import { webhookRoutes, type WebhookDeps } from '../../src/webhooks/receiver';
 import type { RoutedRepository } from '../../src/webhooks/route-event';
 import { signBody } from '../../src/webhooks/signature';
@@ -23,6 +24,10 @@ async function serve(deps: Partial<WebhookDeps> = {}) {
   });
   return { http, starter, log };
 }
+
+const gated = (payload: unknown) => pullRequestOfEvent(payload) !== null;
+const headOf = (payload: unknown) =>
+  (payload as { pull_request: { head: { sha: string } } }).pull_request.head.sha;
 
 const push = (after: string) =>
   JSON.stringify({
@@ -74,6 +79,9 @@ describe('webhook receiver: GitHub example payloads', () => {
       } else if (ex.event === 'push' && !p.deleted && p.ref === 'refs/heads/master') {
         assert.ok(['started', 'already-started'].includes(String(res.body.decision)), what);
         assert.equal(res.body.workflowId, `main-commit:Codertocat/Hello-World:${p.after}`, what);
+      } else if (ex.event === 'pull_request' && gated(ex.payload)) {
+        assert.ok(['started', 'already-started'].includes(String(res.body.decision)), what);
+        assert.match(String(res.body.workflowId), /^pr-gate:Codertocat\/Hello-World#2:[0-9a-f]{40}$/, what);
       } else if (ex.event === 'push' && !p.deleted && p.ref === 'refs/tags/simple-tag') {
         assert.ok(['started', 'already-started'].includes(String(res.body.decision)), what);
         assert.equal(res.body.workflowId, 'tag:Codertocat/Hello-World:simple-tag', what);
@@ -83,16 +91,26 @@ describe('webhook receiver: GitHub example payloads', () => {
         assert.ok(String(res.body.reason).length > 10, what);
         if (ex.event === 'create') assert.match(String(res.body.reason), /carry no commit/, what);
         if (ex.event === 'push') assert.match(String(res.body.reason), /deleted/, what);
-        if (ex.event === 'pull_request') assert.match(String(res.body.reason), /PR gate/, what);
+        if (ex.event === 'pull_request')
+          assert.match(String(res.body.reason), /changes nothing the PR gate/, what);
       }
     }
-    // One main-commit and one tag start however many examples name them.
+    // One start per workflow id however many examples name it: a push to master starts the
+    // pipeline and the re-check of open pull requests; gated pull_request actions start the gate.
     assert.deepEqual(
-      s.starter.starts.map((r) => [r.stage, r.input.commit]),
+      s.starter.starts.map((r) => [r.stage, 'commit' in r.input ? r.input.commit : r.input.head]).sort(),
       [
         ['tag', '6113728f27ae82c7b1a177c8d03f9e96e0adf246'],
         ['main-commit', '6113728f27ae82c7b1a177c8d03f9e96e0adf246'],
-      ],
+        ['pr-recheck', '6113728f27ae82c7b1a177c8d03f9e96e0adf246'],
+        ...[
+          ...new Set(
+            examples
+              .filter((e) => e.event === 'pull_request' && gated(e.payload))
+              .map((e) => headOf(e.payload)),
+          ),
+        ].map((head) => ['pr-gate', head]),
+      ].sort(),
     );
   });
 });
@@ -240,7 +258,10 @@ describe('webhook receiver: bodies and answers', () => {
     );
     const ids = new Set(answers.map((a) => a.body.workflowId));
     assert.deepEqual([...ids], [`main-commit:Codertocat/Hello-World:${sha(22)}`]);
-    assert.equal(s.starter.starts.filter((r) => r.input.commit === sha(22)).length, 1);
+    assert.equal(
+      s.starter.starts.filter((r) => r.stage === 'main-commit' && r.input.commit === sha(22)).length,
+      1,
+    );
   });
 
   it('Temporal unreachable without an outbox is 503 so GitHub shows a failed delivery', async () => {

@@ -109,14 +109,14 @@ const cases: [string, string, Record<string, unknown>, Expect][] = [
     { kind: 'pong' },
   ],
   [
-    'gated pull request waits for the PR gate',
+    'gated pull request starts the PR gate of its head',
     'pull_request',
     {
       repository: { ...repository, name: 'shop', owner: { login: 'acme' } },
       action: 'opened',
       pull_request: { number: 7, state: 'open', head: { ref: 'u/T-1', sha: A }, base: { ref: 'main' } },
     },
-    { kind: 'ignore', reason: /#7 opened: the PR gate workflow is not available yet/ },
+    { kind: 'start', workflowId: `pr-gate:Acme/Shop#7:${A}`, reason: /#7 opened: PR gate of/ },
   ],
   [
     'labelled pull request asks for nothing',
@@ -127,6 +127,35 @@ const cases: [string, string, Record<string, unknown>, Expect][] = [
 ];
 
 describe('webhook routing', () => {
+  it('a push to main also starts the re-check of open pull requests into main', () => {
+    const routing = routeEvent('push', { repository, ref: 'refs/heads/main', before: B, after: A }, repos);
+    assert.equal(routing.kind, 'start');
+    assert.deepEqual(routing.kind === 'start' && routing.also, [
+      {
+        stage: 'pr-recheck',
+        workflowId: `pr-recheck:Acme/Shop:${A}`,
+        input: { repository: 'Acme/Shop', base: 'main', commit: A },
+      },
+    ]);
+  });
+
+  it('a gated pull request starts the gate with its number, head, branch and base', () => {
+    const routing = routeEvent(
+      'pull_request',
+      {
+        repository: { ...repository, name: 'shop', owner: { login: 'acme' } },
+        action: 'synchronize',
+        pull_request: { number: 9, state: 'open', head: { ref: 'u/T-2', sha: B }, base: { ref: 'main' } },
+      },
+      repos,
+    );
+    assert.deepEqual(routing.kind === 'start' && routing.request, {
+      stage: 'pr-gate',
+      workflowId: `pr-gate:Acme/Shop#9:${B}`,
+      input: { repository: 'Acme/Shop', number: 9, head: B, branch: 'u/T-2', base: 'main' },
+    });
+  });
+
   for (const [name, event, payload, expected] of cases) {
     it(name, () => {
       const routing = routeEvent(event, payload, repos);
