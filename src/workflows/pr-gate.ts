@@ -58,7 +58,7 @@ export async function pullRequestGateWorkflow(input: PullRequestGateInput): Prom
     [input],
   );
   state.result = result;
-  state.state = PullRequestGateStates.passed;
+  state.state = result.verdict.ok ? PullRequestGateStates.passed : PullRequestGateStates.failed;
   return result;
 }
 
