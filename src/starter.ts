@@ -53,28 +53,39 @@ export interface StartOptions {
   searchAttributes?: boolean;
 }
 
+interface StartAttributes {
+  repository: string;
+  /** The ReleaseStage value: a pipeline stage, `pr-gate` or `pr-recheck`. */
+  stage: string;
+  commit?: string;
+  version?: string;
+}
+
+/**
+ * Starts `workflowType` under `workflowId` unless a run with that id exists (running or closed):
+ * a closed run with the id is the same release or check, never run a second time.
+ */
 async function startOnce(
   client: Client,
-  stage: PipelineStage,
+  workflowType: string,
   workflowId: string,
-  input: MainCommitInput | TagReleaseInput | ProductionReleaseInput,
-  attributes: { repository: string; commit: string; version?: string },
+  input: unknown,
+  attributes: StartAttributes,
   opts: StartOptions,
 ): Promise<StartResult> {
   try {
-    await client.workflow.start(PipelineWorkflowTypes[stage], {
+    await client.workflow.start(workflowType, {
       workflowId,
       taskQueue: opts.taskQueue,
       args: [input],
-      // A closed run with this id is the same release: never run it a second time.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       ...(opts.searchAttributes === false
         ? {}
         : {
             typedSearchAttributes: [
               { key: ReleaseRepository, value: attributes.repository },
-              { key: ReleaseStage, value: stage },
-              { key: ReleaseCommit, value: attributes.commit },
+              { key: ReleaseStage, value: attributes.stage },
+              ...(attributes.commit ? [{ key: ReleaseCommit, value: attributes.commit }] : []),
               ...(attributes.version ? [{ key: ReleaseVersion, value: attributes.version }] : []),
             ],
           }),
@@ -86,6 +97,17 @@ async function startOnce(
   }
 }
 
+function startStage(
+  client: Client,
+  stage: PipelineStage,
+  workflowId: string,
+  input: MainCommitInput | TagReleaseInput | ProductionReleaseInput,
+  attributes: Omit<StartAttributes, 'stage'>,
+  opts: StartOptions,
+): Promise<StartResult> {
+  return startOnce(client, PipelineWorkflowTypes[stage], workflowId, input, { ...attributes, stage }, opts);
+}
+
 /** Stage 1 for a pushed head commit of the default branch. */
 export function startMainCommit(
   client: Client,
@@ -93,7 +115,7 @@ export function startMainCommit(
   opts: StartOptions,
 ): Promise<StartResult> {
   const id = pipelineWorkflowId('main-commit', input.repository, input.commit);
-  return startOnce(client, 'main-commit', id, input, input, opts);
+  return startStage(client, 'main-commit', id, input, input, opts);
 }
 
 /** Stage 2 for a release tag. */
@@ -103,7 +125,7 @@ export function startTagRelease(
   opts: StartOptions,
 ): Promise<StartResult> {
   const id = pipelineWorkflowId('tag', input.repository, input.tag);
-  return startOnce(client, 'tag', id, input, { ...input, version: input.tag }, opts);
+  return startStage(client, 'tag', id, input, { ...input, version: input.tag }, opts);
 }
 
 /** Stage 3 (normally started by the tag pipeline's hand-off, or by `promote`). */
@@ -113,39 +135,7 @@ export function startProductionRelease(
   opts: StartOptions,
 ): Promise<StartResult> {
   const id = pipelineWorkflowId('production', input.repository, input.version);
-  return startOnce(client, 'production', id, input, input, opts);
-}
-
-async function startGateOnce(
-  client: Client,
-  workflowType: string,
-  workflowId: string,
-  input: PullRequestGateInput | RecheckOpenPullRequestsInput,
-  attributes: { repository: string; stage: string; commit?: string },
-  opts: StartOptions,
-): Promise<StartResult> {
-  try {
-    await client.workflow.start(workflowType, {
-      workflowId,
-      taskQueue: opts.taskQueue,
-      args: [input],
-      // One check per head (or per new base head): a redelivery finds the one that ran.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      ...(opts.searchAttributes === false
-        ? {}
-        : {
-            typedSearchAttributes: [
-              { key: ReleaseRepository, value: attributes.repository },
-              { key: ReleaseStage, value: attributes.stage },
-              ...(attributes.commit ? [{ key: ReleaseCommit, value: attributes.commit }] : []),
-            ],
-          }),
-    });
-    return { workflowId, started: true };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
-    throw err;
-  }
+  return startStage(client, 'production', id, input, input, opts);
 }
 
 /** Stage 0 for a pull request head: `pr-gate:<repository>#<number>:<head sha>`. */
@@ -155,7 +145,7 @@ export function startPullRequestGate(
   opts: StartOptions,
 ): Promise<StartResult> {
   const id = pullRequestGateWorkflowId(input.repository, input.number, input.head);
-  return startGateOnce(
+  return startOnce(
     client,
     PullRequestGateWorkflowTypes.gate,
     id,
@@ -172,7 +162,7 @@ export function startPullRequestRecheck(
   opts: StartOptions,
 ): Promise<StartResult> {
   const id = pullRequestRecheckWorkflowId(input.repository, input.commit);
-  return startGateOnce(
+  return startOnce(
     client,
     PullRequestGateWorkflowTypes.recheck,
     id,

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startApp, type RunningApp } from '../../src/app';
-import { main } from '../../src/cli/main';
+import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
 import { DEMO_REPOSITORY, demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { runDemo } from '../../src/demo/run-demo';
@@ -13,16 +13,6 @@ import { createLogger } from '../../src/logging';
 import { statusQuery } from '../../src/workflows/pipeline-messages';
 import { WEBHOOK_PATH } from '../../src/webhooks/receiver';
 import { freePort, waitFor } from '../helpers/ports';
-
-async function cli(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'release-flow', ...argv], {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('the npm start demo on the dev server', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rf-demo-'));

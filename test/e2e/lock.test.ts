@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
-import { main } from '../../src/cli/main';
+import { cli } from '../helpers/cli';
 import { HOLD_UNTIL_OPENED, lockHarness, overlaps, untilClosed, untilStatus } from '../helpers/lock-harness';
 import {
   contendersScenario,
@@ -14,16 +14,6 @@ import {
 } from '../helpers/lock-scenarios';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'release-flow', ...args], {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('the lock on a dev server (continue-as-new suggested at 50 events)', () => {
   let env: TestWorkflowEnvironment;

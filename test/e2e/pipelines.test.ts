@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startApp, type RunningApp } from '../../src/app';
-import { main } from '../../src/cli/main';
+import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/logging';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
@@ -44,16 +44,6 @@ function makeRepository(dir: string): void {
   writeFileSync(path.join(dir, 'README'), 'fix\n');
   git(dir, 'add', '.');
   git(dir, 'commit', '-q', '-m', 'fix(APP-2): a fix');
-}
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'release-flow', ...argv], {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 describe('pipelines end to end on the dev server (real git repository, local adapters, CLI)', () => {

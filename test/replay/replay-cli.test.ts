@@ -2,17 +2,7 @@ import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { main } from '../../src/cli/main';
-
-async function cli(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'release-flow', ...argv], {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+import { cli } from '../helpers/cli';
 
 describe('release-flow replay', () => {
   it('replays a folder of exported histories and says every one is clean', async () => {
