@@ -4,10 +4,10 @@
  * found in it is never sent again, and the check and the append happen under one file lock so
  * racing retries cannot both page.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Alert, AlertReceipt, Alerts } from '../../ports/alerts';
-import { withFileLock } from './durable-files';
+import { readJsonLines, withFileLock } from './durable-files';
 
 export interface JournalEntry extends Alert {
   sentAt: number;
@@ -59,20 +59,6 @@ export class AlertJournal implements Alerts {
 
   /** Every alert sent, oldest first. */
   async entries(): Promise<JournalEntry[]> {
-    const text = await readFile(this.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw err;
-    });
-    // A line cut by a crash mid-append is skipped; the retry that follows writes it whole.
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as JournalEntry];
-        } catch {
-          return [];
-        }
-      });
+    return await readJsonLines<JournalEntry>(this.file);
   }
 }

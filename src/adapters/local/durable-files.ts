@@ -128,3 +128,24 @@ async function holdFileLock<T>(lockPath: string, fn: () => Promise<T>, timeoutMs
     await unlink(lockPath).catch(() => undefined);
   }
 }
+
+/**
+ * The records of a JSON-lines file, oldest first; none when it does not exist. A line cut by a
+ * crash mid-append is skipped rather than failing every later read (the retry writes it whole).
+ */
+export async function readJsonLines<T>(file: string): Promise<T[]> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return '';
+    throw err;
+  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as T];
+      } catch {
+        return [];
+      }
+    });
+}

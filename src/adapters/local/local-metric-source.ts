@@ -12,8 +12,9 @@
  * turns the following samples bad, exactly like a release that starts failing. The service
  * name is ignored: one service per environment.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { readJsonLines } from './durable-files';
 import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
 import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
@@ -141,20 +142,6 @@ export class LocalMetricSource implements Apm {
   }
 
   private async lines(env: string): Promise<Line[]> {
-    const text = await readFile(this.file(env), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw err;
-    });
-    // A line cut by a crash mid-write is skipped rather than failing every later query.
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as Line];
-        } catch {
-          return [];
-        }
-      });
+    return await readJsonLines<Line>(this.file(env));
   }
 }
