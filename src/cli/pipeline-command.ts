@@ -13,15 +13,17 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { environmentKey } from '../activities/deploy';
 import { LocalEnvironments } from '../adapters/local/local-environments';
 import { LocalGitRepository } from '../adapters/local/git-repository';
+import { PullRequestRegistry, pullRequestRegistryPath } from '../adapters/local/local-pull-requests';
 import type { Config, RepositoryConfig } from '../config/schema';
 import { UserError } from '../errors';
-import { startMainCommit, startTagRelease, type StartResult } from '../starter';
+import { startMainCommit, startPullRequestGate, startTagRelease, type StartResult } from '../starter';
 import {
   pipelineWorkflowId,
   promoteSignal,
   statusQuery,
   type PipelineStatus,
 } from '../workflows/pipeline-messages';
+import type { PullRequestGateInput } from '../workflows/pr-gate-messages';
 import { decideUpdate, type Decision } from '../workflows/production-messages';
 import type { CliContext } from './main';
 import { withTemporalClient } from './temporal-client';
@@ -65,6 +67,61 @@ async function resolveCommit(repo: RepositoryConfig, revision: string): Promise<
   }
   const git = await LocalGitRepository.open(repo.path);
   return await git.resolveCommit(revision);
+}
+
+interface PrGateStartOptions {
+  repo: string;
+  branch: string;
+  base?: string;
+  number?: string;
+  sha?: string;
+  json?: boolean;
+}
+
+function pullRequestNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UserError(
+      'BAD_PR_NUMBER',
+      `--number ${text} is not a pull request number`,
+      'pass a positive integer',
+    );
+  }
+  return n;
+}
+
+/**
+ * The gate's input from the command line. For a local repository the head comes from the
+ * clone and the number from the gate's registry (the same branch keeps its number), so
+ * starting it twice for one head finds the first run.
+ */
+async function pullRequestGateInputOf(
+  config: Readonly<Config>,
+  opts: PrGateStartOptions,
+): Promise<PullRequestGateInput> {
+  const repo = repositoryOf(config, opts.repo);
+  const base = opts.base ?? repo.defaultBranch;
+  if (!repo.path && (!opts.sha || !opts.number)) {
+    throw new UserError(
+      'PR_HEAD_UNKNOWN',
+      `repository ${repo.name} has no local path, so the head and number of ${opts.branch} cannot be read here`,
+      'pass --sha with the head commit and --number with the pull request number',
+    );
+  }
+  const head =
+    opts.sha && /^[0-9a-f]{40}$/.test(opts.sha)
+      ? opts.sha
+      : await resolveCommit(repo, opts.sha ?? `refs/heads/${opts.branch}`);
+  const number = opts.number
+    ? pullRequestNumber(opts.number)
+    : await localPullRequests(config, repo).numberFor(opts.branch);
+  return { repository: repo.name, number, head, branch: opts.branch, base };
+}
+
+function localPullRequests(config: Readonly<Config>, repo: RepositoryConfig): PullRequestRegistry {
+  return new PullRequestRegistry(
+    pullRequestRegistryPath(path.resolve(config.stateDir, 'pull-requests'), repo.name),
+  );
 }
 
 export function registerPipelineCommands(program: Command, ctx: CliContext): void {
@@ -115,6 +172,29 @@ export function registerPipelineCommands(program: Command, ctx: CliContext): voi
           { taskQueue: config.temporal.taskQueue },
         );
         printStart(ctx, `tag ${repo.name} ${opts.tag}`, result, opts.json);
+      });
+    });
+
+  start
+    .command('pr-gate')
+    .description('stage 0 for a pull request branch: the policy check (and the PR build when configured)')
+    .requiredOption('--repo <name>', 'configured repository')
+    .requiredOption('--branch <name>', 'the pull request branch, e.g. nyefan/JIRA-1234')
+    .option('--base <name>', 'the branch it merges into (default: the repository default branch)')
+    .option('--number <n>', 'the pull request number (default for a local repository: one per branch)')
+    .option('--sha <commit>', 'the head commit (default: read from the local repository)')
+    .option('--config <file>', 'configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: PrGateStartOptions & GlobalOptions) => {
+      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+        const input = await pullRequestGateInputOf(config, opts);
+        const result = await startPullRequestGate(client, input, { taskQueue: config.temporal.taskQueue });
+        printStart(
+          ctx,
+          `pr-gate ${input.repository}#${input.number} ${input.head.slice(0, 12)}`,
+          result,
+          opts.json,
+        );
       });
     });
 
