@@ -47,7 +47,9 @@ function render(plan: SetupPlan, dryRun: boolean): string[] {
 export function registerGitHubCommands(program: Command, ctx: CliContext): void {
   const github = program
     .command('github')
-    .description('GitHub repositories (token from GITHUB_TOKEN, API from GITHUB_API_URL)');
+    .description(
+      'GitHub repositories (credentials from GITHUB_TOKEN or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY, API from GITHUB_API_URL)',
+    );
   github
     .command('setup <owner/repo>')
     .description(
@@ -65,7 +67,8 @@ export function registerGitHubCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, opts: SetupOptions) => {
       const repository = parseRepositoryRef(name);
       const approvals = approvalsOption(opts.approvals);
-      const client = await createGitHubClient();
+      // The repository lets App credentials without GITHUB_APP_INSTALLATION_ID find the installation.
+      const client = await createGitHubClient({ repository });
       const plan = await planRepositorySetup(client, repository, {
         branch: opts.branch,
         approvals,

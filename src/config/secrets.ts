@@ -4,6 +4,7 @@
  */
 export const SECRET_ENV_VARS = [
   'GITHUB_TOKEN',
+  'GITHUB_APP_PRIVATE_KEY',
   'GITHUB_WEBHOOK_SECRET',
   'TEMPORAL_API_KEY',
   'SLACK_WEBHOOK_URL',
@@ -21,12 +22,42 @@ export function describeSecrets(env: NodeJS.ProcessEnv): SecretsView {
   return view;
 }
 
-/** Replace every secret value present in `env` inside `text`. */
+// Secrets that never sit in the environment: a private key read from a file, GitHub App
+// installation tokens minted at run time. Only the newest are kept: an installation token is
+// dead an hour after it is minted, and every log line is checked against the whole set.
+const RUNTIME_SECRET_LIMIT = 64;
+const runtimeSecrets = new Set<string>();
+
+/** Masks `value` from now on in everything `maskSecrets` sees. */
+export function registerSecret(value: string): void {
+  if (value.length < 4 || runtimeSecrets.has(value)) return;
+  runtimeSecrets.add(value);
+  if (runtimeSecrets.size > RUNTIME_SECRET_LIMIT) {
+    runtimeSecrets.delete(runtimeSecrets.values().next().value!);
+  }
+}
+
+function maskValue(text: string, value: string): string {
+  let masked = text.split(value).join('****');
+  // A PEM key spans lines, and a JSON log line carries it with its newlines escaped, so the
+  // whole value would not match: its body lines are masked one by one. The BEGIN/END armour
+  // and a short last line are not secret.
+  if (/\n|\\n/.test(value)) {
+    for (const line of value.split(/\r?\n|\\n/)) {
+      const part = line.trim();
+      if (part.length >= 16 && !part.startsWith('-----')) masked = masked.split(part).join('****');
+    }
+  }
+  return masked;
+}
+
+/** Replace every secret value present in `env`, and every registered one, inside `text`. */
 export function maskSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let masked = text;
   for (const name of SECRET_ENV_VARS) {
     const value = env[name];
-    if (value && value.length >= 4) masked = masked.split(value).join('****');
+    if (value && value.length >= 4) masked = maskValue(masked, value);
   }
+  for (const value of runtimeSecrets) masked = maskValue(masked, value);
   return masked;
 }

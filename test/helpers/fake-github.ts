@@ -8,8 +8,14 @@
  * The repository model is in memory: commits with parents, refs (annotated tags included),
  * pull requests, statuses, issues with comments, files for the contents API, merge settings and
  * branch protection.
+ *
+ * Besides its one personal token it knows GitHub Apps: an App's RS256 JWT (`Bearer`, checked
+ * against the App's public key: signature, `iss`, `iat`, `exp` at most ten minutes ahead) may
+ * look up its installation on a repository and mint installation tokens, which then work like
+ * the personal token on the installation's repositories until they expire. Expiry follows
+ * `Date.now()`, so a test that moves that clock moves the fake's too.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -79,7 +85,38 @@ export interface JournalEntry {
   query: Record<string, string>;
   body: unknown;
   status: number;
+  /** Who the request signed in as: `token`, `app ID`, `installation ID`; `none` when refused. */
+  actor: string;
 }
+
+export interface FakeApp {
+  id: number;
+  slug: string;
+  /** Verifies the App's JWTs. */
+  publicKey: KeyObject;
+}
+
+export interface FakeInstallation {
+  id: number;
+  appId: number;
+  /** The user or organization the App is installed on. */
+  account: string;
+  /** `all` of the account's repositories, or the names of the selected ones. */
+  repositories: 'all' | string[];
+  permissions: Record<string, 'read' | 'write'>;
+}
+
+export interface FakeInstallationToken {
+  token: string;
+  installationId: number;
+  /** Milliseconds since the epoch, on `Date.now()`'s clock. */
+  expiresAt: number;
+}
+
+type Actor =
+  | { kind: 'token' }
+  | { kind: 'app'; app: FakeApp }
+  | { kind: 'installation'; installation: FakeInstallation };
 
 interface Denial {
   method: string;
@@ -110,9 +147,33 @@ function blobSha(text: string): string {
   return sha1(`blob ${bytes.length}\0${bytes.toString('binary')}`);
 }
 
+// GitHub's own wording for JWTs it will not take.
+const JWT_UNDECODABLE = 'A JSON web token could not be decoded';
+const JWT_EXPIRED =
+  "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires";
+const JWT_TOO_LONG = "'Expiration time' claim ('exp') is too far in the future";
+const JWT_ISSUED_LATER =
+  "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued";
+
+const DEFAULT_APP_PERMISSIONS: Record<string, 'read' | 'write'> = {
+  metadata: 'read',
+  contents: 'write',
+  statuses: 'write',
+  pull_requests: 'read',
+  issues: 'write',
+  administration: 'write',
+};
+
 export class FakeGitHub {
   readonly token: string;
   readonly journal: JournalEntry[] = [];
+  /** Every installation token minted, oldest first. */
+  readonly installationTokens: FakeInstallationToken[] = [];
+  /** How long an installation token lives (GitHub's: one hour). */
+  installationTokenLifetimeMs = 60 * 60 * 1000;
+  private readonly apps = new Map<number, FakeApp>();
+  private readonly installations = new Map<number, FakeInstallation>();
+  private installationCounter = 0;
   private readonly repos = new Map<string, FakeRepo>();
   private readonly denials: Denial[] = [];
   private pendingLimits: Array<'primary' | 'secondary'> = [];
@@ -218,6 +279,35 @@ export class FakeGitHub {
     return repo.statuses.filter((s) => s.sha === sha && s.context === context).at(-1);
   }
 
+  /** A GitHub App whose JWTs are signed with the private key that goes with `publicKey`. */
+  registerApp(app: { id: number; publicKey: KeyObject | string; slug?: string }): FakeApp {
+    const registered: FakeApp = {
+      id: app.id,
+      slug: app.slug ?? `app-${app.id}`,
+      publicKey: typeof app.publicKey === 'string' ? createPublicKey(app.publicKey) : app.publicKey,
+    };
+    this.apps.set(app.id, registered);
+    return registered;
+  }
+
+  /** Installs an App on an account, for all of its repositories or the named ones. */
+  installApp(
+    appId: number,
+    account: string,
+    options: { repositories?: string[]; permissions?: Record<string, 'read' | 'write'> } = {},
+  ): FakeInstallation {
+    if (!this.apps.has(appId)) throw new Error(`no app ${appId}`);
+    const installation: FakeInstallation = {
+      id: 40_000 + ++this.installationCounter,
+      appId,
+      account,
+      repositories: options.repositories ?? 'all',
+      permissions: options.permissions ?? { ...DEFAULT_APP_PERMISSIONS },
+    };
+    this.installations.set(installation.id, installation);
+    return installation;
+  }
+
   /** Refuses matching requests with 403 and GitHub's permission header. */
   deny(denial: Denial): void {
     this.denials.push(denial);
@@ -255,7 +345,15 @@ export class FakeGitHub {
     // GitHub Enterprise Server serves the same API under /api/v3.
     const path = decodeURIComponent(raw.pathname).replace(/^\/api\/v3(?=\/)/, '');
     const query = Object.fromEntries(raw.searchParams.entries());
-    const entry: JournalEntry = { method, path, rawPath: raw.pathname, query, body, status: 0 };
+    const entry: JournalEntry = {
+      method,
+      path,
+      rawPath: raw.pathname,
+      query,
+      body,
+      status: 0,
+      actor: 'none',
+    };
     this.journal.push(entry);
     this.remaining = Math.max(this.remaining - 1, 0);
     const reset = Math.floor(Date.now() / 1000) + 3600;
@@ -280,10 +378,13 @@ export class FakeGitHub {
       res.end(payload === null ? '' : isText ? payload : JSON.stringify(payload));
     };
     try {
-      const auth = req.headers.authorization ?? '';
-      if (auth !== `token ${this.token}` && auth !== `Bearer ${this.token}`) {
-        throw new HttpError(401, 'Bad credentials');
-      }
+      const actor = this.authenticate(req.headers.authorization ?? '');
+      entry.actor =
+        actor.kind === 'token'
+          ? 'token'
+          : actor.kind === 'app'
+            ? `app ${actor.app.id}`
+            : `installation ${actor.installation.id}`;
       const limit = this.pendingLimits.shift();
       if (limit === 'secondary') {
         throw new HttpError(
@@ -298,12 +399,19 @@ export class FakeGitHub {
           'x-ratelimit-reset': String(Math.floor(Date.now() / 1000)),
         });
       }
+      if (actor.kind === 'app') {
+        const result = this.appRoute(actor.app, method, path);
+        send(result.status, result.body);
+        return;
+      }
       const denial = this.denials.find((d) => d.method === method && d.path.test(path));
       if (denial) {
-        throw new HttpError(403, 'Resource not accessible by personal access token', {
+        const who = actor.kind === 'installation' ? 'integration' : 'personal access token';
+        throw new HttpError(403, `Resource not accessible by ${who}`, {
           'x-accepted-github-permissions': denial.permission,
         });
       }
+      if (actor.kind === 'installation') this.checkInstalledOn(actor.installation, path);
       const result = this.route(method, path, query, body, req.headers.accept ?? '');
       send(result.status, result.body, result.headers);
     } catch (err) {
@@ -317,6 +425,117 @@ export class FakeGitHub {
         send(500, { message: String(err) });
       }
     }
+  }
+
+  // ---- GitHub Apps ----
+
+  private authenticate(header: string): Actor {
+    const m = /^(token|bearer)\s+(\S+)$/i.exec(header.trim());
+    if (!m) throw new HttpError(401, 'Bad credentials');
+    const [, scheme, credential] = m as unknown as [string, string, string];
+    if (credential === this.token) return { kind: 'token' };
+    if (credential.split('.').length === 3 && scheme.toLowerCase() === 'bearer') {
+      return { kind: 'app', app: this.verifyJwt(credential) };
+    }
+    const issued = this.installationTokens.find((t) => t.token === credential);
+    const installation = issued && this.installations.get(issued.installationId);
+    if (!issued || !installation || issued.expiresAt <= Date.now())
+      throw new HttpError(401, 'Bad credentials');
+    return { kind: 'installation', installation };
+  }
+
+  private verifyJwt(jwt: string): FakeApp {
+    const [header, payload, signature] = jwt.split('.') as [string, string, string];
+    let claims: { iss?: unknown; iat?: unknown; exp?: unknown };
+    try {
+      const head = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown };
+      if (head.alg !== 'RS256') throw new Error('alg');
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
+    } catch {
+      throw new HttpError(401, JWT_UNDECODABLE);
+    }
+    const app = this.apps.get(Number(claims.iss));
+    const signed = Buffer.from(`${header}.${payload}`);
+    if (!app || !verify('sha256', signed, app.publicKey, Buffer.from(signature, 'base64url'))) {
+      throw new HttpError(401, JWT_UNDECODABLE);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof claims.exp !== 'number' || claims.exp <= now) throw new HttpError(401, JWT_EXPIRED);
+    if (claims.exp > now + 600) throw new HttpError(401, JWT_TOO_LONG);
+    if (typeof claims.iat !== 'number' || claims.iat > now + 60) throw new HttpError(401, JWT_ISSUED_LATER);
+    return app;
+  }
+
+  private installationOn(appId: number, repo: FakeRepo): FakeInstallation | undefined {
+    return [...this.installations.values()].find(
+      (i) =>
+        i.appId === appId &&
+        i.account.toLowerCase() === repo.owner.toLowerCase() &&
+        (i.repositories === 'all' || i.repositories.some((n) => n.toLowerCase() === repo.name.toLowerCase())),
+    );
+  }
+
+  /** An installation token sees only the installation's repositories; GitHub hides the rest. */
+  private checkInstalledOn(installation: FakeInstallation, path: string): void {
+    const m = /^\/repos\/([^/]+)\/([^/]+)/.exec(path);
+    const repo = m ? this.repos.get(`${m[1]}/${m[2]}`.toLowerCase()) : undefined;
+    if (!repo || this.installationOn(installation.appId, repo)?.id !== installation.id) {
+      throw new HttpError(404, 'Not Found');
+    }
+  }
+
+  /** The endpoints an App's JWT opens; nothing else accepts one. */
+  private appRoute(app: FakeApp, method: string, path: string): { status: number; body: unknown } {
+    let r: RegExpExecArray | null;
+    if ((r = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path)) && method === 'GET') {
+      const repo = this.repos.get(`${r[1]}/${r[2]}`.toLowerCase());
+      const installation = repo && this.installationOn(app.id, repo);
+      if (!installation) throw new HttpError(404, 'Not Found');
+      return { status: 200, body: this.installationJson(app, installation) };
+    }
+    if ((r = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path)) && method === 'POST') {
+      const installation = this.installations.get(Number(r[1]));
+      if (!installation || installation.appId !== app.id) throw new HttpError(404, 'Not Found');
+      const issued: FakeInstallationToken = {
+        token: `ghs_${randomBytes(18).toString('hex')}`,
+        installationId: installation.id,
+        expiresAt: Date.now() + this.installationTokenLifetimeMs,
+      };
+      this.installationTokens.push(issued);
+      return {
+        status: 201,
+        body: {
+          token: issued.token,
+          expires_at: new Date(issued.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          permissions: installation.permissions,
+          repository_selection: installation.repositories === 'all' ? 'all' : 'selected',
+        },
+      };
+    }
+    throw new HttpError(403, 'Resource not accessible by integration');
+  }
+
+  private installationJson(app: FakeApp, i: FakeInstallation) {
+    const type = 'Organization';
+    return {
+      id: i.id,
+      account: { login: i.account, id: 1, type },
+      repository_selection: i.repositories === 'all' ? 'all' : 'selected',
+      access_tokens_url: `${this.url}/app/installations/${i.id}/access_tokens`,
+      repositories_url: `${this.url}/installation/repositories`,
+      html_url: `${WEB}/organizations/${i.account}/settings/installations/${i.id}`,
+      app_id: app.id,
+      app_slug: app.slug,
+      target_id: 1,
+      target_type: type,
+      permissions: i.permissions,
+      events: [],
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: '2024-01-01T00:00:00Z',
+      single_file_name: null,
+      suspended_at: null,
+      suspended_by: null,
+    };
   }
 
   private route(

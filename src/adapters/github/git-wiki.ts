@@ -6,7 +6,9 @@
  * the folder's idempotency by key finds or redoes the write.
  *
  * The token reaches git through `GIT_CONFIG_*` environment variables (an `http.extraHeader`),
- * never in the remote URL, the argument list or `.git/config`.
+ * never in the remote URL, the argument list or `.git/config`. A GitHub App's installation
+ * token expires within the hour, so the token may be a source asked before every git command
+ * (`gitTokenSource` in client.ts); the App strategy behind it answers from its cache.
  */
 import { execFile } from 'node:child_process';
 import { appendFile, mkdir, stat } from 'node:fs/promises';
@@ -23,8 +25,11 @@ export interface GitWikiOptions {
   workDir: string;
   /** The wiki's web root for page links (`https://github.com/acme/app/wiki`). */
   webUrl: string;
-  /** From `GITHUB_TOKEN` when omitted; none for remotes that need no auth. */
-  token?: string;
+  /**
+   * A token, or a source of current ones; from `GITHUB_TOKEN` when omitted; none for remotes
+   * that need no auth.
+   */
+  token?: string | (() => Promise<string>);
   author?: { name: string; email: string };
   /** Pushes retried after losing a race (default 3). */
   pushAttempts?: number;
@@ -32,7 +37,7 @@ export interface GitWikiOptions {
 
 export class GitWiki implements Wiki {
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly token: string | undefined;
+  private readonly token: string | (() => Promise<string>) | undefined;
 
   constructor(private readonly options: GitWikiOptions) {
     this.token = options.token ?? process.env.GITHUB_TOKEN;
@@ -119,12 +124,13 @@ export class GitWiki implements Wiki {
     return run;
   }
 
-  private git(args: string[], cwd = this.options.workDir): Promise<string> {
+  private async git(args: string[], cwd = this.options.workDir): Promise<string> {
     const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
     delete env.GIT_DIR;
     delete env.GIT_WORK_TREE;
-    if (this.token) {
-      const basic = Buffer.from(`x-access-token:${this.token}`).toString('base64');
+    const token = typeof this.token === 'function' ? await this.token() : this.token;
+    if (token) {
+      const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
       env.GIT_CONFIG_COUNT = '1';
       env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
       env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
@@ -136,7 +142,7 @@ export class GitWiki implements Wiki {
         { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
         (err, stdout, stderr) => {
           if (err) {
-            const secrets = { GITHUB_TOKEN: this.token ?? '' };
+            const secrets = { GITHUB_TOKEN: token ?? '' };
             reject(
               new Error(
                 maskSecrets(`git ${args[0]} failed for the wiki: ${stderr.trim() || err.message}`, secrets),
