@@ -12,6 +12,7 @@ import { defaultPrPolicyOptions } from '../domain/pr-policy';
 import { isUserError } from '../errors';
 import type { CommitStatuses } from '../ports/commit-statuses';
 import type { PullRequests } from '../ports/pull-requests';
+import { pullRequestBuildPlan } from './pr-build-plan';
 import { workflowUrl } from '../temporal/ui-links';
 import type {
   PullRequestGateInput,
@@ -41,7 +42,7 @@ export const PrGateFailureTypes = {
   githubRefused: 'GitHubRefused',
 } as const;
 
-async function portsOf(ports: PrGatePorts, repository: string): Promise<GitHubRepositoryPorts> {
+export async function portsOf(ports: PrGatePorts, repository: string): Promise<GitHubRepositoryPorts> {
   if (!ports.github) {
     throw ApplicationFailure.nonRetryable(
       `GitHub is not configured, so pull requests of ${repository} cannot be checked: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise Server) in the worker's environment and restart it`,
@@ -52,7 +53,7 @@ async function portsOf(ports: PrGatePorts, repository: string): Promise<GitHubRe
 }
 
 /** A user error (bad repository name, missing permission, missing token) no retry will fix. */
-async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
+export async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -104,7 +105,8 @@ export function createPrGateActivities(ports: PrGatePorts) {
   return {
     /**
      * Checks one pull request head against the PR policy and sets its `release-flow/policy`
-     * status. Returns every violation; refuses non-retryably when GitHub is not configured.
+     * status. Returns every violation, and the build the gate runs next when the repository has
+     * build or unit-test commands; refuses non-retryably when GitHub is not configured.
      */
     async checkPullRequestPolicy(input: PullRequestGateInput): Promise<PullRequestGateVerdict> {
       const github = await portsOf(ports, input.repository);
@@ -118,7 +120,8 @@ export function createPrGateActivities(ports: PrGatePorts) {
       const result = await refusalsFinal(() =>
         gatePullRequest(github.pullRequests, github.statuses, pullRequest, options),
       );
-      return verdictOf(input.repository, result);
+      const build = pullRequestBuildPlan(ports.repository(input.repository));
+      return { ...verdictOf(input.repository, result), ...(build ? { build } : {}) };
     },
 
     /**

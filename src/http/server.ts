@@ -1,6 +1,7 @@
 /**
  * The HTTP server of `npm start`: liveness (`GET /healthz`), readiness (`GET /readyz`, a real
- * round trip through Temporal and the worker), and the routes other parts mount (webhooks).
+ * round trip through Temporal and the worker), and the routes other parts mount (webhooks,
+ * build logs).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,8 @@ export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse)
 export interface Route {
   method: string;
   path: string;
+  /** When true, `path` ends in `/` and the route answers every path below it too. */
+  prefix?: boolean;
   handler: RouteHandler;
 }
 
@@ -39,7 +42,9 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const matching = opts.routes.filter((r) => r.path === pathname);
+    const matching = opts.routes.filter(
+      (r) => r.path === pathname || (r.prefix === true && pathname.startsWith(r.path)),
+    );
     const route = matching.find((r) => r.method === req.method);
     if (!route) {
       if (matching.length) {

@@ -33,6 +33,11 @@ export interface CommandRunRequest {
    */
   scope?: string;
   steps: readonly CommandStep[];
+  /**
+   * Refs of the repository's origin that hold the commit (`refs/pull/7/head`), fetched when the
+   * commit is not there yet and fetching the commit itself did not bring it.
+   */
+  fetch?: readonly string[];
   /** Passed to every step as environment variables: the place for untrusted values. */
   env?: Readonly<Record<string, string>>;
   /** Limit for all steps together, milliseconds. */

@@ -45,6 +45,64 @@ export interface RecheckOpenPullRequestsInput {
   commit?: string;
 }
 
+/** A commit status as posted. */
+export interface PostedStatus {
+  context: string;
+  state: CommitState;
+  description: string;
+  targetUrl?: string;
+}
+
+export const PullRequestBuildStates = {
+  /** Build or unit-test commands are configured; nothing has run yet. */
+  planned: 'planned',
+  /** `release-flow/build` is pending while the commands run. */
+  building: 'building',
+  passed: 'passed',
+  /** A step failed or timed out: a verdict on the code, like a red policy. */
+  failed: 'failed',
+  /** The commands could not run at all (commit not fetchable, no local clone): not a verdict. */
+  error: 'error',
+} as const;
+export type PullRequestBuildState = (typeof PullRequestBuildStates)[keyof typeof PullRequestBuildStates];
+
+export const PullRequestBuildPhases = { build: 'build', unitTests: 'unit tests' } as const;
+export type PullRequestBuildPhase = (typeof PullRequestBuildPhases)[keyof typeof PullRequestBuildPhases];
+
+export interface PullRequestBuildStep {
+  name: string;
+  phase: PullRequestBuildPhase;
+  /** Once the build ended; `not run` after an earlier step failed. */
+  result?: 'passed' | 'failed' | 'not run';
+  durationMs?: number;
+}
+
+/**
+ * The pull-request build (issue 7 "PR build"; seed: "ci builds an artifact and runs unit
+ * tests"): the head built and unit-tested in a clean checkout, reported as `release-flow/build`.
+ */
+export interface PullRequestBuild {
+  state: PullRequestBuildState;
+  /** Every configured step in order: build commands, then unit-test commands. */
+  steps: PullRequestBuildStep[];
+  durationMs?: number;
+  /** True when an earlier passing build of the same head was returned instead of building again. */
+  reused?: boolean;
+  /** The log on the worker's disk, and where people read it (also the status's "Details"). */
+  log?: string;
+  logUrl?: string;
+  /** The artifact kept on the worker, when the repository configures one. */
+  artifact?: string;
+  /** On failure: the step, how it ended, and the last lines of its log. */
+  failedStep?: string;
+  failure?: string;
+  tail?: string;
+  /** On error: why the commands could not run. */
+  reason?: string;
+  /** `release-flow/build` as last posted. */
+  status?: PostedStatus;
+}
+
 /** What one check found and reported. */
 export interface PullRequestGateVerdict {
   repository: string;
@@ -57,7 +115,13 @@ export interface PullRequestGateVerdict {
   /** Every violation; the status description names only the first ones. */
   verdict: PrVerdict;
   /** The `release-flow/policy` status as posted. */
-  status: { context: string; state: CommitState; description: string; targetUrl?: string };
+  status: PostedStatus;
+  /**
+   * Present when the repository has build or unit-test commands: planned by the check, then
+   * run by the gate. Independent of the verdict: a red policy does not skip it, a red build
+   * does not change the policy status.
+   */
+  build?: PullRequestBuild;
 }
 
 export const PullRequestGateStates = {
@@ -70,9 +134,10 @@ export const PullRequestGateStates = {
 export type PullRequestGateState = (typeof PullRequestGateStates)[keyof typeof PullRequestGateStates];
 
 export interface PullRequestGateStatus {
+  /** The policy's state; the build's is `result.build.state`. */
   state: PullRequestGateState;
   input: PullRequestGateInput;
-  /** Present once checked: the full verdict and the status posted. */
+  /** Present once checked: the full verdict, the status posted, and the build as it goes. */
   result?: PullRequestGateVerdict;
 }
 
@@ -83,7 +148,7 @@ export interface RecheckOpenPullRequestsStatus {
   results: PullRequestGateVerdict[];
 }
 
-/** The gate's state and, once checked, its verdict (every violation) and the status posted. */
+/** The gate's state and, once checked, its verdict (every violation), the status posted and the build. */
 export const pullRequestGateStatusQuery = defineQuery<PullRequestGateStatus>('status');
 
 /** The re-check's state and the verdict of every open pull request it checked. */

@@ -3,25 +3,37 @@
  * "Pull-request gate"). Two short workflows:
  * - `pullRequestGateWorkflow`: one per pull request head commit
  *   (`pr-gate:<repository>#<number>:<head sha>`), started by `pull_request` deliveries. It checks
- *   the head against the PR policy, sets the `release-flow/policy` status and ends with the
- *   verdict, every violation included (also answered by the `status` query).
+ *   the head against the PR policy and sets the `release-flow/policy` status; then, when the
+ *   repository has build or unit-test commands, builds the head and runs the unit tests
+ *   (issue 7 "PR build"), reported as `release-flow/build`. It ends with the verdict, every
+ *   violation included, and the build (also answered by the `status` query).
  * - `recheckOpenPullRequestsWorkflow`: one per new head of the default branch
  *   (`pr-recheck:<repository>:<base sha>`), started by the push to it. It checks every open
  *   pull request again: a PR that was green goes red once it is no longer rebased.
- * A red verdict is an outcome, not a failure: the run completes and the status says why.
+ * A red verdict or a red build is an outcome, not a failure: the run completes and the status
+ * says why. The two are independent: a red policy still builds, a red build leaves the policy.
  */
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/pipeline';
 import {
+  PullRequestBuildStates,
   PullRequestGateStates,
   pullRequestGateStatusQuery,
   recheckStatusQuery,
+  type PullRequestBuild,
   type PullRequestGateInput,
   type PullRequestGateStatus,
   type PullRequestGateVerdict,
   type RecheckOpenPullRequestsInput,
   type RecheckOpenPullRequestsStatus,
 } from './pr-gate-messages';
+import { describeFailure } from './pipeline-steps';
 
 export type { PullRequestGateInput, PullRequestGateVerdict, RecheckOpenPullRequestsInput };
 
@@ -32,6 +44,14 @@ const github = proxyActivities<PipelineActivities>({
     maximumAttempts: 5,
     nonRetryableErrorTypes: ['GitHubNotConfigured', 'GitHubRefused'],
   },
+});
+
+const builds = proxyActivities<PipelineActivities>({
+  // The runner's limits (repositories[].timeouts.build + unitTests) end a step first; a failed
+  // step comes back as an outcome, so only transient trouble is retried.
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 3 },
 });
 
 const recheck = proxyActivities<PipelineActivities>({
@@ -45,8 +65,10 @@ const recheck = proxyActivities<PipelineActivities>({
 });
 
 /**
- * Checks one pull request head and sets its `release-flow/policy` status. Answers `status`
- * (state and, once checked, the verdict). Ends with the verdict: passed or failed, never thrown.
+ * Checks one pull request head and sets its `release-flow/policy` status; when the repository
+ * has build or unit-test commands, builds and tests the head and sets `release-flow/build`.
+ * Answers `status` (state and, once checked, the verdict and the build as it goes). Ends with
+ * the verdict and the build outcome: passed, failed or error, never thrown.
  */
 export async function pullRequestGateWorkflow(input: PullRequestGateInput): Promise<PullRequestGateVerdict> {
   const state: PullRequestGateStatus = { state: PullRequestGateStates.checking, input };
@@ -59,7 +81,48 @@ export async function pullRequestGateWorkflow(input: PullRequestGateInput): Prom
   );
   state.result = result;
   state.state = result.verdict.ok ? PullRequestGateStates.passed : PullRequestGateStates.failed;
+  // Issue 7 "PR build". Gates recorded before it have no marker here and replay as they ran.
+  if (result.build && patched('pr-build')) await buildPullRequest(input, result, result.build);
   return result;
+}
+
+/** Pending, build and test, then the outcome; `result.build` follows along for the query. */
+async function buildPullRequest(
+  input: PullRequestGateInput,
+  result: PullRequestGateVerdict,
+  planned: PullRequestBuild,
+): Promise<void> {
+  const at = `#${input.number} at ${input.head.slice(0, 12)}`;
+  const post = (build: PullRequestBuild) =>
+    github.postPullRequestBuildStatus.executeWithOptions(
+      { summary: `report the ${build.state} build of ${at} as release-flow/build` },
+      [{ pullRequest: input, build }],
+    );
+  const building: PullRequestBuild = { ...planned, state: PullRequestBuildStates.building };
+  result.build = building;
+  building.status = await post(building);
+
+  let outcome: PullRequestBuild;
+  try {
+    outcome = await builds.buildPullRequest.executeWithOptions({ summary: `build and unit-test ${at}` }, [
+      input,
+    ]);
+  } catch (err) {
+    const ended = (reason: string): PullRequestBuild => ({
+      state: PullRequestBuildStates.error,
+      steps: planned.steps,
+      reason,
+    });
+    if (isCancellation(err)) {
+      // A pending status left behind would read as a build still running.
+      await CancellationScope.nonCancellable(() => post(ended('the gate was cancelled')));
+      throw err;
+    }
+    // Retries spent on something transient (a worktree that never came up): say so on the PR.
+    outcome = ended(describeFailure(err).message.split('\n')[0]!);
+  }
+  result.build = outcome;
+  outcome.status = await post(outcome);
 }
 
 /**

@@ -238,3 +238,115 @@ describe('worktree command runner', () => {
     );
   });
 });
+
+describe('worktree command runner: a commit that is not in the clone yet', () => {
+  let root: string;
+  let upstream: string;
+  let clone: string;
+  let runner: WorktreeCommandRunner;
+
+  const commitIn = async (repo: string, file: string, message: string): Promise<string> => {
+    await writeFile(path.join(repo, file), `${message}\n`);
+    git(repo, 'add', '.');
+    git(repo, 'commit', '-q', '-m', message);
+    return git(repo, 'rev-parse', 'HEAD');
+  };
+  const readsFile = (commit: string, file: string, fetch?: string[]) =>
+    runner.run({
+      repository: 'acme/app',
+      commit,
+      purpose: 'unit-tests',
+      steps: [{ name: 'read', argv: ['cat', file] }],
+      timeoutMs: 10_000,
+      ...(fetch ? { fetch } : {}),
+    });
+
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'rf-runner-fetch-'));
+    upstream = path.join(root, 'upstream');
+    clone = path.join(root, 'clone');
+    execFileSync('git', ['init', '-q', '-b', 'main', upstream]);
+    await commitIn(upstream, 'a.txt', 'feat: one');
+    execFileSync('git', ['clone', '-q', upstream, clone]);
+    runner = new WorktreeCommandRunner({ repositoryPath: () => clone, workDir: path.join(root, 'work') });
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('fetches a commit pushed after the clone was made from origin by its id, then runs at it', async () => {
+    const pushed = await commitIn(upstream, 'b.txt', 'feat: two');
+    assert.throws(() => git(clone, 'cat-file', '-e', pushed));
+    const result = await readsFile(pushed, 'b.txt');
+    assert.match(await readFile(result.log, 'utf8'), /feat: two/);
+    // Fetched objects only: no branch, tag or FETCH_HEAD of the clone changed.
+    assert.equal(git(clone, 'rev-parse', 'origin/main'), git(clone, 'rev-parse', 'main'));
+    assert.equal(existsSync(path.join(clone, '.git', 'FETCH_HEAD')), false);
+  });
+
+  it('an old pull request head the server will not hand out by id is fetched through the named ref', async () => {
+    // Protocol v0 refuses ids that are not a ref's tip, as a server without
+    // allowReachableSHA1InWant does; the PR moved on, so its old head is behind the ref.
+    git(clone, 'config', 'protocol.version', '0');
+    git(upstream, 'checkout', '-q', '--detach', 'main');
+    const head = await commitIn(upstream, 'c.txt', 'feat(PR-7): first push');
+    await commitIn(upstream, 'd.txt', 'feat(PR-7): second push');
+    git(upstream, 'update-ref', 'refs/pull/7/head', 'HEAD');
+    git(upstream, 'checkout', '-q', 'main');
+
+    const refused = await readsFile(head, 'c.txt').then(
+      () => assert.fail('the head was found without its ref'),
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof DefinitiveFailure);
+    assert.equal(refused.type, FailureTypes.unknownCommit);
+    assert.match(refused.message, new RegExp(`tried git fetch origin ${head}: .*unadvertised`));
+
+    const result = await readsFile(head, 'c.txt', ['refs/pull/7/head']);
+    assert.match(await readFile(result.log, 'utf8'), /first push/);
+    assert.doesNotMatch(await readFile(result.log, 'utf8'), /second push/);
+  });
+
+  it('a fetch request that is not a plain ref is refused before git sees it', async () => {
+    for (const ref of [
+      'refs/pull/7/head:refs/heads/main',
+      '--upload-pack=touch pwned',
+      'refs/../x',
+      'main',
+    ]) {
+      await assert.rejects(
+        readsFile('f'.repeat(40), 'a.txt', [ref]),
+        (err: unknown) => err instanceof DefinitiveFailure && err.type === FailureTypes.invalidReference,
+        ref,
+      );
+    }
+    assert.equal(existsSync(path.join(clone, 'pwned')), false);
+  });
+
+  it('without an origin to fetch from, the unknown commit names the fetch that failed', async () => {
+    const lonely = path.join(root, 'lonely');
+    execFileSync('git', ['init', '-q', '-b', 'main', lonely]);
+    await commitIn(lonely, 'a.txt', 'feat: alone');
+    const alone = new WorktreeCommandRunner({
+      repositoryPath: () => lonely,
+      workDir: path.join(root, 'work'),
+    });
+    const missing = 'e'.repeat(40);
+    await assert.rejects(
+      alone.run({
+        repository: 'acme/lonely',
+        commit: missing,
+        purpose: 'build',
+        steps: [],
+        timeoutMs: 5000,
+        fetch: ['refs/pull/9/head'],
+      }),
+      (err: unknown) =>
+        err instanceof DefinitiveFailure &&
+        err.type === FailureTypes.unknownCommit &&
+        err.message.includes(`git fetch origin ${missing}: fatal: 'origin' does not appear`) &&
+        err.message.includes('git fetch origin refs/pull/9/head: fatal'),
+    );
+  });
+});

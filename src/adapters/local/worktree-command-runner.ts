@@ -67,9 +67,19 @@ function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function git(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function git(
+  cwd: string,
+  args: string[],
+  timeoutMs?: number,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: gitEnv(), encoding: 'utf8' }, (err, stdout, stderr) => {
+    const options = {
+      cwd,
+      env: gitEnv(),
+      encoding: 'utf8' as const,
+      ...(timeoutMs ? { timeout: timeoutMs } : {}),
+    };
+    execFile('git', args, options, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         reject(err);
         return;
@@ -83,6 +93,44 @@ function git(cwd: string, args: string[]): Promise<{ code: number; stdout: strin
 function directoryName(key: string): string {
   const readable = key.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
   return `${readable}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** Every name `directoryName` can produce, and nothing else (no `..`, no separators). */
+export const runDirectoryPattern = /^[A-Za-z0-9._-]{1,80}-[0-9a-f]{12}$/;
+/** The attempt directories inside a run directory. */
+export const attemptPattern = /^attempt-[1-9][0-9]{0,8}$/;
+
+/** Where the log of one attempt is kept under `workDir`; null for names the runner never makes. */
+export function attemptLogPath(workDir: string, runDirectory: string, attempt: string): string | null {
+  if (!runDirectoryPattern.test(runDirectory) || !attemptPattern.test(attempt)) return null;
+  return path.join(path.resolve(workDir), 'runs', runDirectory, attempt, 'run.log');
+}
+
+/** The run directory and attempt of a log this runner wrote (`…/runs/<run>/<attempt>/run.log`). */
+export function attemptOfLog(logPath: string): { runDirectory: string; attempt: string } | null {
+  const [runs, runDirectory, attempt, file] = path.resolve(logPath).split(path.sep).slice(-4);
+  if (runs !== 'runs' || file !== 'run.log' || !runDirectory || !attempt) return null;
+  return runDirectoryPattern.test(runDirectory) && attemptPattern.test(attempt)
+    ? { runDirectory, attempt }
+    : null;
+}
+
+const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+// A ref to read from, never a `src:dst` pair: fetching must not write refs in the worker's clone.
+const FETCHABLE_REF = /^refs\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+const FETCH_TIMEOUT_MS = 5 * 60_000;
+
+function fetchableRef(ref: string): boolean {
+  return FETCHABLE_REF.test(ref) && !ref.includes('..') && !ref.endsWith('.lock') && !ref.endsWith('.');
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? 'no output'
+  );
 }
 
 function insideCheckout(checkout: string, relative: string): string | null {
@@ -105,7 +153,7 @@ export class WorktreeCommandRunner implements CommandRunner {
     }
 
     const repository = path.resolve(await this.options.repositoryPath(request.repository));
-    const commit = await this.resolveCommit(repository, request.commit);
+    const commit = await this.resolveCommit(repository, request.commit, request.fetch ?? []);
     const attemptDir = await this.newAttemptDir(runDir);
     const logPath = path.join(attemptDir, 'run.log');
     const checkout = path.join(
@@ -193,7 +241,50 @@ export class WorktreeCommandRunner implements CommandRunner {
     };
   }
 
-  private async resolveCommit(repository: string, commit: string): Promise<string> {
+  /**
+   * The full id of the commit, fetching it from the clone's `origin` first when it is missing:
+   * a pull request's head is usually not in the worker's clone (issue 7 "PR build").
+   */
+  private async resolveCommit(repository: string, commit: string, refs: readonly string[]): Promise<string> {
+    const refused = refs.filter((ref) => !fetchableRef(ref));
+    if (refused.length) {
+      throw new DefinitiveFailure(
+        FailureTypes.invalidReference,
+        `cannot fetch ${refused.map((r) => JSON.stringify(r)).join(', ')}: expected refs such as refs/pull/7/head`,
+        { refs: refused },
+      );
+    }
+    const local = await this.revParse(repository, commit);
+    if (local) return local;
+    // An abbreviated id cannot be asked of a remote; the refs may still bring it.
+    const sources = [...(FULL_COMMIT.test(commit) ? [commit] : []), ...refs];
+    const tried: string[] = [];
+    for (const source of sources) {
+      const fetched = await git(
+        repository,
+        ['fetch', '--no-tags', '--no-write-fetch-head', '--quiet', '--end-of-options', 'origin', source],
+        FETCH_TIMEOUT_MS,
+      );
+      if (fetched.code !== 0) {
+        tried.push(`git fetch origin ${source}: ${firstLine(fetched.stderr)}`);
+        continue;
+      }
+      const found = await this.revParse(repository, commit);
+      if (found) return found;
+      tried.push(`git fetch origin ${source}: fetched, but the commit is not in it`);
+    }
+    const where = tried.length ? `; tried ${tried.join('; ')}` : '';
+    throw new DefinitiveFailure(
+      FailureTypes.unknownCommit,
+      `commit ${commit} is not in ${repository}${where}`,
+      {
+        commit,
+        tried,
+      },
+    );
+  }
+
+  private async revParse(repository: string, commit: string): Promise<string | null> {
     const resolved = await git(repository, [
       'rev-parse',
       '--verify',
@@ -201,12 +292,7 @@ export class WorktreeCommandRunner implements CommandRunner {
       '--end-of-options',
       `${commit}^{commit}`,
     ]);
-    if (resolved.code !== 0) {
-      throw new DefinitiveFailure(FailureTypes.unknownCommit, `commit ${commit} is not in ${repository}`, {
-        commit,
-      });
-    }
-    return resolved.stdout.trim();
+    return resolved.code === 0 ? resolved.stdout.trim() : null;
   }
 
   // mkdir without recursive fails when the name exists: concurrent attempts never share a log.
