@@ -2,7 +2,11 @@
  * Records replay fixtures of the pipelines from real dev-server runs, one per path:
  * main-commit released / no-release / failed, tag promoted / failed / preempted / promoted by
  * hand, production healthy / rolled back / emergency / failed forward (through the update). Activities are the workflow tests' stubs (the histories hold their results); the staging
- * and repository locks are real. Writes test/replay/histories/pipeline-*.json.
+ * and repository locks are real. Writes test/replay/histories/pipeline-*-statuses.json.
+ *
+ * The files are named for the newest patch they carry (`-statuses`: the commit statuses of
+ * issue 7). Fixtures recorded before a patch keep their names and stay: they prove that runs
+ * begun before it still replay, for as long as its `patched()` branch exists.
  * Usage: npx tsx scripts/record-pipeline-histories.ts
  */
 import '../test/helpers/runtime';
@@ -28,15 +32,18 @@ import { devServerEnv, unique, workflowBundle } from '../test/helpers/temporal-e
 
 const historiesDir = path.join(projectRoot, 'test', 'replay', 'histories');
 const COMMIT = 'cd'.repeat(20);
+/** The newest patch in the recorded code: see the module comment. */
+const FIXTURE_SUFFIX = '-statuses';
 
 async function save(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
   const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
   const json = JSON.parse(historyToJSON(history)) as { events: unknown[] };
+  const file = `pipeline-${name}${FIXTURE_SUFFIX}.json`;
   writeFileSync(
-    path.join(historiesDir, `pipeline-${name}.json`),
+    path.join(historiesDir, file),
     `${JSON.stringify({ workflowId: handle.workflowId, events: json.events }, null, 1)}\n`,
   );
-  console.log(`recorded pipeline-${name}.json (${json.events.length} events)`);
+  console.log(`recorded ${file} (${json.events.length} events)`);
 }
 
 async function settle(handle: WorkflowHandle): Promise<void> {

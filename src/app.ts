@@ -23,6 +23,7 @@ import { resolveExecutable } from './temporal/executables';
 import { createWorker, installRuntime } from './worker';
 import { startHttpServer, type RunningHttpServer } from './http/server';
 import { createReadinessProbe, healthRoutes, type ReadinessProbe } from './http/health-routes';
+import { logRoutes, publicBaseUrl } from './http/log-routes';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -73,7 +74,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const http = await startHttpServer({
       host: config.server.host,
       port: config.server.port,
-      routes: [...healthRoutes(() => readiness.probe), ...webhooks.routes],
+      routes: [
+        ...healthRoutes(() => readiness.probe),
+        ...webhooks.routes,
+        // The command runner's workDir, as src/pipeline-ports.ts gives it.
+        ...logRoutes(path.join(path.resolve(baseDir, config.stateDir), 'work')),
+      ],
       onError: (err, req) => logger.error({ err, url: req.url }, 'request failed'),
     }).catch(async (err) => {
       await webhooks.close();
@@ -131,6 +137,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       stateDir: path.resolve(baseDir, config.stateDir),
       config,
       ...(devServer ? { uiUrl: devServer.uiUrl } : {}),
+      logsUrl: publicBaseUrl(config.server, http.port),
+      env,
       namespace: target.namespace,
       taskQueue: config.temporal.taskQueue,
     });

@@ -1,27 +1,34 @@
 /**
- * The composition root of the pipelines on one machine: config -> local adapters -> the ports
- * the pipeline activities take. Every adapter keeps its state under `stateDir`, so a restart
- * (or a SIGKILL) of the worker finds its earlier work and never repeats it.
+ * The composition root of the pipelines: config -> adapters -> the ports the pipeline
+ * activities take. Builds, the registry, environments, APM and alerts are local; what acts on
+ * a repository (refs, tickets, wiki, commit statuses) is GitHub's for a repository GitHub
+ * serves and local otherwise (repository-ports.ts). Every local adapter keeps its state under
+ * `stateDir`, so a restart (or a SIGKILL) of the worker finds its earlier work and never
+ * repeats it.
  */
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { PipelinePorts } from './activities/pipeline';
 import { environmentKey } from './activities/deploy';
 import type { GitHubRepositoryPorts } from './activities/pr-gate';
-import { createGitHubClient, type GitHubClient } from './adapters/github/client';
+import {
+  createGitHubClients,
+  githubCredentialsFromEnv,
+  type GitHubClient,
+  type GitHubClientOptions,
+} from './adapters/github/client';
 import { GitHubCommitStatuses } from './adapters/github/github-commit-statuses';
 import { GitHubPullRequests } from './adapters/github/github-pull-requests';
-import { parseRepositoryRef } from './adapters/github/repository-ref';
+import { parseRepositoryRef, type RepositoryRef } from './adapters/github/repository-ref';
 import { AlertJournal } from './adapters/local/alert-journal';
 import { FilesystemRegistry } from './adapters/local/filesystem-registry';
-import { LocalGitRepository } from './adapters/local/git-repository';
 import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
 import { LocalMetricSource } from './adapters/local/local-metric-source';
-import { MarkdownTickets } from './adapters/local/markdown-tickets';
-import { MarkdownWiki } from './adapters/local/markdown-wiki';
 import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner';
 import type { Config, RepositoryConfig } from './config/schema';
 import { UserError } from './errors';
 import type { FencedResource } from './ports/fenced-resource';
+import { createRepositoryPorts } from './repository-ports';
 
 export interface LocalPipelineOptions {
   config: Readonly<Config>;
@@ -32,33 +39,58 @@ export interface LocalPipelineOptions {
   uiUrl?: string;
   /** Where alerts are printed besides the journal (console by default). */
   printAlert?: (text: string) => void;
-  /** Where GITHUB_TOKEN and GITHUB_API_URL are read (default: process.env). */
+  /** Where GitHub credentials and GITHUB_API_URL are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** GitHub client settings; tests against a local fake turn pacing off. */
+  githubClient?: Pick<GitHubClientOptions, 'pace' | 'waitScaleMs'>;
+  /** The git remote of a GitHub wiki (default: next to the repository's web URL); tests use a path. */
+  gitWikiRemote?: (repository: RepositoryRef) => string;
+  /** Where best-effort steps report what they could not do (default: the activity's log). */
+  warn?: (message: string) => void;
 }
 
 /**
- * The GitHub ports of the PR gate, when `GITHUB_TOKEN` is set; otherwise none, and the gate's
- * activities say so. The token stays inside the one client built on first use.
+ * The GitHub ports of the PR gate, when GitHub credentials are set (`GITHUB_TOKEN` or a GitHub
+ * App, see `githubCredentialsFromEnv`); otherwise none, and the gate's activities say so.
+ * Credentials stay inside the clients, built on first use (one per App installation).
  */
 function githubPorts(
-  env: NodeJS.ProcessEnv,
+  clients: GitHubClients | undefined,
 ): ((repository: string) => Promise<GitHubRepositoryPorts>) | undefined {
-  const token = env.GITHUB_TOKEN;
-  if (!token) return undefined;
-  const baseUrl = env.GITHUB_API_URL;
-  let client: Promise<GitHubClient> | undefined;
+  if (!clients) return undefined;
   return async (repository) => {
     const ref = parseRepositoryRef(repository);
-    client ??= createGitHubClient({ token, ...(baseUrl ? { baseUrl } : {}) });
-    const github = await client.catch((err: unknown) => {
-      client = undefined;
-      throw err;
-    });
+    const github = await clients(ref);
     return {
       pullRequests: new GitHubPullRequests(github, ref),
       statuses: new GitHubCommitStatuses(github, ref),
     };
   };
+}
+
+type GitHubClients = (repository: RepositoryRef) => Promise<GitHubClient>;
+
+/**
+ * The GitHub clients of this worker, shared by the PR gate and the pipelines' GitHub
+ * repositories; none without credentials in `env`.
+ */
+function githubClientsFromEnv(
+  env: NodeJS.ProcessEnv,
+  options: LocalPipelineOptions['githubClient'],
+): GitHubClients | undefined {
+  const credentials = githubCredentialsFromEnv(env);
+  if (!credentials) return undefined;
+  const baseUrl = env.GITHUB_API_URL;
+  return createGitHubClients({ ...options, credentials, ...(baseUrl ? { baseUrl } : {}) });
+}
+
+/** Best-effort steps report here: the activity's log when inside one, else stderr. */
+function warnInActivity(message: string): void {
+  try {
+    Context.current().log.warn(message);
+  } catch {
+    console.warn(`release-flow: ${message}`);
+  }
 }
 
 const ENVIRONMENTS = ['dev', 'staging', 'production'] as const;
@@ -77,7 +109,16 @@ function repositoryPath(config: Readonly<Config>, name: string): string {
 
 export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePorts {
   const { config, stateDir } = opts;
-  const github = githubPorts(opts.env ?? process.env);
+  const env = opts.env ?? process.env;
+  const clients = githubClientsFromEnv(env, opts.githubClient);
+  const github = githubPorts(clients);
+  const perRepository = createRepositoryPorts({
+    stateDir,
+    env,
+    ...(clients ? { githubClients: clients } : {}),
+    ...(opts.gitWikiRemote ? { gitWikiRemote: opts.gitWikiRemote } : {}),
+    warn: opts.warn ?? warnInActivity,
+  });
   const commands: Record<string, DeployCommand> = {};
   const fenced: Record<string, string> = {};
   for (const repo of config.repositories) {
@@ -95,7 +136,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     }),
     repository: (name: string): RepositoryConfig | undefined =>
       config.repositories.find((r) => r.name === name),
-    git: (repo: RepositoryConfig) => LocalGitRepository.open(repositoryPath(config, repo.name)),
+    git: perRepository.git,
     registry: new FilesystemRegistry(path.join(stateDir, 'registry')),
     environments: new LocalEnvironments({
       dir: path.join(stateDir, 'environments'),
@@ -103,8 +144,9 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       fencing: { resource: opts.fencedResource, environments: fenced },
     }),
     apm: new LocalMetricSource({ dir: path.join(stateDir, 'apm') }),
-    tickets: new MarkdownTickets(path.join(stateDir, 'tickets')),
-    wiki: new MarkdownWiki(path.join(stateDir, 'wiki')),
+    tickets: perRepository.tickets,
+    wiki: perRepository.wiki,
+    statuses: perRepository.statuses,
     alerts: new AlertJournal({
       file: path.join(stateDir, 'alerts.jsonl'),
       ...(opts.printAlert ? { print: opts.printAlert } : {}),

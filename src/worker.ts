@@ -14,6 +14,7 @@ import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
 import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
+import { logLinks } from './http/log-routes';
 import { createLogger, sdkLogger, type Logger } from './logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
 import { parseDuration } from './duration';
@@ -69,6 +70,13 @@ export interface CreateWorkerOptions {
   config?: Readonly<Config>;
   /** Root of the Temporal UI, for links in alerts and statuses. */
   uiUrl?: string;
+  /**
+   * Root URL of the HTTP server that serves this worker's build logs (`GET /logs/...`); without
+   * it `release-flow/build` links to the Temporal UI instead.
+   */
+  logsUrl?: string;
+  /** Where GitHub credentials are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function workerIdentity(): string {
@@ -93,7 +101,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
         stateDir,
         fencedResource,
         ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
       }),
+      ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl) } : {}),
     }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
@@ -148,6 +158,8 @@ async function runStandalone(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     stateDir: config.stateDir,
     config,
+    // No HTTP server in this process: logs are linked only when another one is named to serve them.
+    ...(config.server.publicUrl ? { logsUrl: config.server.publicUrl } : {}),
   });
   stopOnSignals(async () => worker.shutdown(), logger);
   logger.info(

@@ -20,8 +20,10 @@ import type { PageId, Wiki } from '../ports/wiki';
 import { definitive } from './definitive';
 
 export interface IncidentPorts {
-  tickets: Tickets;
-  wiki: Wiki;
+  /** The tracker of a repository: GitHub issues for one GitHub serves, markdown files otherwise. */
+  tickets: (repository: RepositoryConfig) => Promise<Tickets>;
+  /** The wiki of a repository: its GitHub wiki or docs folder, or markdown files. */
+  wiki: (repository: RepositoryConfig) => Promise<Wiki>;
   repository: (name: string) => RepositoryConfig | undefined;
   git: (repository: RepositoryConfig) => Promise<GitPort & GitRefs>;
 }
@@ -50,6 +52,27 @@ function time(at: number): string {
   return new Date(at).toISOString().replace('.000Z', 'Z');
 }
 
+function configured(ports: IncidentPorts, name: string): RepositoryConfig {
+  const repo = ports.repository(name);
+  if (!repo) {
+    throw ApplicationFailure.nonRetryable(`repository ${name} is not configured`, 'RepositoryNotConfigured');
+  }
+  return repo;
+}
+
+/**
+ * Port refusals no retry changes: the definitive ones, and a user's own (a missing clone, GitHub
+ * credentials missing or lacking a permission), which say what to fix.
+ */
+async function settled<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await definitive(work);
+  } catch (err) {
+    if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
+    throw err;
+  }
+}
+
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
     /** Opens the incident's ticket (`HOT-<n>`), the decision copied in; a retry finds the same ticket. */
@@ -63,8 +86,9 @@ export function createIncidentActivities(ports: IncidentPorts) {
         `- Reason given: ${d.reason?.trim() || '(none given)'}`,
         `- Workflow: \`${input.workflowId}\` (query \`status\`)`,
       ].join('\n');
-      return await definitive(() =>
-        ports.tickets.open({
+      const repo = configured(ports, input.repository);
+      return await settled(async () =>
+        (await ports.tickets(repo)).open({
           key: input.key,
           kind: input.kind,
           title: `${input.repository} ${input.version}: ${d.name} declared by ${d.by}`,
@@ -78,8 +102,9 @@ export function createIncidentActivities(ports: IncidentPorts) {
     async publishRetrospective(input: RetrospectiveRequest): Promise<DocumentRef> {
       const r = input.retrospective;
       const what = r.kind === 'HOT' ? 'Emergency hotfix' : 'Rollback';
-      return await definitive(() =>
-        ports.wiki.publish({
+      const repo = configured(ports, r.repository);
+      return await settled(async () =>
+        (await ports.wiki(repo)).publish({
           key: input.key,
           page: input.page,
           title: `${what} of ${r.repository} ${r.version}`,
@@ -94,21 +119,10 @@ export function createIncidentActivities(ports: IncidentPorts) {
       branch: string;
       tag: string;
     }): Promise<{ created: boolean; commit: string }> {
-      const repo = ports.repository(input.repository);
-      if (!repo) {
-        throw ApplicationFailure.nonRetryable(
-          `repository ${input.repository} is not configured`,
-          'RepositoryNotConfigured',
-        );
-      }
-      let git: GitPort & GitRefs;
-      try {
-        git = await ports.git(repo);
-      } catch (err) {
-        if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
-        throw err;
-      }
-      return await definitive(() => git.createBranchFromTag({ branch: input.branch, tag: input.tag }));
+      const repo = configured(ports, input.repository);
+      return await settled(async () =>
+        (await ports.git(repo)).createBranchFromTag({ branch: input.branch, tag: input.tag }),
+      );
     },
   };
 }

@@ -8,10 +8,12 @@ import { createBuildActivities, type BuildPorts } from './build';
 import { createDeployActivities, type DeployPorts } from './deploy';
 import { createHealthActivities, type HealthPorts } from './health';
 import { createIncidentActivities, type IncidentPorts } from './incidents';
+import { createPrBuildActivities, type PrBuildPorts } from './pr-build';
 import { createPrGateActivities, type PrGatePorts } from './pr-gate';
 import { createProductionAlertActivities, type ProductionAlertPorts } from './production-alerts';
 import { createReleaseActivities, type ReleasePorts } from './release';
 import { createSettingsActivities, type SettingsPorts } from './settings';
+import { createStatusActivities, type StatusPorts } from './statuses';
 
 export type PipelinePorts = BuildPorts &
   ArtifactPorts &
@@ -22,7 +24,9 @@ export type PipelinePorts = BuildPorts &
   HealthPorts &
   IncidentPorts &
   ProductionAlertPorts &
-  PrGatePorts;
+  PrGatePorts &
+  PrBuildPorts &
+  StatusPorts;
 
 export function createPipelineActivities(ports: PipelinePorts) {
   return {
@@ -36,6 +40,8 @@ export function createPipelineActivities(ports: PipelinePorts) {
     ...createIncidentActivities(ports),
     ...createProductionAlertActivities(ports),
     ...createPrGateActivities(ports),
+    ...createPrBuildActivities(ports),
+    ...createStatusActivities(ports),
   };
 }
 

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { isRepositoryFullName } from '../adapters/github/repository-ref';
 import { UserError } from '../errors';
 import { configSchema, type Config } from './schema';
 
@@ -170,7 +171,26 @@ function crossFieldProblems(config: Config): string[] {
         `repositories[${i}].releaseTagPattern: got ${JSON.stringify(repo.releaseTagPattern)}: not a valid regular expression`,
       );
     }
+    problems.push(...githubProblems(repo, `repositories[${i}]`));
   });
+  return problems;
+}
+
+function githubProblems(repo: Config['repositories'][number], at: string): string[] {
+  const problems: string[] = [];
+  if (repo.github.enabled === true && !isRepositoryFullName(repo.name)) {
+    problems.push(
+      `${at}.github.enabled: got true, but the name ${JSON.stringify(repo.name)} is not OWNER/REPO (fix: set ${at}.name to the repository's GitHub name, e.g. acme/app, or set ${at}.github.enabled to false)`,
+    );
+  }
+  const wiki = repo.github.wiki;
+  for (const key of ['folder', 'branch'] as const) {
+    if (wiki.mode === 'wiki' && wiki[key] !== undefined) {
+      problems.push(
+        `${at}.github.wiki.${key}: got ${JSON.stringify(wiki[key])}, but it is used only with mode "contents" (fix: set ${at}.github.wiki.mode to "contents", or remove ${key})`,
+      );
+    }
+  }
   return problems;
 }
 

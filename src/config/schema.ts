@@ -41,6 +41,40 @@ const commands = z
   })
   .prefault({});
 
+// GitHub's own rule for logins: alphanumerics and single hyphens, at most 39 characters.
+const githubLogin = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'expected a GitHub login such as "octocat"');
+
+/**
+ * How a repository is served by GitHub (issue 7). Whether it is at all is decided by
+ * `githubSelection` (src/github-selection.ts): `enabled` when given, else GitHub credentials in
+ * the worker's environment and an `OWNER/REPO` name.
+ */
+const github = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    /** `HOT-<n>` issues: labels besides `release-flow`, and the logins assigned to each. */
+    tickets: z
+      .strictObject({
+        labels: z.array(z.string().min(1)).default([]),
+        assignees: z.array(githubLogin).default([]),
+      })
+      .prefault({}),
+    /**
+     * Retrospective pages: `wiki` writes the repository's GitHub wiki (a git repository next to
+     * it); `contents` writes markdown files into `folder` on `branch` through the contents API.
+     */
+    wiki: z
+      .strictObject({
+        mode: z.enum(['wiki', 'contents']).default('wiki'),
+        folder: z.string().min(1).optional(),
+        branch: z.string().min(1).optional(),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const repository = z.strictObject({
   /** Owner/name as GitHub spells it, or any unique name for a local repository. */
   name: z.string().min(1),
@@ -91,6 +125,7 @@ const repository = z.strictObject({
       integrationTests: duration.default('30m'),
     })
     .prefault({}),
+  github,
 });
 
 export const configSchema = z.strictObject({
@@ -111,6 +146,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       port: z.number().int().min(0).max(65535).default(3000),
       host: z.string().default('127.0.0.1'),
+      /**
+       * How people reach this server, for links in commit statuses (build logs). Default
+       * `http://<host>:<port>`; set it when the server sits behind a proxy or a public name.
+       */
+      publicUrl: z
+        .string()
+        .regex(
+          /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/,
+          'expected an http(s) URL such as "https://ci.example.com"',
+        )
+        .optional(),
     })
     .prefault({}),
   metrics: z

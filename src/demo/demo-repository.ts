@@ -107,5 +107,7 @@ export function demoRepositoryConfig(dir: string) {
     // Long enough to try `release-flow demo break` while production is watched.
     health: { window: '10m', sampleInterval: '10s' },
     escalation: { realertAfter: '2m', escalateAfter: '5m' },
+    // `demo/shop` reads as OWNER/REPO: a token in the environment must not send it to GitHub.
+    github: { enabled: false },
   };
 }

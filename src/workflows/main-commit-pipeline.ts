@@ -7,16 +7,18 @@
  * Pipelines of one repository run one at a time, in push order, under the repository's lock
  * (`lock:repo:<name>`), so two runs never compute or push the same version and dev never goes
  * backwards. Answers `status`. Ends with the outcome: released (with the tag), no-release, or
- * fails with PipelineFailed / ends preempted when its lock was taken away.
+ * fails with PipelineFailed / ends preempted when its lock was taken away. The commit status
+ * `release-flow/main` follows the run (best effort; runs begun before issue 7 post none).
  */
 import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/pipeline';
 import { acquire, isLockRevoked } from './lock-helper';
 import { repositoryLockResource, type LockRevocation } from './lock-messages';
+import { StatusContexts } from '../ports/commit-statuses';
 import { PipelineStates, statusQuery, type MainCommitInput, type PipelineStatus } from './pipeline-messages';
 
 export type { MainCommitInput };
-import { describeFailure, runStep } from './pipeline-steps';
+import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
 
 export interface MainCommitOutcome {
   state: 'released' | 'no-release' | 'preempted';
@@ -38,6 +40,16 @@ const quick = proxyActivities<PipelineActivities>({
 });
 
 export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCommitOutcome> {
+  // `release-flow/main` on the commit (issue 7): pending now, then released, no release, or the failed step.
+  const statuses = commitStatusReporter({
+    repository: input.repository,
+    commit: input.commit,
+    context: StatusContexts.main,
+  });
+  statuses.post(
+    'pending',
+    'main-commit pipeline: build, unit tests, dev deploy, integration tests, release tag',
+  );
   const status: PipelineStatus = {
     stage: 'main-commit',
     repository: input.repository,
@@ -62,17 +74,29 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
   });
 
   try {
-    return await lock.run(() => pipeline(input, status, by));
+    const outcome = await lock.run(() => pipeline(input, status, by));
+    statuses.post(
+      'success',
+      outcome.tag
+        ? `released ${outcome.tag} (${outcome.bump ?? 'release'})`
+        : `no release: nothing releasable since ${outcome.lastTag ?? 'the first commit'}`,
+    );
+    return outcome;
   } catch (err) {
     if (isLockRevoked(err)) {
       const revocation = (err as ApplicationFailure).details?.[0] as LockRevocation | undefined;
       status.state = PipelineStates.preempted;
       status.preemptedBy = revocation?.by ?? 'unknown';
+      statuses.post(
+        'error',
+        `stopped at ${status.step}: the repository lock was taken by ${status.preemptedBy}`,
+      );
       return { state: 'preempted', tag: null, bump: null, lastTag: null, preemptedBy: status.preemptedBy };
     }
     status.state = PipelineStates.failed;
     const failure = describeFailure(err);
     status.failure = { step: status.step, ...failure };
+    statuses.post('failure', `failed at ${status.step}: ${firstLine(failure.message)}`);
     await quick.notifyPipelineFailure({
       repository: input.repository,
       stage: 'main-commit',
@@ -87,6 +111,7 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
     );
   } finally {
     await lock.release();
+    await statuses.settled();
   }
 }
 

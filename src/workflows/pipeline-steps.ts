@@ -2,7 +2,16 @@
  * Step bookkeeping shared by the pipeline workflows: each step is recorded in the status (times,
  * state, one-line result) so the `status` query and the UI show where a release is.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { PipelineActivities } from '../activities/pipeline';
+import type { CommitState, StatusContext } from '../ports/commit-statuses';
 import { StepStates, type PipelineStatus, type StepRecord } from './pipeline-messages';
 
 /** Runs `work` as the named step; the status shows it running, then done or failed. */
@@ -41,4 +50,62 @@ export function describeFailure(err: unknown): { type: string; message: string; 
     };
   }
   return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+/**
+ * The patch that gave the pipelines their commit statuses (issue 7). Runs recorded before it
+ * have no marker and post none, so their histories replay unchanged.
+ */
+export const COMMIT_STATUSES_PATCH = 'commit-statuses';
+
+// A status is worth a short wait, never a stuck release: the activity retries inside itself and
+// answers instead of failing, so these retries only cover a lost worker, within three minutes.
+const statusActivities = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '3 minutes',
+  retry: { maximumAttempts: 3, initialInterval: '5 seconds' },
+});
+
+export interface CommitStatusReporter {
+  /** Queues a status; they are posted one at a time, in the order given, so the last one wins. */
+  post(state: CommitState, description: string): void;
+  /** Resolves when every queued status has been posted or given up; never rejects. */
+  settled(): Promise<void>;
+}
+
+/**
+ * The commit statuses of one pipeline run, on `commit` under `context`. Create it before the
+ * run's first await: whether the run posts statuses is decided once, at its start, so a run
+ * begun before the patch never shows a lone "success" without its "pending".
+ */
+export function commitStatusReporter(target: {
+  repository: string;
+  commit: string;
+  context: StatusContext;
+}): CommitStatusReporter {
+  const enabled = patched(COMMIT_STATUSES_PATCH);
+  let queue: Promise<void> = Promise.resolve();
+  return {
+    post(state, description) {
+      if (!enabled) return;
+      queue = queue.then(async () => {
+        try {
+          await statusActivities.postCommitStatus({ ...target, state, description });
+        } catch (err) {
+          // Cancelled with the run, or the worker was lost three times: the release goes on.
+          log.warn('commit status not posted', {
+            context: target.context,
+            state,
+            error: describeFailure(err).message,
+          });
+        }
+      });
+    },
+    settled: () => queue,
+  };
+}
+
+/** The first line of a failure message, for a status description. */
+export function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
 }

@@ -24,6 +24,10 @@
  *   production back to its previous version, release the lock. Ends `rolled-back`.
  * - failForward: recorded; ends `failed-forward`.
  *
+ * The commit status `release-flow/production` follows the run (best effort): pending while
+ * deploying and watching, success when healthy or superseded, failure on a breach (error when
+ * the APM could not judge), posted again once a decision is taken.
+ *
  * Every page, ticket and page key is derived from the workflow id and run id: a retried activity
  * or a restarted worker never pages or files twice, and a later run of the same id (a re-promote
  * after a failure) is not silenced by the earlier run's keys.
@@ -72,7 +76,8 @@ import {
   type PipelineStatus,
   type ProductionReleaseInput,
 } from './pipeline-messages';
-import { describeFailure, runStep } from './pipeline-steps';
+import { StatusContexts, type CommitState } from '../ports/commit-statuses';
+import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
 import {
   DECISION_REJECTED,
   decideUpdate,
@@ -195,6 +200,14 @@ function iso(ms: number): string {
  */
 export async function productionReleaseWorkflow(input: ProductionReleaseInput): Promise<ProductionOutcome> {
   const { repository, version } = input;
+  // `release-flow/production` on the released commit (issue 7): pending while deploying and
+  // watching; success when healthy; failure (error when the APM could not judge) once in trouble,
+  // then again naming the decision taken.
+  const statuses = commitStatusReporter({
+    repository,
+    commit: input.commit,
+    context: StatusContexts.production,
+  });
   const info = workflowInfo();
   const workflowId = info.workflowId;
   const keyPrefix = `${workflowId}/${info.firstExecutionRunId}`;
@@ -343,6 +356,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
   let previousVersion: string | null = null;
   let verdict: HealthVerdict | undefined;
 
+  statuses.post('pending', `deploying ${version} to production`);
   try {
     await runStep(status, 'copy artifact to production', async () => {
       const copied = await quick.promoteArtifact({ repository, version });
@@ -380,6 +394,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     if (superseded) {
       notAwaitedBecause = `${superseded.version} replaced this release in production`;
       status.state = PipelineStates.superseded;
+      statuses.post('success', `${version} replaced by ${superseded.version} in production, no breach seen`);
       return {
         state: 'superseded',
         version,
@@ -397,6 +412,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         return { value: result, detail: result.note };
       });
       status.state = PipelineStates.succeeded;
+      statuses.post('success', `${version} healthy in production: ${verdict.reason}`);
       return { state: 'healthy', version, previousVersion, verdict: verdict.verdict, reason: verdict.reason };
     }
 
@@ -405,10 +421,17 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       at: trouble.decidedAt ?? now(),
       what: `health ${trouble.verdict}: ${trouble.reason}`,
     });
+    // A breach failed the release; an APM that could not judge it is the check's own error.
+    const troubleState: CommitState = trouble.verdict === HealthVerdicts.breach ? 'failure' : 'error';
+    statuses.post(troubleState, `${version} ${trouble.verdict}: ${trouble.reason}; awaiting a decision`);
     const decision = await runStep(status, 'await decision', async () => {
       const d = await awaitDecision(trouble);
       return { value: d, detail: `${d.decision} by ${d.by}` };
     });
+    statuses.post(
+      troubleState,
+      `${version} ${trouble.verdict}; ${decision.decision} decided by ${decision.by}`,
+    );
     const base = { version, previousVersion, verdict: trouble.verdict, reason: trouble.reason, decision };
 
     if (decision.decision === Decisions.failForward) {
@@ -434,6 +457,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     status.awaitingDecision = false;
     const failure = describeFailure(err);
     status.failure = { step: status.step, ...failure };
+    statuses.post('failure', `${version} failed at ${status.step}: ${firstLine(failure.message)}`);
     await quick.notifyPipelineFailure({
       repository,
       stage: 'production',
@@ -447,6 +471,8 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       `production pipeline of ${repository} ${version} failed at ${status.step}: ${failure.message}`,
       'PipelineFailed',
     );
+  } finally {
+    await statuses.settled();
   }
 
   // ---- the health watch ----
@@ -455,6 +481,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     const start = now();
     const end = start + settings.windowMs;
     notAwaitedBecause = `production is being watched until ${iso(end)}; decide after a breach is alerted`;
+    statuses.post('pending', `${version} in production; watching its health until ${iso(end)}`);
     const samples: HealthSample[] = [];
     const health = {
       verdict: HealthVerdicts.watching as HealthVerdictKind,

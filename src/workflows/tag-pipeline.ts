@@ -5,7 +5,8 @@
  * halt (PipelineFailed). On success: staging marked good, lock released, and production started
  * (`production:<repo>:<version>`), or, when the repository requires it, after a `promote`
  * signal. A run whose lock is taken away (emergency, rollback) stops its work and ends
- * "preempted" naming who took it; it touches the lock no more.
+ * "preempted" naming who took it; it touches the lock no more. The tagged commit's status
+ * `release-flow/staging` follows the run (best effort).
  */
 import {
   ApplicationFailure,
@@ -36,7 +37,14 @@ import {
   type PromoteRequest,
   type TagReleaseInput,
 } from './pipeline-messages';
-import { describeFailure, runStep } from './pipeline-steps';
+import { StatusContexts } from '../ports/commit-statuses';
+import {
+  commitStatusReporter,
+  describeFailure,
+  firstLine,
+  runStep,
+  type CommitStatusReporter,
+} from './pipeline-steps';
 
 export type { TagReleaseInput };
 
@@ -64,6 +72,23 @@ const quick = proxyActivities<PipelineActivities>({
 });
 
 export async function tagReleaseWorkflow(input: TagReleaseInput): Promise<TagReleaseOutcome> {
+  // `release-flow/staging` on the tagged commit (issue 7): pending, then passed, failed or preempted.
+  const statuses = commitStatusReporter({
+    repository: input.repository,
+    commit: input.commit,
+    context: StatusContexts.staging,
+  });
+  try {
+    return await tagRelease(input, statuses);
+  } finally {
+    await statuses.settled();
+  }
+}
+
+async function tagRelease(
+  input: TagReleaseInput,
+  statuses: CommitStatusReporter,
+): Promise<TagReleaseOutcome> {
   const { repository, tag } = input;
   const status: PipelineStatus = {
     stage: 'tag',
@@ -101,13 +126,14 @@ export async function tagReleaseWorkflow(input: TagReleaseInput): Promise<TagRel
       'NotAReleaseTag',
     );
   }
+  statuses.post('pending', `${tag}: staging lock, deploy and integration tests in staging`);
   try {
     await runStep(status, 'tag artifact', async () => {
       const result = await quick.tagArtifact({ repository, commit: input.commit, version: tag });
       return { value: result, detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged` };
     });
   } catch (err) {
-    return await halt(status, err);
+    return await halt(status, statuses, err);
   }
 
   const lock = await runStep(status, 'staging lock', async () => {
@@ -122,14 +148,19 @@ export async function tagReleaseWorkflow(input: TagReleaseInput): Promise<TagRel
       const revocation = (err as ApplicationFailure).details?.[0] as LockRevocation | undefined;
       status.state = PipelineStates.preempted;
       status.preemptedBy = revocation?.by ?? 'unknown';
+      statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
       await lock.release(); // sends nothing after a revocation; clears the helper's renewals
       return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
     }
     await rollbackStaging(input, status, by, lock);
     await lock.release();
-    return await halt(status, err);
+    return await halt(status, statuses, err);
   }
   await lock.release();
+  statuses.post(
+    'success',
+    `${tag} passed staging; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}`,
+  );
 
   if (settings.requirePromote) {
     status.awaitingPromotion = true;
@@ -235,10 +266,11 @@ async function rollbackStaging(
   status.step = failedStep;
 }
 
-async function halt(status: PipelineStatus, err: unknown): Promise<never> {
+async function halt(status: PipelineStatus, statuses: CommitStatusReporter, err: unknown): Promise<never> {
   status.state = PipelineStates.failed;
   const failure = describeFailure(err);
   status.failure = { step: status.step, ...failure };
+  statuses.post('failure', `${status.version} failed at ${status.step}: ${firstLine(failure.message)}`);
   await quick.notifyPipelineFailure({
     repository: status.repository,
     stage: 'tag',

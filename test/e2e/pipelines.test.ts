@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { startApp, type RunningApp } from '../../src/app';
 import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
@@ -123,6 +124,24 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     assert.match(again.out, /^already started: /);
     const status = await handle.query(statusQuery);
     assert.equal(status.environments.dev, sha);
+    // A local repository's commit statuses go to the journal under stateDir.
+    const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
+    const main = (await journal.entries()).filter((e) => e.sha === sha && e.context === 'release-flow/main');
+    assert.deepEqual(
+      main.map((e) => [e.repository, e.state, e.description]),
+      [
+        [
+          'acme/app',
+          'pending',
+          'main-commit pipeline: build, unit tests, dev deploy, integration tests, release tag',
+        ],
+        ['acme/app', 'success', 'released v1.0.0 (minor)'],
+      ],
+    );
+    assert.match(
+      main[1]!.targetUrl ?? '',
+      /\/workflows\/main-commit%3Aacme%2Fapp%3A[0-9a-f]{40}\/[0-9a-f-]+$/,
+    );
   });
 
   it('the tag pipeline deploys staging under the lock, marks it good and hands off to production', async () => {
@@ -155,6 +174,14 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     const release = releases.find((r) => r.repo === 'acme/app' && r.version === 'v1.0.0');
     assert.ok(release, listed.out);
     assert.equal(release.environments.staging, 'v1.0.0');
+    const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
+    const staging = await journal.latest(
+      'acme/app',
+      git(repoDir, 'rev-parse', 'v1.0.0^{commit}'),
+      'release-flow/staging',
+    );
+    assert.equal(staging?.state, 'success');
+    assert.equal(staging?.description, 'v1.0.0 passed staging; handed to production');
   });
 
   it('a tag that is not a release tag is refused by the CLI with the pattern', async () => {

@@ -3,10 +3,14 @@
  * single activities through `overrides` between runs (the worker resolves them per call).
  */
 import type { PipelineActivities } from '../../src/activities/pipeline';
+import type { CommitStatusRequest } from '../../src/activities/statuses';
 
 export type Calls = { name: string; input: unknown }[];
 
-function defaults(calls: Calls): Partial<PipelineActivities> {
+/** Commit statuses kept apart from `calls`, so tests of the steps' order need not list them. */
+export type PostedStatuses = CommitStatusRequest[];
+
+function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActivities> {
   const record =
     <I, O>(name: string, out: (input: I) => O) =>
     async (input: I): Promise<O> => {
@@ -95,18 +99,29 @@ function defaults(calls: Calls): Partial<PipelineActivities> {
       return { id, url: `file:///wiki/${id}.md`, created: true };
     }),
     createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: 'cd'.repeat(20) })),
+    postCommitStatus: async (input) => {
+      statuses.push(input);
+      return { posted: true };
+    },
   };
 }
 
 export function pipelineStubs() {
-  const state = { calls: [] as Calls, overrides: {} as Partial<PipelineActivities> };
-  const names = Object.keys(defaults([]));
+  const state = {
+    calls: [] as Calls,
+    statuses: [] as PostedStatuses,
+    overrides: {} as Partial<PipelineActivities>,
+  };
+  const names = Object.keys(defaults([], []));
   const activities = Object.fromEntries(
     names.map((name) => [
       name,
       (input: unknown) => {
         const fn = (
-          { ...defaults(state.calls), ...state.overrides } as Record<string, (i: unknown) => unknown>
+          { ...defaults(state.calls, state.statuses), ...state.overrides } as Record<
+            string,
+            (i: unknown) => unknown
+          >
         )[name]!;
         return fn(input);
       },
@@ -117,8 +132,13 @@ export function pipelineStubs() {
     get calls() {
       return state.calls;
     },
+    /** Commit statuses posted since the last reset, in order. */
+    get statuses() {
+      return state.statuses;
+    },
     reset(overrides: Partial<PipelineActivities> = {}) {
       state.calls = [];
+      state.statuses = [];
       state.overrides = overrides;
     },
     setOverrides(overrides: Partial<PipelineActivities>) {

@@ -81,6 +81,14 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
       status.steps.every((s) => s.state === 'done'),
       JSON.stringify(status.steps),
     );
+    assert.deepEqual(
+      stubs.statuses.map((p) => [p.repository, p.commit, p.context, p.state]),
+      [
+        [repository, 'c0ffee'.padEnd(40, '0'), 'release-flow/main', 'pending'],
+        [repository, 'c0ffee'.padEnd(40, '0'), 'release-flow/main', 'success'],
+      ],
+    );
+    assert.equal(stubs.statuses[1]!.description, 'released v1.3.0 (minor)');
   });
 
   it('ends as "no release" without tagging when nothing is releasable', async () => {
@@ -104,6 +112,11 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     });
     assert.ok(!stubs.calls.some((c) => c.name === 'createReleaseTag'));
     assert.equal((await handle.query(statusQuery)).state, 'no-release');
+    assert.deepEqual(
+      stubs.statuses.map((p) => `${p.state}: ${p.description}`).slice(1),
+      ['success: no release: nothing releasable since v1.2.0'],
+      'no release is a success',
+    );
   });
 
   it('a failing unit test alerts the development team with the log tail and halts before dev', async () => {
@@ -134,6 +147,27 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'failed');
     assert.deepEqual(status.failure?.step, 'unit tests');
+    assert.equal(
+      stubs.statuses.map((p) => `${p.state}: ${p.description}`).at(-1),
+      'failure: failed at unit tests: unit tests failed: npm test exited 1',
+    );
+  });
+
+  it('a commit status that cannot be posted never fails or stops the release', async () => {
+    let attempts = 0;
+    stubs.setOverrides({
+      // Non-retryable, so the test does not wait out the retry back-off; retries end the same way.
+      postCommitStatus: async () => {
+        attempts += 1;
+        throw ApplicationFailure.nonRetryable('GitHub is down', 'GitHubDown');
+      },
+    });
+    const handle = await runPipeline(unique('acme/app'), 'f'.repeat(40));
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'released');
+    assert.equal(outcome.tag, 'v1.3.0');
+    assert.equal(attempts, 2, 'pending and success were both tried');
+    assert.equal((await handle.query(statusQuery)).state, 'succeeded');
   });
 
   it('pipelines of one repository run one at a time, in push order', async () => {

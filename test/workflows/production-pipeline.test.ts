@@ -12,6 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { ReleasePage } from '../../src/activities/production-alerts';
+import type { CommitStatusRequest } from '../../src/activities/statuses';
 import type { HealthSample } from '../../src/domain/health-verdict';
 import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
 import { setModeSignal } from '../../src/workflows/lock-messages';
@@ -29,6 +30,7 @@ import {
   rollbackSignal,
 } from '../../src/workflows/production-messages';
 import { HOLD_UNTIL_OPENED, lockHarness, untilStatus } from '../helpers/lock-harness';
+import { waitFor } from '../helpers/ports';
 import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 type Calls = { name: string; input: unknown }[];
@@ -56,8 +58,13 @@ function environment(env: string, current: string, previous: string | null) {
   return { env, current: v(current), previous: previous ? v(previous) : null, lastGood: null, history: [] };
 }
 
-/** Stub activities recording every call; `sample` answers measureHealth. */
-function stubs(calls: Calls, sample: () => Omit<HealthSample, 'at'>, overrides: Stubs): Stubs {
+/** Stub activities recording every call; `sample` answers measureHealth; statuses go to `posted`. */
+function stubs(
+  calls: Calls,
+  sample: () => Omit<HealthSample, 'at'>,
+  overrides: Stubs,
+  posted: CommitStatusRequest[] = [],
+): Stubs {
   const record =
     <I, O>(name: string, out: (input: I) => O | Promise<O>) =>
     async (input: I): Promise<O> => {
@@ -105,6 +112,10 @@ function stubs(calls: Calls, sample: () => Omit<HealthSample, 'at'>, overrides: 
     }),
     createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: COMMIT })),
     notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
+    postCommitStatus: async (i) => {
+      posted.push(i);
+      return { posted: true };
+    },
   };
   return { ...base, ...overrides };
 }
@@ -118,6 +129,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
   let calls: Calls;
   let sample: () => Omit<HealthSample, 'at'>;
   let overrides: Stubs;
+  let posted: CommitStatusRequest[] = [];
   const taskQueue = unique('production');
 
   before(async () => {
@@ -130,7 +142,9 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       names.map((name) => [
         name,
         (input: unknown) =>
-          (stubs(calls, sample, overrides) as Record<string, (i: unknown) => Promise<unknown>>)[name]!(input),
+          (stubs(calls, sample, overrides, posted) as Record<string, (i: unknown) => Promise<unknown>>)[
+            name
+          ]!(input),
       ]),
     );
     worker = await Worker.create({
@@ -156,9 +170,17 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
   });
   beforeEach(() => {
     calls = [];
+    posted = [];
     sample = () => healthy;
     overrides = {};
   });
+  /** `state: description` of each commit status posted, in order. */
+  const statuses = () =>
+    posted.map((p) => {
+      assert.equal(p.context, 'release-flow/production');
+      assert.equal(p.commit, COMMIT);
+      return `${p.state}: ${p.description}`;
+    });
 
   const names = () => calls.map((c) => c.name);
   const inputsOf = <T>(name: string) => calls.filter((c) => c.name === name).map((c) => c.input as T);
@@ -261,6 +283,11 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(status.health?.sampleCount, 10);
     assert.equal(status.awaitingDecision, false);
     assert.deepEqual(status.pages, []);
+    const watched = statuses();
+    assert.equal(watched.length, 3, JSON.stringify(watched));
+    assert.equal(watched[0], `pending: deploying ${VERSION} to production`);
+    assert.match(watched[1]!, new RegExp(`^pending: ${VERSION} in production; watching its health until `));
+    assert.match(watched[2]!, new RegExp(`^success: ${VERSION} healthy in production: `));
   });
 
   it('a breach alerts the development team with the decision commands and waits', async () => {
@@ -315,6 +342,13 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     const status = await until(handle, (s) => s.awaitingDecision === true && (s.pages?.length ?? 0) === 1);
     assert.equal(status.health?.verdict, 'inconclusive');
     assert.equal(pages()[0]!.verdict, 'inconclusive');
+    const reported = await waitFor(() => posted.find((p) => p.state !== 'pending'), 5_000);
+    assert.equal(
+      reported?.state,
+      'error',
+      'an APM that cannot judge is an error of the check, not a red release',
+    );
+    assert.match(reported.description, new RegExp(`^${VERSION} inconclusive: .*; awaiting a decision$`));
     await handle.terminate('test over');
   });
 
@@ -400,6 +434,10 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(status.decisions![0]!.reason, 'checkout is down');
     assert.equal(status.decisions![0]!.via, 'signal');
     assert.ok(Date.parse(status.decisions![0]!.at) >= Date.parse(status.awaitingSince!));
+    // release-flow/production: red once breached, and again naming the decision.
+    const reported = statuses();
+    assert.match(reported.at(-2)!, new RegExp(`^failure: ${VERSION} breach: .*; awaiting a decision$`));
+    assert.equal(reported.at(-1), `failure: ${VERSION} breach; emergency decided by alice`);
 
     await client.workflow
       .getHandle('lock:staging')

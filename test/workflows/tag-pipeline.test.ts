@@ -63,6 +63,16 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     if ((await child.describe()).status.name === 'RUNNING') await child.terminate('tag pipeline test done');
   }
 
+  /** `state: description` of the `release-flow/staging` statuses posted, in order. */
+  function stagingStatuses(): string[] {
+    return stubs.statuses
+      .filter((p) => p.context === 'release-flow/staging')
+      .map((p) => {
+        assert.equal(p.commit, COMMIT, 'on the tagged commit');
+        return `${p.state}: ${p.description}`;
+      });
+  }
+
   async function stagingHolder() {
     return (await lockStatus(client, 'staging'))?.holder ?? null;
   }
@@ -90,6 +100,10 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     const child = await client.workflow.getHandle(outcome.productionWorkflowId!).describe();
     assert.equal(child.type, 'productionReleaseWorkflow');
     assert.equal(await stagingHolder(), null, 'the staging lock is free again');
+    assert.deepEqual(stagingStatuses(), [
+      'pending: v1.3.0: staging lock, deploy and integration tests in staging',
+      'success: v1.3.0 passed staging; handed to production',
+    ]);
   });
 
   it('a failing integration test rolls staging back to last good under the lock, alerts, releases and halts', async () => {
@@ -124,6 +138,10 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'failed');
     assert.equal(status.environments.staging, 'v1.0.0', 'staging shows the version it went back to');
+    assert.deepEqual(stagingStatuses(), [
+      'pending: v1.4.0: staging lock, deploy and integration tests in staging',
+      'failure: v1.4.0 failed at integration tests (staging): integration tests failed',
+    ]);
   });
 
   it('with requirePromote it waits for `promote` and records who promoted', async () => {
@@ -146,6 +164,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     await endProduction(outcome.productionWorkflowId);
     assert.equal(outcome.state, 'promoted');
     assert.equal(outcome.promotedBy, 'ana');
+    assert.equal(stagingStatuses().at(-1), 'success: v1.5.0 passed staging; waiting for promote');
   });
 
   it('a tag that does not match the release pattern is refused before any work', async () => {
@@ -156,6 +175,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
       return true;
     });
     assert.deepEqual(stubs.names(), ['repositorySettings']);
+    assert.deepEqual(stagingStatuses(), [], 'a tag the pipeline does not release gets no status');
   });
 
   it('a forced acquisition of staging stops the integration tests and the run ends preempted naming who', async () => {
@@ -194,6 +214,10 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.ok(
       !stubs.names().includes('rollbackEnvironment'),
       'the forcer, not the preempted run, rolls staging back',
+    );
+    assert.match(
+      stagingStatuses().at(-1)!,
+      /^error: v1\.6\.0 stopped at integration tests \(staging\): staging was taken by .*ops-oncall/,
     );
     await forcer.result();
   });

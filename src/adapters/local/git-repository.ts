@@ -41,6 +41,12 @@ function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** `noOrigin`: the clone is its own source, so there was nothing to fetch from. */
+export type FetchOutcome = { fetched: true } | { fetched: false; reason: string; noOrigin?: true };
+
+// Fetches in flight, by clone directory.
+const fetches = new Map<string, Promise<FetchOutcome>>();
+
 export class LocalGitRepository implements GitPort, GitRefs {
   private constructor(readonly directory: string) {}
 
@@ -67,12 +73,12 @@ export class LocalGitRepository implements GitPort, GitRefs {
     return repo;
   }
 
-  private run(args: string[]): Promise<GitResult> {
+  private run(args: string[], timeoutMs = 0): Promise<GitResult> {
     return new Promise((resolve, reject) => {
       execFile(
         'git',
         ['-c', 'log.showSignature=false', '-c', 'core.quotePath=false', ...args],
-        { cwd: this.directory, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: 'utf8' },
+        { cwd: this.directory, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: 'utf8', timeout: timeoutMs },
         (err, stdout, stderr) => {
           if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
             reject(new UserError('GIT_NOT_FOUND', 'the git executable was not found on PATH', 'install git'));
@@ -95,6 +101,44 @@ export class LocalGitRepository implements GitPort, GitRefs {
       throw new Error(`git ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
     }
     return result.stdout;
+  }
+
+  /**
+   * Brings the clone up to date with its `origin`: new commits, and tags made elsewhere (a
+   * release tag created on GitHub). Best effort: it answers what happened instead of throwing,
+   * uses the clone's own credentials, never prompts, and gives up after `timeoutMs`. A clone
+   * without `origin` is the source itself and needs nothing. A local tag that differs from
+   * origin's is kept (no `--force`): the fetch then reports it rather than rewriting history.
+   * Concurrent calls on one clone share one fetch, so git's ref locks never collide.
+   */
+  fetchOrigin(timeoutMs = 120_000): Promise<FetchOutcome> {
+    const running = fetches.get(this.directory);
+    if (running) return running;
+    const fetch = this.fetchNow(timeoutMs).finally(() => fetches.delete(this.directory));
+    fetches.set(this.directory, fetch);
+    return fetch;
+  }
+
+  private async fetchNow(timeoutMs: number): Promise<FetchOutcome> {
+    try {
+      if ((await this.run(['remote', 'get-url', 'origin'])).code !== 0) {
+        return { fetched: false, reason: 'the clone has no remote named origin', noOrigin: true };
+      }
+      const result = await this.run(
+        ['fetch', '--quiet', '--tags', '--no-recurse-submodules', 'origin'],
+        timeoutMs,
+      );
+      if (result.code === 0) return { fetched: true };
+      return { fetched: false, reason: `git fetch origin failed (${result.code}): ${result.stderr.trim()}` };
+    } catch (err) {
+      const killed = (err as { killed?: boolean }).killed === true;
+      return {
+        fetched: false,
+        reason: killed
+          ? `git fetch origin did not finish within ${timeoutMs} ms`
+          : `git fetch origin failed: ${err instanceof Error ? err.message : String(err)}`,
+      };
+    }
   }
 
   async completeness(): Promise<HistoryCompleteness> {

@@ -1,0 +1,314 @@
+import '../helpers/runtime';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import {
+  createStatusActivities,
+  type CommitStatusReceipt,
+  type CommitStatusRequest,
+} from '../../src/activities/statuses';
+import { createGitHubClients } from '../../src/adapters/github/client';
+import { createLocalFencedResource } from '../../src/adapters/local/fenced-resource';
+import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
+import { validateConfig } from '../../src/config/load';
+import { createLocalPipelinePorts } from '../../src/pipeline-ports';
+import { createRepositoryPorts } from '../../src/repository-ports';
+import { startMainCommit, startTagRelease } from '../../src/starter';
+import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
+import { emergencySignal } from '../../src/workflows/production-messages';
+import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
+import { waitFor } from '../helpers/ports';
+import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@x',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@x',
+    },
+  }).trim();
+}
+
+/** A small app whose build, tests and integration tests are node scripts. */
+function makeRepository(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  git(dir, 'init', '-q', '-b', 'main');
+  writeFileSync(
+    path.join(dir, 'build.js'),
+    "require('fs').mkdirSync('dist',{recursive:true});require('fs').writeFileSync('dist/app.txt','app');\n",
+  );
+  writeFileSync(path.join(dir, 'test.js'), 'process.exit(0);\n');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-q', '-m', 'feat(APP-1): the first feature');
+  writeFileSync(path.join(dir, 'README'), 'fix\n');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-q', '-m', 'fix(APP-2): a fix');
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+/** GitHub knows the commits the clone has (as after a push): same ids, parents and messages. */
+function pushTo(fake: FakeGitHub, repo: FakeRepo, dir: string): void {
+  for (const sha of git(dir, 'rev-list', '--reverse', 'HEAD').split('\n')) {
+    const parents = git(dir, 'show', '-s', '--format=%P', sha).split(' ').filter(Boolean);
+    fake.commit(repo, git(dir, 'show', '-s', '--format=%B', sha), { sha, parents, branch: 'main' });
+  }
+}
+
+/** A GitHub wiki as GitHub creates it: a bare repository with a Home page on master. */
+function makeWikiRemote(root: string): string {
+  const remote = path.join(root, 'app.wiki.git');
+  git(root, 'init', '-q', '--bare', '-b', 'master', remote);
+  const seed = path.join(root, 'wiki-seed');
+  git(root, 'clone', '-q', remote, seed);
+  writeFileSync(path.join(seed, 'Home.md'), '# Home\n');
+  git(seed, 'add', '-A');
+  git(seed, 'commit', '-q', '-m', 'Initial Home page');
+  git(seed, 'push', '-q', 'origin', 'HEAD:master');
+  return remote;
+}
+
+const UI = 'http://temporal-ui.test';
+
+describe('pipelines of a GitHub repository: tags, issues, wiki and commit statuses on GitHub', () => {
+  const fake = new FakeGitHub();
+  const base = mkdtempSync(path.join(os.tmpdir(), 'rf-github-pipelines-'));
+  const repoDir = path.join(base, 'app');
+  const stateDir = path.join(base, 'state');
+  const repository = 'acme/app';
+  const taskQueue = unique('e2e-github-pipelines');
+  const githubRepo = fake.repo('acme', 'app');
+  let wikiRemote: string;
+  let head: string;
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+
+  const statuses = (context: string) =>
+    githubRepo.statuses
+      .filter((s) => s.sha === head && s.context === context)
+      .map((s) => `${s.state}: ${s.description}`);
+
+  before(async () => {
+    await fake.start();
+    head = makeRepository(repoDir);
+    pushTo(fake, githubRepo, repoDir);
+    wikiRemote = makeWikiRemote(base);
+    env = await devServerEnv();
+    const config = validateConfig(
+      {
+        stateDir,
+        repositories: [
+          {
+            name: repository,
+            path: repoDir,
+            artifact: 'dist/app.txt',
+            commands: { build: [['node', 'build.js']], unitTests: [['node', 'test.js']] },
+            health: {
+              window: '30s',
+              sampleInterval: '1s',
+              minRequests: 1,
+              consecutiveBadSamples: 2,
+              minJudgedSamples: 2,
+            },
+            escalation: { realertAfter: '1h', escalateAfter: '2h' },
+            github: { tickets: { labels: ['incident'], assignees: ['oncall-ana'] } },
+          },
+        ],
+      },
+      {},
+    );
+    const fencedResource = createLocalFencedResource(path.join(stateDir, 'fenced'));
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities({
+        identity: 'e2e-github-pipelines',
+        client: env.client,
+        fencedResource,
+        ...createLocalPipelinePorts({
+          config,
+          stateDir,
+          fencedResource,
+          uiUrl: UI,
+          printAlert: () => {},
+          // Only what a worker would read: selection by the token, GitHub at this API root.
+          env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
+          githubClient: { pace: false, waitScaleMs: 5 },
+          gitWikiRemote: () => wikiRemote,
+        }),
+      }),
+      maxHeartbeatThrottleInterval: '1 second',
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+    await fake.stop();
+  });
+
+  it('main-commit tags the release on GitHub and posts release-flow/main pending, then success', async () => {
+    const started = await startMainCommit(env.client, { repository, commit: head }, { taskQueue });
+    const handle = env.client.workflow.getHandle(started.workflowId);
+    const outcome = (await handle.result()) as { state: string; tag: string };
+    assert.deepEqual([outcome.state, outcome.tag], ['released', 'v1.0.0']);
+
+    assert.deepEqual(
+      githubRepo.refs.get('tags/v1.0.0'),
+      { type: 'commit', sha: head },
+      'the tag is on GitHub',
+    );
+    const created = fake.writes().filter((w) => w.path === '/repos/acme/app/git/refs');
+    assert.deepEqual(
+      created.map((w) => (w.body as { ref: string }).ref),
+      ['refs/tags/v1.0.0'],
+      'made once, through the refs API',
+    );
+    assert.equal(git(repoDir, 'rev-parse', 'v1.0.0^{commit}'), head, 'and known to the clone');
+
+    assert.deepEqual(statuses('release-flow/main'), [
+      'pending: main-commit pipeline: build, unit tests, dev deploy, integration tests, release tag',
+      'success: released v1.0.0 (minor)',
+    ]);
+    const { runId } = await handle.describe();
+    const details = fake.latestStatus(githubRepo, head, 'release-flow/main')!.target_url;
+    assert.equal(
+      details,
+      `${UI}/namespaces/default/workflows/${encodeURIComponent(started.workflowId)}/${runId}`,
+      '"Details" opens this run in the Temporal UI',
+    );
+    assert.ok(!existsSync(path.join(stateDir, 'statuses.jsonl')), 'nothing in the local status journal');
+    const history = JSON.stringify(await handle.fetchHistory());
+    assert.ok(!history.includes(fake.token), 'the token never enters the history');
+  });
+
+  it('an emergency opens HOT-1 on GitHub with the configured labels and assignees, publishes the wiki page and branches HOT-1 there', async () => {
+    // Production breaks as soon as this version arrives.
+    await new LocalMetricSource({ dir: path.join(stateDir, 'apm') }).setErrorRate('production', 0.5);
+    const tag = await startTagRelease(env.client, { repository, tag: 'v1.0.0', commit: head }, { taskQueue });
+    const tagOutcome = (await env.client.workflow.getHandle(tag.workflowId).result()) as {
+      state: string;
+      productionWorkflowId: string;
+    };
+    assert.equal(tagOutcome.state, 'promoted');
+    assert.deepEqual(statuses('release-flow/staging'), [
+      'pending: v1.0.0: staging lock, deploy and integration tests in staging',
+      'success: v1.0.0 passed staging; handed to production',
+    ]);
+
+    const production = env.client.workflow.getHandle(tagOutcome.productionWorkflowId);
+    const awaiting = await waitFor(
+      async () => ((await production.query(statusQuery)) as PipelineStatus).awaitingDecision === true,
+      60_000,
+      200,
+    );
+    assert.equal(awaiting, true, 'the breach is waiting for a decision');
+    await production.signal(emergencySignal, { by: 'oncall-ana', reason: 'checkout is down' });
+    const ended = (await production.result()) as {
+      state: string;
+      hotfix: { id: string; ticketUrl: string; wikiUrl: string };
+    };
+    assert.equal(ended.state, 'hotfix-pending');
+    assert.equal(ended.hotfix.id, 'HOT-1');
+
+    const [issue, ...more] = githubRepo.issues;
+    assert.equal(more.length, 0, 'one issue');
+    assert.match(issue!.title, /^HOT-1: acme\/app v1\.0\.0: emergency declared by oncall-ana$/);
+    assert.deepEqual([...issue!.labels].sort(), ['incident', 'release-flow', 'sev-1']);
+    assert.deepEqual(issue!.assignees, ['oncall-ana']);
+    assert.equal(ended.hotfix.ticketUrl, `https://github.example/acme/app/issues/${issue!.number}`);
+
+    const page = git(base, '--git-dir', wikiRemote, 'show', 'master:HOT-1.md');
+    assert.match(page, /Emergency hotfix of acme\/app v1\.0\.0/);
+    assert.match(page, /oncall-ana/);
+    assert.equal(ended.hotfix.wikiUrl, `${fake.url}/acme/app/wiki/HOT-1`);
+
+    assert.deepEqual(
+      githubRepo.refs.get('heads/HOT-1'),
+      { type: 'commit', sha: head },
+      'branch HOT-1 on GitHub',
+    );
+
+    const reported = statuses('release-flow/production');
+    assert.equal(reported[0], 'pending: deploying v1.0.0 to production');
+    assert.match(reported[1]!, /^pending: v1\.0\.0 in production; watching its health until /);
+    assert.match(reported[2]!, /^failure: v1\.0\.0 breach: .*; awaiting a decision$/);
+    assert.equal(reported[3], 'failure: v1.0.0 breach; emergency decided by oncall-ana');
+    assert.equal(reported.length, 4);
+  });
+
+  it('a status GitHub refuses is reported once, naming the permission, and the activity still answers', async () => {
+    const config = validateConfig({ repositories: [{ name: repository }] }, {});
+    const ports = createRepositoryPorts({
+      stateDir: path.join(base, 'refused-state'),
+      env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
+      githubClients: createGitHubClients({
+        token: fake.token,
+        baseUrl: fake.url,
+        pace: false,
+        waitScaleMs: 5,
+      }),
+    });
+    const { postCommitStatus } = createStatusActivities(
+      { repository: () => config.repositories[0], statuses: ports.statuses, uiUrl: UI },
+      { backoffMs: [1, 1] },
+    );
+    fake.deny({ method: 'POST', path: /\/statuses\//, permission: 'statuses=write' });
+    const before = fake.requests('POST').length;
+    const request: CommitStatusRequest = {
+      repository,
+      commit: head,
+      context: 'release-flow/main',
+      state: 'success',
+      description: 'released',
+    };
+    const activity = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+    const receipt: CommitStatusReceipt = await activity.run(postCommitStatus, request);
+    assert.equal(receipt.posted, false);
+    assert.match(receipt.error ?? '', /needs commit statuses: write/);
+    assert.equal(fake.requests('POST').length - before, 1, 'a missing permission is not retried');
+  });
+
+  it('with wiki mode "contents" the retrospective is a markdown file in the repository', async () => {
+    const ports = createRepositoryPorts({
+      stateDir: path.join(base, 'contents-state'),
+      env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
+      githubClients: createGitHubClients({
+        token: fake.token,
+        baseUrl: fake.url,
+        pace: false,
+        waitScaleMs: 5,
+      }),
+    });
+    const config = validateConfig(
+      {
+        repositories: [{ name: repository, github: { wiki: { mode: 'contents', folder: 'docs/retros' } } }],
+      },
+      {},
+    );
+    const wiki = await ports.wiki(config.repositories[0]!);
+    const ref = await wiki.publish({
+      key: 'contents-mode-test',
+      page: { kind: 'ROLLBACK' },
+      title: 'Rollback of acme/app v1.0.0',
+      content: (id) => `# ${id}\n\nrolled back\n`,
+    });
+    assert.equal(ref.id, 'ROLLBACK-1');
+    assert.match(githubRepo.files.get('docs/retros/ROLLBACK-1.md')?.text ?? '', /rolled back/);
+  });
+});
