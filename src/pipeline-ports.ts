@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelinePorts } from './activities/pipeline';
 import { environmentKey } from './activities/deploy';
-import type { GitHubRepositoryPorts } from './activities/pr-gate';
+import type { PullRequestPorts } from './activities/pr-gate';
 import {
   createGitHubClients,
   githubCredentialsFromEnv,
@@ -21,6 +21,12 @@ import { GitHubCommitStatuses } from './adapters/github/github-commit-statuses';
 import { GitHubPullRequests } from './adapters/github/github-pull-requests';
 import { parseRepositoryRef, type RepositoryRef } from './adapters/github/repository-ref';
 import { AlertJournal } from './adapters/local/alert-journal';
+import { LocalGitRepository } from './adapters/local/git-repository';
+import {
+  LocalPullRequests,
+  PullRequestRegistry,
+  pullRequestRegistryPath,
+} from './adapters/local/local-pull-requests';
 import { FilesystemRegistry } from './adapters/local/filesystem-registry';
 import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
 import { LocalMetricSource } from './adapters/local/local-metric-source';
@@ -28,6 +34,8 @@ import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner'
 import type { Config, RepositoryConfig } from './config/schema';
 import { UserError } from './errors';
 import type { FencedResource } from './ports/fenced-resource';
+import { githubSelection, servedByGitHub } from './github-selection';
+import type { CommitStatuses } from './ports/commit-statuses';
 import { createRepositoryPorts } from './repository-ports';
 
 export interface LocalPipelineOptions {
@@ -49,16 +57,48 @@ export interface LocalPipelineOptions {
   warn?: (message: string) => void;
 }
 
+interface PullRequestPortsOptions {
+  config: Readonly<Config>;
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  clients: GitHubClients | undefined;
+  /** The commit statuses of a configured repository (GitHub's, or the local journal). */
+  statuses: (repository: RepositoryConfig) => Promise<CommitStatuses>;
+}
+
 /**
- * The GitHub ports of the PR gate, when GitHub credentials are set (`GITHUB_TOKEN` or a GitHub
- * App, see `githubCredentialsFromEnv`); otherwise none, and the gate's activities say so.
- * Credentials stay inside the clients, built on first use (one per App installation).
+ * The PR gate's ports of a repository, by the same rule as the pipelines (`githubSelection`):
+ * GitHub's pull requests and statuses, or for a local repository its clone, the gate's registry
+ * of pull requests and the status journal. A repository that is not configured can only be
+ * GitHub's. Credentials stay inside the clients, built on first use (one per App installation).
  */
-function githubPorts(
-  clients: GitHubClients | undefined,
-): ((repository: string) => Promise<GitHubRepositoryPorts>) | undefined {
-  if (!clients) return undefined;
-  return async (repository) => {
+function pullRequestPorts(options: PullRequestPortsOptions) {
+  const { config, env, clients } = options;
+  const registryDir = path.join(options.stateDir, 'pull-requests');
+  return async (repository: string): Promise<PullRequestPorts> => {
+    const repo = config.repositories.find((r) => r.name === repository);
+    if (repo && !servedByGitHub(repo, env)) {
+      if (!repo.path) {
+        throw new UserError(
+          'PULL_REQUESTS_UNSERVED',
+          `pull requests of ${repository} cannot be read: GitHub does not serve it (${githubSelection(repo, env).reason}) and it has no local path`,
+          `set repositories[].path to its clone, or give the worker GitHub credentials (GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY)`,
+        );
+      }
+      const registry = new PullRequestRegistry(pullRequestRegistryPath(registryDir, repository));
+      return {
+        pullRequests: new LocalPullRequests(await LocalGitRepository.open(repo.path), registry),
+        statuses: await options.statuses(repo),
+        remember: (pullRequest) => registry.remember(pullRequest),
+      };
+    }
+    if (!clients) {
+      throw new UserError(
+        'GITHUB_CREDENTIALS_MISSING',
+        `pull requests of ${repository} are on GitHub, but the worker has no GitHub credentials`,
+        `set GITHUB_TOKEN (or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; GITHUB_API_URL for GitHub Enterprise Server) in the worker's environment and restart it${repo ? `, or set github.enabled to false for ${repository} to check it in its local clone` : ''}`,
+      );
+    }
     const ref = parseRepositoryRef(repository);
     const github = await clients(ref);
     return {
@@ -111,7 +151,6 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
   const { config, stateDir } = opts;
   const env = opts.env ?? process.env;
   const clients = githubClientsFromEnv(env, opts.githubClient);
-  const github = githubPorts(clients);
   const perRepository = createRepositoryPorts({
     stateDir,
     env,
@@ -152,6 +191,6 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       ...(opts.printAlert ? { print: opts.printAlert } : {}),
     }),
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
-    ...(github ? { github } : {}),
+    pullRequestPorts: pullRequestPorts({ config, stateDir, env, clients, statuses: perRepository.statuses }),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The pull-request gate's activities (MISSION.md stage 0): gather the facts through the GitHub
- * adapter, apply the PR policy, set the `release-flow/policy` status with a "Details" link to
- * the calling workflow. Posting a status is idempotent (the latest one per context wins), so a
+ * adapter (or the local clone for a repository GitHub does not serve), apply the PR policy, set
+ * the `release-flow/policy` status with a "Details" link to the calling workflow. Posting a status is idempotent (the latest one per context wins), so a
  * retry repeats nothing that matters.
  */
 import { Context } from '@temporalio/activity';
@@ -11,7 +11,7 @@ import type { RepositoryConfig } from '../config/schema';
 import { defaultPrPolicyOptions } from '../domain/pr-policy';
 import { isUserError } from '../errors';
 import type { CommitStatuses } from '../ports/commit-statuses';
-import type { PullRequests } from '../ports/pull-requests';
+import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
 import { pullRequestBuildPlan } from './pr-build-plan';
 import { workflowUrl } from '../temporal/ui-links';
 import type {
@@ -20,18 +20,27 @@ import type {
   RecheckOpenPullRequestsInput,
 } from '../workflows/pr-gate-messages';
 
-/** What the gate needs of one GitHub repository. */
-export interface GitHubRepositoryPorts {
+/**
+ * What the gate needs of one repository: GitHub's pull requests and statuses for a repository
+ * GitHub serves, the local clone's and the status journal for one it does not.
+ */
+export interface PullRequestPorts {
   pullRequests: PullRequests;
   statuses: CommitStatuses;
+  /**
+   * Local repositories only: remembers a pull request the gate checked, since no server lists
+   * open pull requests for them; a later push to its base then checks it again.
+   */
+  remember?: (pullRequest: PullRequestRef) => Promise<void>;
 }
 
 export interface PrGatePorts {
   /**
-   * The GitHub ports of a repository (`OWNER/REPO`); absent when GitHub is not configured, and
-   * then the gate activities refuse with `GitHubNotConfigured`.
+   * The pull-request ports of a repository (see `githubSelection`). Refuses with a user error
+   * when neither GitHub nor a local clone can serve it: the gate then fails with
+   * `GitHubNotConfigured`, naming what to set.
    */
-  github?: (repository: string) => Promise<GitHubRepositoryPorts>;
+  pullRequestPorts?: (repository: string) => Promise<PullRequestPorts>;
   repository: (name: string) => RepositoryConfig | undefined;
   /** Root of the Temporal UI, for the status's "Details" link. */
   uiUrl?: string;
@@ -42,28 +51,40 @@ export const PrGateFailureTypes = {
   githubRefused: 'GitHubRefused',
 } as const;
 
-export async function portsOf(ports: PrGatePorts, repository: string): Promise<GitHubRepositoryPorts> {
-  if (!ports.github) {
-    throw ApplicationFailure.nonRetryable(
-      `GitHub is not configured, so pull requests of ${repository} cannot be checked: set GITHUB_TOKEN (and GITHUB_API_URL for GitHub Enterprise Server) in the worker's environment and restart it`,
-      PrGateFailureTypes.githubNotConfigured,
+/** User-error codes that mean "nothing can serve this repository's pull requests here". */
+export const UNSERVED_PULL_REQUESTS = ['GITHUB_CREDENTIALS_MISSING', 'PULL_REQUESTS_UNSERVED'];
+
+export async function portsOf(ports: PrGatePorts, repository: string): Promise<PullRequestPorts> {
+  const notConfigured = (why: string) =>
+    ApplicationFailure.nonRetryable(why, PrGateFailureTypes.githubNotConfigured);
+  if (!ports.pullRequestPorts) {
+    throw notConfigured(
+      `pull requests of ${repository} cannot be checked: this worker has no pull-request ports (set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY, in the worker's environment and restart it)`,
     );
   }
-  return await refusalsFinal(() => ports.github!(repository));
+  try {
+    return await ports.pullRequestPorts(repository);
+  } catch (err) {
+    if (isUserError(err) && UNSERVED_PULL_REQUESTS.includes(err.code)) throw notConfigured(err.render());
+    throw final(err);
+  }
 }
 
 /** A user error (bad repository name, missing permission, missing token) no retry will fix. */
+function final(err: unknown): unknown {
+  if (!isUserError(err)) return err;
+  return ApplicationFailure.nonRetryable(
+    err.fix ? `${err.message} (fix: ${err.fix})` : err.message,
+    PrGateFailureTypes.githubRefused,
+  );
+}
+
+/** Runs `work`, turning a user error into a non-retryable refusal. */
 export async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (isUserError(err)) {
-      throw ApplicationFailure.nonRetryable(
-        err.fix ? `${err.message} (fix: ${err.fix})` : err.message,
-        PrGateFailureTypes.githubRefused,
-      );
-    }
-    throw err;
+    throw final(err);
   }
 }
 
@@ -109,7 +130,7 @@ export function createPrGateActivities(ports: PrGatePorts) {
      * build or unit-test commands; refuses non-retryably when GitHub is not configured.
      */
     async checkPullRequestPolicy(input: PullRequestGateInput): Promise<PullRequestGateVerdict> {
-      const github = await portsOf(ports, input.repository);
+      const repo = await portsOf(ports, input.repository);
       const options = gateOptions(ports, input.repository);
       const pullRequest = {
         number: input.number,
@@ -118,8 +139,9 @@ export function createPrGateActivities(ports: PrGatePorts) {
         baseRef: input.base,
       };
       const result = await refusalsFinal(() =>
-        gatePullRequest(github.pullRequests, github.statuses, pullRequest, options),
+        gatePullRequest(repo.pullRequests, repo.statuses, pullRequest, options),
       );
+      await repo.remember?.(pullRequest);
       const build = pullRequestBuildPlan(ports.repository(input.repository));
       return { ...verdictOf(input.repository, result), ...(build ? { build } : {}) };
     },
@@ -129,15 +151,15 @@ export function createPrGateActivities(ports: PrGatePorts) {
      * push to the base, a branch that was rebased may no longer be). Heartbeats per pull request.
      */
     async recheckOpenPullRequests(input: RecheckOpenPullRequestsInput): Promise<PullRequestGateVerdict[]> {
-      const github = await portsOf(ports, input.repository);
+      const repo = await portsOf(ports, input.repository);
       const options = gateOptions(ports, input.repository);
       const base = input.base ?? ports.repository(input.repository)?.defaultBranch ?? 'main';
-      const open = await refusalsFinal(() => github.pullRequests.listOpen(base));
+      const open = await refusalsFinal(() => repo.pullRequests.listOpen(base));
       const results: PullRequestGateVerdict[] = [];
       for (const pullRequest of open) {
         Context.current().heartbeat({ number: pullRequest.number });
         const result = await refusalsFinal(() =>
-          gatePullRequest(github.pullRequests, github.statuses, pullRequest, options),
+          gatePullRequest(repo.pullRequests, repo.statuses, pullRequest, options),
         );
         results.push(verdictOf(input.repository, result));
       }

@@ -3,6 +3,8 @@
  *
  *   release-flow start main-commit --repo R --sha SHA
  *   release-flow start tag --repo R --tag vX.Y.Z [--sha SHA]
+ *   release-flow start pr-gate --repo R --branch B [--base main] [--number N] [--sha SHA]
+ *   release-flow start pr-recheck --repo R [--base main] [--sha SHA]
  *   release-flow promote R vX.Y.Z --by NAME
  *   release-flow decide R vX.Y.Z emergency|rollback|fail-forward --by NAME [--reason TEXT]
  *   release-flow status [--json]
@@ -16,7 +18,13 @@ import { LocalGitRepository } from '../adapters/local/git-repository';
 import { PullRequestRegistry, pullRequestRegistryPath } from '../adapters/local/local-pull-requests';
 import type { Config, RepositoryConfig } from '../config/schema';
 import { UserError } from '../errors';
-import { startMainCommit, startPullRequestGate, startTagRelease, type StartResult } from '../starter';
+import {
+  startMainCommit,
+  startPullRequestGate,
+  startPullRequestRecheck,
+  startTagRelease,
+  type StartResult,
+} from '../starter';
 import {
   pipelineWorkflowId,
   promoteSignal,
@@ -69,6 +77,11 @@ async function resolveCommit(repo: RepositoryConfig, revision: string): Promise<
   return await git.resolveCommit(revision);
 }
 
+/** A full commit id as given, else `sha` (or `fallback`) resolved in the local clone. */
+async function headOf(repo: RepositoryConfig, sha: string | undefined, fallback: string): Promise<string> {
+  return sha && /^[0-9a-f]{40}$/.test(sha) ? sha : await resolveCommit(repo, sha ?? fallback);
+}
+
 interface PrGateStartOptions {
   repo: string;
   branch: string;
@@ -108,10 +121,7 @@ async function pullRequestGateInputOf(
       'pass --sha with the head commit and --number with the pull request number',
     );
   }
-  const head =
-    opts.sha && /^[0-9a-f]{40}$/.test(opts.sha)
-      ? opts.sha
-      : await resolveCommit(repo, opts.sha ?? `refs/heads/${opts.branch}`);
+  const head = await headOf(repo, opts.sha, `refs/heads/${opts.branch}`);
   const number = opts.number
     ? pullRequestNumber(opts.number)
     : await localPullRequests(config, repo).numberFor(opts.branch);
@@ -138,7 +148,7 @@ export function registerPipelineCommands(program: Command, ctx: CliContext): voi
     .action(async (opts: { repo: string; sha: string; json?: boolean } & GlobalOptions) => {
       await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
         const repo = repositoryOf(config, opts.repo);
-        const commit = /^[0-9a-f]{40}$/.test(opts.sha) ? opts.sha : await resolveCommit(repo, opts.sha);
+        const commit = await headOf(repo, opts.sha, opts.sha);
         const result = await startMainCommit(
           client,
           { repository: repo.name, commit },
@@ -195,6 +205,28 @@ export function registerPipelineCommands(program: Command, ctx: CliContext): voi
           result,
           opts.json,
         );
+      });
+    });
+
+  start
+    .command('pr-recheck')
+    .description('stage 0 again for every open pull request into a base, as after a push to it')
+    .requiredOption('--repo <name>', 'configured repository')
+    .option('--base <name>', 'the base branch (default: the repository default branch)')
+    .option('--sha <commit>', "the base's head (default: read from the local repository)")
+    .option('--config <file>', 'configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: { repo: string; base?: string; sha?: string; json?: boolean } & GlobalOptions) => {
+      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+        const repo = repositoryOf(config, opts.repo);
+        const base = opts.base ?? repo.defaultBranch;
+        const commit = await headOf(repo, opts.sha, `refs/heads/${base}`);
+        const result = await startPullRequestRecheck(
+          client,
+          { repository: repo.name, base, commit },
+          { taskQueue: config.temporal.taskQueue },
+        );
+        printStart(ctx, `pr-recheck ${repo.name} ${base} ${commit.slice(0, 12)}`, result, opts.json);
       });
     });
 

@@ -11,6 +11,7 @@ import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/logging';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
+import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
 import { freePort } from '../helpers/ports';
 
 function git(cwd: string, ...args: string[]): string {
@@ -188,5 +189,73 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     const r = await cli(['start', 'tag', '--repo', 'acme/app', '--tag', 'nightly', '--config', configFile]);
     assert.equal(r.code, 2);
     assert.match(r.err, /NOT_A_RELEASE_TAG/);
+  });
+
+  it('the PR gate of a local repository: policy and build statuses in the journal, red once main moves', async () => {
+    git(repoDir, 'checkout', '-q', '-b', 'ana/APP-7');
+    writeFileSync(path.join(repoDir, 'widget.txt'), 'widget\n');
+    git(repoDir, 'add', '.');
+    git(repoDir, 'commit', '-q', '-m', 'feat(APP-7): a widget');
+    const head = git(repoDir, 'rev-parse', 'HEAD');
+    git(repoDir, 'checkout', '-q', 'main');
+
+    const gate = async (branch: string) => {
+      const r = await cli([
+        'start',
+        'pr-gate',
+        '--repo',
+        'acme/app',
+        '--branch',
+        branch,
+        '--config',
+        configFile,
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const { workflowId } = JSON.parse(r.out) as { workflowId: string };
+      return {
+        workflowId,
+        verdict: (await app.client.workflow.getHandle(workflowId).result()) as PullRequestGateVerdict,
+      };
+    };
+    const first = await gate('ana/APP-7');
+    assert.equal(first.workflowId, `pr-gate:acme/app#1:${head}`, 'the first local pull request is #1');
+    assert.equal(first.verdict.verdict.ok, true, JSON.stringify(first.verdict.verdict));
+    assert.equal(first.verdict.build?.state, 'passed');
+    const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
+    assert.equal((await journal.latest('acme/app', head, 'release-flow/policy'))?.state, 'success');
+    const build = await journal.latest('acme/app', head, 'release-flow/build');
+    assert.equal(build?.state, 'success');
+    const log = await fetch(build!.targetUrl!);
+    assert.equal(log.status, 200, `the build status links to its log: ${build!.targetUrl}`);
+
+    git(repoDir, 'checkout', '-q', '-b', 'wip');
+    writeFileSync(path.join(repoDir, 'wip.txt'), 'wip\n');
+    git(repoDir, 'add', '.');
+    git(repoDir, 'commit', '-q', '-m', 'wip');
+    git(repoDir, 'checkout', '-q', 'main');
+    const second = await gate('wip');
+    assert.match(second.workflowId, /^pr-gate:acme\/app#2:/);
+    assert.equal(second.verdict.status.state, 'failure');
+    assert.match(second.verdict.status.description, /wip/);
+
+    writeFileSync(path.join(repoDir, 'other.txt'), 'other\n');
+    git(repoDir, 'add', '.');
+    git(repoDir, 'commit', '-q', '-m', 'fix(APP-8): elsewhere');
+    const r = await cli(['start', 'pr-recheck', '--repo', 'acme/app', '--config', configFile, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const { workflowId } = JSON.parse(r.out) as { workflowId: string };
+    assert.equal(workflowId, `pr-recheck:acme/app:${git(repoDir, 'rev-parse', 'HEAD')}`);
+    const rechecked = (await app.client.workflow.getHandle(workflowId).result()) as PullRequestGateVerdict[];
+    assert.deepEqual(
+      rechecked.map((v) => [v.number, v.status.state]),
+      [
+        [1, 'failure'],
+        [2, 'failure'],
+      ],
+    );
+    const policy = await journal.latest('acme/app', head, 'release-flow/policy');
+    assert.equal(policy?.state, 'failure');
+    assert.match(policy?.description ?? '', /not rebased on the current main/);
   });
 });

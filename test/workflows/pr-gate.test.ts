@@ -161,7 +161,7 @@ describe('pull-request gate workflows on the time-skipping server', () => {
     const activities = createPrGateActivities({
       repository: () => undefined,
       uiUrl: 'http://ui.example',
-      github: async (repository) => {
+      pullRequestPorts: async (repository) => {
         assert.equal(repository, 'acme/shop');
         return {
           pullRequests: {
