@@ -117,6 +117,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       );
     }
 
+    // The configured UI wins: behind a proxy the dev server's loopback address is not what people open.
+    const uiUrl = config.temporal.uiUrl ?? devServer?.uiUrl;
     const retry = {
       timeoutMs: parseDuration(config.timeouts.connect),
       onRetry: (attempt: number, delayMs: number) =>
@@ -136,7 +138,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       client,
       stateDir: path.resolve(baseDir, config.stateDir),
       config,
-      ...(devServer ? { uiUrl: devServer.uiUrl } : {}),
+      ...(uiUrl ? { uiUrl } : {}),
       logsUrl: publicBaseUrl(config.server, http.port),
       env,
       namespace: target.namespace,
@@ -162,7 +164,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       client,
       worker,
       http,
-      uiUrl: devServer?.uiUrl,
+      uiUrl,
       done,
       stop: () => (stopped ??= cleanup()),
     };

@@ -158,6 +158,7 @@ async function runStandalone(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     stateDir: config.stateDir,
     config,
+    ...(config.temporal.uiUrl ? { uiUrl: config.temporal.uiUrl } : {}),
     // No HTTP server in this process: logs are linked only when another one is named to serve them.
     ...(config.server.publicUrl ? { logsUrl: config.server.publicUrl } : {}),
   });

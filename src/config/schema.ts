@@ -132,6 +132,13 @@ export const configSchema = z.strictObject({
   temporal: z
     .strictObject({
       taskQueue: z.string().min(1).default('release-flow'),
+      /**
+       * Where people open the Temporal UI (`http://localhost:8080`, Temporal Cloud's), for the
+       * "Details" links of commit statuses and alerts; default: the embedded dev server's UI.
+       */
+      uiUrl: z
+        .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as "http://localhost:8080"' })
+        .optional(),
       /** Only used when TEMPORAL_ADDRESS is unset: the embedded dev server. */
       devServer: z
         .strictObject({

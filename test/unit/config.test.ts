@@ -88,6 +88,16 @@ describe('configuration', () => {
     assert.ok(problems.length >= 3, text);
   });
 
+  it('temporal.uiUrl takes an http(s) URL for the links in statuses; anything else is named', () => {
+    assert.equal(
+      validateConfig({ temporal: { uiUrl: 'https://temporal.example.com' } }, {}).temporal.uiUrl,
+      'https://temporal.example.com',
+    );
+    const problems = problemsOf(() => validateConfig({ temporal: { uiUrl: 'localhost:8080' } }, {}));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /temporal\.uiUrl: got "localhost:8080": expected an http\(s\) URL/);
+  });
+
   it('cross-field problems (duplicate names, bad regex) are reported together', () => {
     const problems = problemsOf(() =>
       validateConfig({ repositories: [{ name: 'a', releaseTagPattern: '([' }, { name: 'a' }] }, {}),
