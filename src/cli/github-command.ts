@@ -12,12 +12,16 @@ import {
   planRepositorySetup,
   type SetupPlan,
 } from '../adapters/github/repository-setup';
+import { loadConfig } from '../config/load';
+import type { RepositoryConfig } from '../config/schema';
 import { UserError } from '../errors';
+import { StatusContexts } from '../ports/commit-statuses';
 import type { CliContext } from './main';
 
 interface SetupOptions {
   dryRun?: boolean;
-  branch: string;
+  branch?: string;
+  config?: string;
   approvals: string;
   context?: string[];
   json?: boolean;
@@ -44,6 +48,18 @@ function render(plan: SetupPlan, dryRun: boolean): string[] {
   ];
 }
 
+/** The repository as configured, if it is: its default branch and commands decide the defaults. */
+function configuredRepository(name: string, file: string | undefined): RepositoryConfig | undefined {
+  const { config } = loadConfig({ file });
+  return config.repositories.find((r) => r.name.toLowerCase() === name.toLowerCase());
+}
+
+/** `release-flow/policy`, and `release-flow/build` when pull requests of the repository are built. */
+export function requiredContextsOf(repository: RepositoryConfig): string[] {
+  const built = repository.commands.build.length > 0 || repository.commands.unitTests.length > 0;
+  return built ? [...DEFAULT_REQUIRED_CONTEXTS, StatusContexts.build] : [...DEFAULT_REQUIRED_CONTEXTS];
+}
+
 export function registerGitHubCommands(program: Command, ctx: CliContext): void {
   const github = program
     .command('github')
@@ -56,23 +72,30 @@ export function registerGitHubCommands(program: Command, ctx: CliContext): void 
       'merge commits only; protect the branch with reviews, release-flow statuses and up-to-date branches',
     )
     .option('--dry-run', 'print what would change and send nothing')
-    .option('--branch <name>', 'the release branch to protect', 'main')
+    .option(
+      '--branch <name>',
+      "the release branch to protect (default: the repository's defaultBranch in the config, else GitHub's default branch)",
+    )
     .option('--approvals <n>', 'approving reviews required', '1')
     .option(
       '--context <name>',
       `a status context to require (repeatable; default ${DEFAULT_REQUIRED_CONTEXTS.join(', ')})`,
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option('--config <file>', 'configuration file (the repository there decides the defaults)')
     .option('--json', 'print the plan as JSON')
     .action(async (name: string, opts: SetupOptions) => {
       const repository = parseRepositoryRef(name);
       const approvals = approvalsOption(opts.approvals);
+      const configured = configuredRepository(name, opts.config);
+      const branch = opts.branch ?? configured?.defaultBranch;
+      const contexts = opts.context?.length ? opts.context : configured && requiredContextsOf(configured);
       // The repository lets App credentials without GITHUB_APP_INSTALLATION_ID find the installation.
       const client = await createGitHubClient({ repository });
       const plan = await planRepositorySetup(client, repository, {
-        branch: opts.branch,
+        ...(branch ? { branch } : {}),
         approvals,
-        ...(opts.context?.length ? { contexts: opts.context } : {}),
+        ...(contexts ? { contexts } : {}),
       });
       if (!opts.dryRun) await applyRepositorySetup(client, repository, plan);
       if (opts.json) ctx.out(JSON.stringify({ dryRun: Boolean(opts.dryRun), ...plan }, null, 2));

@@ -1,5 +1,8 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { main } from '../../src/cli/main';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
 
@@ -84,6 +87,39 @@ describe('release-flow github setup', () => {
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /already set up, nothing to change/);
     assert.deepEqual(fake.writes(), []);
+  });
+
+  it("protects GitHub's default branch, and requires release-flow/build when the configured repository builds", async () => {
+    repo.settings.default_branch = 'trunk';
+    fake.commit(repo, 'feat(APP-2): trunk', { branch: 'trunk' });
+    fake.commit(repo, 'feat(APP-3): release', { branch: 'release' });
+    const plain = await run('github', 'setup', `acme/${repo.name}`, '--dry-run', '--json');
+    assert.equal(plain.code, 0, plain.err);
+    const plan = JSON.parse(plain.out) as {
+      branch: string;
+      changes: Array<{ setting: string; to: unknown }>;
+    };
+    assert.equal(plan.branch, 'trunk');
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'rf-setup-'));
+    const configFile = path.join(dir, 'release-flow.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        repositories: [
+          { name: `acme/${repo.name}`, defaultBranch: 'release', commands: { unitTests: [['npm', 'test']] } },
+        ],
+      }),
+    );
+    const configured = await run('github', 'setup', `acme/${repo.name}`, '--config', configFile);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(configured.code, 0, configured.err);
+    const protect = fake.writes().find((w) => w.method === 'PUT')!;
+    assert.equal(protect.path, `/repos/acme/${repo.name}/branches/release/protection`);
+    assert.deepEqual((protect.body as { required_status_checks: unknown }).required_status_checks, {
+      strict: true,
+      contexts: ['release-flow/policy', 'release-flow/build'],
+    });
   });
 
   it('keeps contexts and settings it does not own, and lifts linear history, which forbids merge commits', async () => {

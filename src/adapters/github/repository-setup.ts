@@ -21,7 +21,7 @@ import type { GitHubClient } from './client';
 import { fullName, type RepositoryRef } from './repository-ref';
 
 export interface RepositorySetupOptions {
-  /** The protected branch (default `main`). */
+  /** The protected branch (default: the repository's default branch on GitHub). */
   branch?: string;
   /** Approving reviews required (default 1); a higher existing count is kept. */
   approvals?: number;
@@ -103,7 +103,6 @@ export async function planRepositorySetup(
   repository: RepositoryRef,
   options: RepositorySetupOptions = {},
 ): Promise<SetupPlan> {
-  const branch = options.branch ?? 'main';
   const approvals = options.approvals ?? 1;
   const contexts = options.contexts ?? DEFAULT_REQUIRED_CONTEXTS;
   const where = fullName(repository);
@@ -112,6 +111,7 @@ export async function planRepositorySetup(
     GitHubPermissions.administrationRead,
     () => github.rest.repos.get({ ...repository }),
   );
+  const branch = options.branch ?? repo.default_branch ?? 'main';
   const changes: SetupChange[] = [];
   for (const [setting, wanted] of Object.entries(WANTED_MERGES) as Array<[keyof MergeSettings, boolean]>) {
     // The merge fields are absent for tokens without admin rights: then they are set regardless.
