@@ -67,7 +67,7 @@ export function explainAccess(err: unknown, action: string, permission: GitHubPe
       401,
       permission,
       `GitHub rejected the token while trying to ${action}: ${githubMessage(err)}`,
-      'set GITHUB_TOKEN to a valid, unexpired token',
+      'set GITHUB_TOKEN to a valid, unexpired token (or, for a GitHub App, check GITHUB_APP_ID and its private key)',
     );
   }
   if (err.status === 403 && err.response?.headers?.['x-ratelimit-remaining'] !== '0') {
