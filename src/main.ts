@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { loadConfig, validateConfig } from './config/load';
 import type { Config } from './config/schema';
-import { demoRepositoryConfig, ensureDemoRepository } from './demo/demo-repository';
+import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
 import { runDemo } from './demo/run-demo';
 import { isUserError } from './errors';
 import { createLogger, type Logger } from './logging';
@@ -18,6 +18,7 @@ import { WEBHOOK_PATH } from './webhooks/receiver';
 
 interface Demo {
   releases: string[];
+  pullRequest: DemoPullRequest;
   secret: string;
 }
 
@@ -29,7 +30,10 @@ async function withDemo(config: Readonly<Config>, file: string | undefined, logg
   const withRepo = validateConfig({ ...config, repositories: [demoRepositoryConfig(repo.path)] }, {});
   // Our own deliveries are signed like GitHub's; without a configured secret the demo makes one.
   const secret = process.env.GITHUB_WEBHOOK_SECRET ?? randomBytes(24).toString('hex');
-  return { config: withRepo, demo: { releases: repo.releases, secret } satisfies Demo };
+  return {
+    config: withRepo,
+    demo: { releases: repo.releases, pullRequest: repo.pullRequest, secret } satisfies Demo,
+  };
 }
 
 async function main(): Promise<void> {
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
       receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
       secret: demo.secret,
       releases: demo.releases,
+      pullRequest: demo.pullRequest,
       ...(app.uiUrl ? { uiUrl: app.uiUrl } : {}),
       print: (line) => process.stdout.write(`${line}\n`),
     }).catch((err) => logger.error({ err }, 'the demo stopped'));

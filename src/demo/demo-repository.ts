@@ -40,6 +40,15 @@ const COMMITS: { message: string; files: string[] }[] = [
 /** Which commits the demo releases: the third (v1.0.0) and the fourth (v1.1.0). */
 const RELEASED = [2, 3];
 
+/** The demo's open pull request (stage 0): a branch off main, named and committed by the rules. */
+const PULL_REQUEST = {
+  number: 1,
+  branch: 'ana/SHOP-5',
+  message: 'feat(SHOP-5): greet in Spanish too',
+  file: 'spanish.js',
+  content: 'module.exports.greet = (name) => `hola, ${name}`;\n',
+};
+
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const env = {
     ...process.env,
@@ -52,24 +61,41 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+export interface DemoPullRequest {
+  number: number;
+  branch: string;
+  head: string;
+}
+
 export interface DemoRepository {
   path: string;
   created: boolean;
   head: string;
   /** The commits the demo pushes, oldest first: each becomes a release. */
   releases: string[];
+  /** The branch the demo opens a pull request for, with its head. */
+  pullRequest: DemoPullRequest;
 }
 
 async function releasedCommits(dir: string): Promise<string[]> {
-  const all = (await git(dir, 'rev-list', '--reverse', 'HEAD')).split('\n');
+  const all = (await git(dir, 'rev-list', '--reverse', 'main')).split('\n');
   return RELEASED.map((i) => all[i]).filter((sha): sha is string => Boolean(sha));
 }
 
 export async function ensureDemoRepository(dir: string): Promise<DemoRepository> {
-  if (existsSync(path.join(dir, '.git'))) {
-    const head = await git(dir, 'rev-parse', 'HEAD');
-    return { path: dir, created: false, head, releases: await releasedCommits(dir) };
-  }
+  const created = !existsSync(path.join(dir, '.git'));
+  if (created) await createHistory(dir);
+  return {
+    path: dir,
+    created,
+    head: await git(dir, 'rev-parse', 'main'),
+    releases: await releasedCommits(dir),
+    // Made for repositories of earlier demos too, which had no pull request yet.
+    pullRequest: await ensurePullRequestBranch(dir),
+  };
+}
+
+async function createHistory(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await git(dir, 'init', '-q', '-b', 'main');
   await git(dir, 'config', 'commit.gpgsign', 'false');
@@ -79,12 +105,21 @@ export async function ensureDemoRepository(dir: string): Promise<DemoRepository>
     await git(dir, 'add', '-A');
     await git(dir, 'commit', '-q', '-m', commit.message);
   }
-  return {
-    path: dir,
-    created: true,
-    head: await git(dir, 'rev-parse', 'HEAD'),
-    releases: await releasedCommits(dir),
-  };
+}
+
+async function ensurePullRequestBranch(dir: string): Promise<DemoPullRequest> {
+  const { number, branch } = PULL_REQUEST;
+  const existing = await git(dir, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`).catch(() => '');
+  if (existing) return { number, branch, head: existing };
+  await git(dir, 'checkout', '-q', '-b', branch, 'main');
+  try {
+    writeFileSync(path.join(dir, PULL_REQUEST.file), PULL_REQUEST.content);
+    await git(dir, 'add', PULL_REQUEST.file);
+    await git(dir, 'commit', '-q', '-m', PULL_REQUEST.message);
+    return { number, branch, head: await git(dir, 'rev-parse', 'HEAD') };
+  } finally {
+    await git(dir, 'checkout', '-q', 'main');
+  }
 }
 
 /** The demo's repository configuration: plain scripts, a short health watch so it finishes soon. */

@@ -1,7 +1,7 @@
 /**
- * The newcomer's tour behind `npm start` with no configuration: signed GitHub-shaped `push`
- * deliveries to our own receiver take the demo repository through main-commit -> tag ->
- * staging -> production, and the terminal says where each stage is in the Temporal UI and how
+ * The newcomer's tour behind `npm start` with no configuration: signed GitHub-shaped deliveries
+ * to our own receiver check a pull request (policy and PR build), then take the demo repository
+ * through main-commit -> tag -> staging -> production, and the terminal says where each stage is in the Temporal UI and how
  * to break production and press the three buttons. A second `npm start` resumes: the workflow
  * ids are the same, so every delivery answers "already started" and the tour follows the runs.
  */
@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { workflowUrl } from '../temporal/ui-links';
 import { statusQuery, type PipelineStatus } from '../workflows/pipeline-messages';
-import { DEMO_REPOSITORY } from './demo-repository';
+import type { PullRequestGateVerdict } from '../workflows/pr-gate-messages';
+import { DEMO_REPOSITORY, type DemoPullRequest } from './demo-repository';
 
 export interface DemoOptions {
   client: Client;
@@ -18,6 +19,8 @@ export interface DemoOptions {
   secret: string;
   /** The commits to release, oldest first. */
   releases: string[];
+  /** A branch to open a pull request for first (stage 0: the policy and the PR build). */
+  pullRequest?: DemoPullRequest;
   uiUrl?: string;
   print: (line: string) => void;
 }
@@ -27,8 +30,18 @@ interface Delivery {
   body: { decision?: string; workflowId?: string; reason?: string };
 }
 
+const [OWNER, NAME] = DEMO_REPOSITORY.split('/') as [string, string];
+
+const repositoryPayload = {
+  id: 1,
+  name: NAME,
+  full_name: DEMO_REPOSITORY,
+  owner: { login: OWNER, name: OWNER },
+  default_branch: 'main',
+  master_branch: 'main',
+};
+
 function pushPayload(ref: string, after: string) {
-  const [owner, name] = DEMO_REPOSITORY.split('/') as [string, string];
   return {
     ref,
     before: '0'.repeat(40),
@@ -40,27 +53,37 @@ function pushPayload(ref: string, after: string) {
     compare: '',
     commits: [],
     head_commit: { id: after, message: 'demo', timestamp: new Date().toISOString() },
-    repository: {
-      id: 1,
-      name,
-      full_name: DEMO_REPOSITORY,
-      owner: { login: owner, name: owner },
-      default_branch: 'main',
-      master_branch: 'main',
-    },
+    repository: repositoryPayload,
     pusher: { name: 'release-flow-demo', email: 'demo@release-flow.invalid' },
     sender: { login: 'release-flow-demo' },
   };
 }
 
-export async function deliverPush(opts: DemoOptions, ref: string, after: string): Promise<Delivery> {
+function pullRequestPayload(pr: DemoPullRequest) {
+  return {
+    action: 'opened',
+    number: pr.number,
+    pull_request: {
+      number: pr.number,
+      state: 'open',
+      title: `${pr.branch}: a demo pull request`,
+      head: { ref: pr.branch, sha: pr.head },
+      base: { ref: 'main' },
+    },
+    repository: repositoryPayload,
+    sender: { login: 'release-flow-demo' },
+  };
+}
+
+/** Posts one delivery to the receiver, signed and headed as GitHub sends it. */
+async function deliver(opts: DemoOptions, event: string, payload: unknown): Promise<Delivery> {
   const { sign } = await import('@octokit/webhooks-methods');
-  const body = JSON.stringify(pushPayload(ref, after));
+  const body = JSON.stringify(payload);
   const res = await fetch(opts.receiverUrl, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      'x-github-event': 'push',
+      'x-github-event': event,
       'x-github-delivery': randomUUID(),
       'x-hub-signature-256': await sign(opts.secret, body),
       'user-agent': 'GitHub-Hookshot/release-flow-demo',
@@ -68,6 +91,23 @@ export async function deliverPush(opts: DemoOptions, ref: string, after: string)
     body,
   });
   return { status: res.status, body: (await res.json()) as Delivery['body'] };
+}
+
+export async function deliverPush(opts: DemoOptions, ref: string, after: string): Promise<Delivery> {
+  return await deliver(opts, 'push', pushPayload(ref, after));
+}
+
+/** Stage 0: a `pull_request` opened delivery, then the gate's verdict and the PR build. */
+async function gatePullRequest(opts: DemoOptions, pr: DemoPullRequest): Promise<void> {
+  const delivery = await deliver(opts, 'pull_request', pullRequestPayload(pr));
+  const gate = (await follow(
+    opts,
+    delivery,
+    `PR gate of #${pr.number} ${pr.branch}`,
+  )) as PullRequestGateVerdict;
+  const statuses = [gate.status, ...(gate.build?.status ? [gate.build.status] : [])];
+  for (const s of statuses) opts.print(`demo:   ${s.context}: ${s.state} (${s.description})`);
+  opts.print('demo:   (statuses of local repositories are kept in <stateDir>/statuses.jsonl)');
 }
 
 function link(opts: DemoOptions, workflowId: string): string {
@@ -114,6 +154,7 @@ async function release(
  */
 export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId: string; version: string }> {
   opts.print(`demo: releasing ${DEMO_REPOSITORY} (a local repository) through every stage, twice`);
+  if (opts.pullRequest) await gatePullRequest(opts, opts.pullRequest);
   let last: { version: string; productionWorkflowId: string } | undefined;
   for (const commit of opts.releases) {
     last = await release(opts, commit);

@@ -7,7 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import { startApp, type RunningApp } from '../../src/app';
 import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
-import { DEMO_REPOSITORY, demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
+import {
+  DEMO_REPOSITORY,
+  demoRepositoryConfig,
+  ensureDemoRepository,
+  type DemoPullRequest,
+} from '../../src/demo/demo-repository';
+import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { runDemo } from '../../src/demo/run-demo';
 import { createLogger } from '../../src/logging';
 import { statusQuery } from '../../src/workflows/pipeline-messages';
@@ -19,10 +25,12 @@ describe('the npm start demo on the dev server', () => {
   const configFile = path.join(stateDir, 'cli.json');
   let app: RunningApp;
   let releases: string[];
+  let pullRequest: DemoPullRequest;
 
   before(async () => {
     const repo = await ensureDemoRepository(path.join(stateDir, 'demo', 'shop'));
     releases = repo.releases;
+    pullRequest = repo.pullRequest;
     // The demo's settings, with samples every second so the test sees a breach quickly.
     const demoRepo = {
       ...demoRepositoryConfig(repo.path),
@@ -53,7 +61,7 @@ describe('the npm start demo on the dev server', () => {
     await app?.stop();
   });
 
-  it('signed push deliveries take the demo through every stage to a watched production release', async () => {
+  it('signed deliveries gate a pull request, then take the demo through every stage to a watched production release', async () => {
     const lines: string[] = [];
     const result = await runDemo({
       client: app.client,
@@ -61,9 +69,16 @@ describe('the npm start demo on the dev server', () => {
       receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
       secret: 'demo-secret',
       releases,
+      pullRequest,
       print: (l) => lines.push(l),
     });
     assert.equal(result.version, 'v1.1.0');
+    assert.match(lines.join('\n'), /PR gate of #1 ana\/SHOP-5 started/);
+    assert.match(lines.join('\n'), /release-flow\/policy: success/);
+    assert.match(lines.join('\n'), /release-flow\/build: success \(Passed in/);
+    const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
+    const build = await journal.latest(DEMO_REPOSITORY, pullRequest.head, 'release-flow/build');
+    assert.equal(build?.state, 'success');
     assert.match(lines.join('\n'), /main-commit pipeline started/);
     assert.match(lines.join('\n'), /npx release-flow demo break/);
     const status = await app.client.workflow.getHandle(result.productionWorkflowId).query(statusQuery);
