@@ -1,6 +1,5 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,21 +25,7 @@ import { emergencySignal } from '../../src/workflows/production-messages';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@x',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@x',
-    },
-  }).trim();
-}
+import { git } from '../helpers/git-fixture';
 
 /** A small app whose build, tests and integration tests are node scripts. */
 function makeRepository(dir: string): string {
@@ -100,6 +85,19 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
     githubRepo.statuses
       .filter((s) => s.sha === head && s.context === context)
       .map((s) => `${s.state}: ${s.description}`);
+
+  /** The repository ports of a worker whose environment points at the fake GitHub. */
+  const githubPorts = (state: string) =>
+    createRepositoryPorts({
+      stateDir: path.join(base, state),
+      env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
+      githubClients: createGitHubClients({
+        token: fake.token,
+        baseUrl: fake.url,
+        pace: false,
+        waitScaleMs: 5,
+      }),
+    });
 
   before(async () => {
     await fake.start();
@@ -254,16 +252,7 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
 
   it('a status GitHub refuses is reported once, naming the permission, and the activity still answers', async () => {
     const config = validateConfig({ repositories: [{ name: repository }] }, {});
-    const ports = createRepositoryPorts({
-      stateDir: path.join(base, 'refused-state'),
-      env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
-      githubClients: createGitHubClients({
-        token: fake.token,
-        baseUrl: fake.url,
-        pace: false,
-        waitScaleMs: 5,
-      }),
-    });
+    const ports = githubPorts('refused-state');
     const { postCommitStatus } = createStatusActivities(
       { repository: () => config.repositories[0], statuses: ports.statuses, uiUrl: UI },
       { backoffMs: [1, 1] },
@@ -285,16 +274,7 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
   });
 
   it('with wiki mode "contents" the retrospective is a markdown file in the repository', async () => {
-    const ports = createRepositoryPorts({
-      stateDir: path.join(base, 'contents-state'),
-      env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
-      githubClients: createGitHubClients({
-        token: fake.token,
-        baseUrl: fake.url,
-        pace: false,
-        waitScaleMs: 5,
-      }),
-    });
+    const ports = githubPorts('contents-state');
     const config = validateConfig(
       {
         repositories: [{ name: repository, github: { wiki: { mode: 'contents', folder: 'docs/retros' } } }],

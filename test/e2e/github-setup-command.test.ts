@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
-import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
+import { FakeGitHub, pointGitHubEnvAt, type FakeRepo } from '../helpers/fake-github';
 
 describe('release-flow github setup', () => {
   const fake = new FakeGitHub();
-  const saved = { token: process.env.GITHUB_TOKEN, api: process.env.GITHUB_API_URL };
+  let restoreEnv = () => {};
   let repo: FakeRepo;
   let n = 0;
 
@@ -24,18 +24,11 @@ describe('release-flow github setup', () => {
 
   before(async () => {
     await fake.start();
-    process.env.GITHUB_TOKEN = fake.token;
-    process.env.GITHUB_API_URL = fake.url;
+    restoreEnv = pointGitHubEnvAt(fake);
   });
   after(async () => {
     await fake.stop();
-    for (const [name, value] of [
-      ['GITHUB_TOKEN', saved.token],
-      ['GITHUB_API_URL', saved.api],
-    ] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restoreEnv();
   });
   beforeEach(() => {
     repo = fake.repo('acme', `app${++n}`);

@@ -1,6 +1,5 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,20 +12,7 @@ import { createLogger } from '../../src/logging';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
 import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
 import { freePort } from '../helpers/ports';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@x',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@x',
-    },
-  }).trim();
-}
+import { git } from '../helpers/git-fixture';
 
 /** A small app whose build, tests and integration tests are node scripts. */
 function makeRepository(dir: string): void {

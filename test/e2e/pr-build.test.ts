@@ -22,24 +22,11 @@ import {
   pullRequestGateWorkflowId,
   type PullRequestGateInput,
 } from '../../src/workflows/pr-gate-messages';
-import { FakeGitHub } from '../helpers/fake-github';
+import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { git } from '../helpers/git-fixture';
 
 const UI = 'http://127.0.0.1:8233';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@example.com',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@example.com',
-    },
-  }).trim();
-}
 
 // The build copies src.txt into the artifact; the unit test wants "ok" in it.
 const BUILD = [
@@ -65,7 +52,7 @@ describe('PR build end to end', () => {
   let upstream: string;
   let clone: string;
   const taskQueue = unique('pr-build-e2e');
-  const saved = { token: process.env.GITHUB_TOKEN, url: process.env.GITHUB_API_URL };
+  let restoreEnv = () => {};
 
   /** A pull request head on the upstream only, under refs/pull/<n>/head, and its twin on the fake GitHub. */
   function pullRequestHead(number: number, content: string, message: string, branch: string): string {
@@ -115,8 +102,7 @@ describe('PR build end to end', () => {
       port: 0,
       routes: logRoutes(path.join(stateDir, 'work')),
     });
-    process.env.GITHUB_TOKEN = fake.token;
-    process.env.GITHUB_API_URL = fake.url;
+    restoreEnv = pointGitHubEnvAt(fake);
     worker = await createWorker({
       connection: env.nativeConnection,
       namespace: 'default',
@@ -150,10 +136,7 @@ describe('PR build end to end', () => {
     await env?.teardown();
     await logs?.close();
     await fake.stop();
-    process.env.GITHUB_TOKEN = saved.token;
-    process.env.GITHUB_API_URL = saved.url;
-    if (saved.token === undefined) delete process.env.GITHUB_TOKEN;
-    if (saved.url === undefined) delete process.env.GITHUB_API_URL;
+    restoreEnv();
     fs.rmSync(root, { recursive: true, force: true });
   });
 

@@ -21,7 +21,7 @@ import {
   recheckStatusQuery,
   type PullRequestGateVerdict,
 } from '../../src/workflows/pr-gate-messages';
-import { FakeGitHub } from '../helpers/fake-github';
+import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 const HELLO: RoutedRepository = {
@@ -44,7 +44,7 @@ describe('PR gate workflow end to end', () => {
   let running: Promise<void>;
   let stateDir: string;
   const taskQueue = unique('pr-gate-e2e');
-  const saved = { token: process.env.GITHUB_TOKEN, url: process.env.GITHUB_API_URL };
+  let restoreEnv = () => {};
 
   before(async () => {
     await fake.start();
@@ -53,8 +53,7 @@ describe('PR gate workflow end to end', () => {
     env = await devServerEnv();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-pr-gate-'));
     // The worker reads GitHub's settings from its environment, as in production.
-    process.env.GITHUB_TOKEN = fake.token;
-    process.env.GITHUB_API_URL = fake.url;
+    restoreEnv = pointGitHubEnvAt(fake);
     worker = await createWorker({
       connection: env.nativeConnection,
       namespace: 'default',
@@ -72,10 +71,7 @@ describe('PR gate workflow end to end', () => {
     await running;
     await env?.teardown();
     await fake.stop();
-    process.env.GITHUB_TOKEN = saved.token;
-    process.env.GITHUB_API_URL = saved.url;
-    if (saved.token === undefined) delete process.env.GITHUB_TOKEN;
-    if (saved.url === undefined) delete process.env.GITHUB_API_URL;
+    restoreEnv();
     fs.rmSync(stateDir, { recursive: true, force: true });
   });
 

@@ -1033,3 +1033,19 @@ export class FakeGitHub {
     return stored;
   }
 }
+
+/**
+ * Points GITHUB_TOKEN and GITHUB_API_URL at a started fake, where a worker or the CLI reads
+ * GitHub's settings; returns what puts the previous values back (unset ones are unset again).
+ */
+export function pointGitHubEnvAt(fake: FakeGitHub): () => void {
+  const saved = { GITHUB_TOKEN: process.env.GITHUB_TOKEN, GITHUB_API_URL: process.env.GITHUB_API_URL };
+  process.env.GITHUB_TOKEN = fake.token;
+  process.env.GITHUB_API_URL = fake.url;
+  return () => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}

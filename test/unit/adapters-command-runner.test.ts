@@ -8,20 +8,7 @@ import path from 'node:path';
 import { WorktreeCommandRunner } from '../../src/adapters/local/worktree-command-runner';
 import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
 import type { CommandFailureDetails } from '../../src/ports/command-runner';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@example.com',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@example.com',
-    },
-  }).trim();
-}
+import { git } from '../helpers/git-fixture';
 
 // A killed process whose parent died waits as a zombie until init reaps it; that is not alive.
 function alive(pid: number): boolean {

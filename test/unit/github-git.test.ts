@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,21 +8,7 @@ import { LocalGitRepository } from '../../src/adapters/local/git-repository';
 import { DEFAULT_RELEASE_TAG_FORMAT } from '../../src/domain/release-tags';
 import type { GitPort } from '../../src/ports/git';
 import type { GitRefs } from '../../src/ports/git-refs';
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@x',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@x',
-    },
-  }).trim();
-}
+import { git } from '../helpers/git-fixture';
 
 function commit(dir: string, message: string): string {
   writeFileSync(path.join(dir, 'file'), `${message}\n`);

@@ -5,50 +5,18 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
+import { GitFixture } from '../helpers/git-fixture';
 
-const root = mkdtempSync(path.join(tmpdir(), 'release-flow-cli-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-let clock = 1_700_000_000;
-function git(dir: string, ...args: string[]): string {
-  clock += 60;
-  const date = `${clock} +0000`;
-  return execFileSync('git', args, {
-    cwd: dir,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
-      GIT_AUTHOR_DATE: date,
-      GIT_COMMITTER_DATE: date,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-    },
-  }).trim();
-}
-
-let counter = 0;
-function newRepo(): string {
-  const dir = path.join(root, `repo-${++counter}`);
-  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
-  return dir;
-}
-
+const fixture = new GitFixture();
+after(() => fixture.remove());
+const root = fixture.root;
+const git = (dir: string, ...args: string[]): string => fixture.git(dir, ...args);
+const newRepo = (): string => fixture.repository();
 /** Commits a new file with `message` and returns the sha; new files keep merges free of conflicts. */
-function commit(dir: string, message: string): string {
-  const file = `file-${++counter}.txt`;
-  writeFileSync(path.join(dir, file), `${counter}\n`);
-  git(dir, 'add', file);
-  git(dir, 'commit', '-q', '--cleanup=verbatim', '-m', message);
-  return git(dir, 'rev-parse', 'HEAD');
-}
+const commit = (dir: string, message: string): string => fixture.commit(dir, message);
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -237,7 +205,7 @@ describe('release-flow next-version', () => {
     {
       name: 'a shallow clone',
       setup: () => {
-        const clone = path.join(root, `shallow-${++counter}`);
+        const clone = path.join(root, 'shallow');
         execFileSync('git', ['clone', '-q', '--depth', '1', `file://${repo}`, clone]);
         return ['--repo', clone];
       },
