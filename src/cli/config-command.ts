@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load';
 import { describeSecrets, maskSecrets } from '../config/secrets';
+import { githubSelection } from '../github-selection';
 import type { CliContext } from './main';
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
@@ -20,6 +21,13 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           ...loaded.config.temporal,
         },
         secrets: describeSecrets(process.env),
+        // Which adapters each repository gets in this environment (README "GitHub").
+        servedBy: Object.fromEntries(
+          loaded.config.repositories.map((repo) => {
+            const { github, reason } = githubSelection(repo, process.env);
+            return [repo.name, `${github ? 'GitHub' : 'local adapters'} (${reason})`];
+          }),
+        ),
       };
       const text = opts.json ? JSON.stringify(effective, null, 2) : stringify(effective).trimEnd();
       ctx.out(maskSecrets(text));

@@ -145,7 +145,28 @@ describe('release-flow config check', () => {
     assert.match(r.out, /name: acme\/shop/);
     assert.match(r.out, /GITHUB_TOKEN: set \(masked\)/);
     assert.doesNotMatch(r.out, /ghp_supersecret99/);
+    assert.match(r.out, /acme\/shop: GitHub \(GitHub credentials are set and the name is OWNER\/REPO\)/);
     assert.match(r.out, /config OK$/);
+  });
+
+  it('says which repositories GitHub serves in this environment, and why', async () => {
+    const dir = dirWith(
+      'rf.json',
+      JSON.stringify({
+        repositories: [
+          { name: 'acme/shop', path: '/srv/shop' },
+          { name: 'acme/kept', path: '/srv/kept', github: { enabled: false } },
+          { name: 'local-app', path: '/srv/app' },
+        ],
+      }),
+    );
+    const r = await cli(['config', 'check', path.join(dir, 'rf.json'), '--json'], { GITHUB_TOKEN: '' });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out).servedBy, {
+      'acme/shop': 'local adapters (no GitHub credentials (GITHUB_TOKEN or a GitHub App) in the environment)',
+      'acme/kept': 'local adapters (github.enabled is false)',
+      'local-app': 'local adapters (the name "local-app" is not OWNER/REPO)',
+    });
   });
 
   it('--json prints one parseable object', async () => {
