@@ -39,9 +39,20 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
+/** The path of a request target, or null when it does not parse. */
+export function pathOf(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+}
+
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const server = http.createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const pathname = pathOf(req.url);
+    // A request line no URL parser accepts (`GET http://[ HTTP/1.1`) must not take the process down.
+    if (pathname === null) return sendJson(res, 400, { error: 'the request target is not a valid URL path' });
     const matching = opts.routes.filter(
       (r) => r.path === pathname || (r.prefix === true && pathname.startsWith(r.path)),
     );

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { healthRoutes, type ReadinessProbe } from '../../src/http/health-routes';
 import { startHttpServer } from '../../src/http/server';
@@ -40,6 +41,26 @@ describe('health routes', () => {
       const res = await fetch(`${http.url}/healthz`, { method: 'POST' });
       assert.equal(res.status, 405);
       assert.equal(res.headers.get('allow'), 'GET');
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('a request target no URL parser accepts is a 400, and the server keeps answering', async () => {
+    const http = await serve(undefined);
+    try {
+      const port = new URL(http.url).port;
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () =>
+          socket.end('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        );
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      assert.match(reply, /^HTTP\/1\.1 400 /);
+      assert.equal((await fetch(`${http.url}/healthz`)).status, 200);
     } finally {
       await http.close();
     }
