@@ -55,6 +55,43 @@ describe('worktree command runner', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('a hook a build step plants in the shared .git never runs on the next checkout', async () => {
+    const marker = path.join(root, 'hook-ran');
+    // The step writes a post-checkout hook into the clone's common git directory, as untrusted code could.
+    const plant = [
+      "const { execFileSync } = require('child_process');",
+      "const fs = require('fs'); const path = require('path');",
+      "const common = execFileSync('git', ['rev-parse', '--git-common-dir'], { encoding: 'utf8' }).trim();",
+      "fs.mkdirSync(path.join(common, 'hooks'), { recursive: true });",
+      "const hook = path.join(common, 'hooks', 'post-checkout');",
+      'fs.writeFileSync(hook, "#!/bin/sh\\ntouch " + process.env.MARKER + "\\n"); fs.chmodSync(hook, 0o755);',
+    ].join('\n');
+    await runner.run({
+      repository: 'acme/app',
+      commit: first,
+      purpose: 'unit-tests',
+      scope: 'plant-hook',
+      steps: [{ name: 'plant', argv: ['node', '-e', plant] }],
+      env: { MARKER: marker },
+      timeoutMs: 20_000,
+    });
+    const hook = path.join(repo, '.git', 'hooks', 'post-checkout');
+    assert.ok(existsSync(hook), 'the step did plant the hook');
+    try {
+      await runner.run({
+        repository: 'acme/app',
+        commit: second,
+        purpose: 'unit-tests',
+        scope: 'after-hook',
+        steps: [{ name: 'noop', argv: ['node', '-e', ''] }],
+        timeoutMs: 20_000,
+      });
+      assert.equal(existsSync(marker), false, 'the planted hook ran during the next worktree add');
+    } finally {
+      await rm(hook, { force: true });
+    }
+  });
+
   it('builds in a clean worktree at the commit, without a shell, and keeps the declared output', async () => {
     process.env.RF_TEST_SECRET = 'do-not-leak';
     try {

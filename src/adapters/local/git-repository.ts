@@ -77,7 +77,18 @@ export class LocalGitRepository implements GitPort, GitRefs {
     return new Promise((resolve, reject) => {
       execFile(
         'git',
-        ['-c', 'log.showSignature=false', '-c', 'core.quotePath=false', ...args],
+        // Hooks and an fsmonitor in the clone (a build step can write them) must never run as the worker.
+        [
+          '-c',
+          'log.showSignature=false',
+          '-c',
+          'core.quotePath=false',
+          '-c',
+          'core.hooksPath=/dev/null',
+          '-c',
+          'core.fsmonitor=false',
+          ...args,
+        ],
         { cwd: this.directory, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: 'utf8', timeout: timeoutMs },
         (err, stdout, stderr) => {
           if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {

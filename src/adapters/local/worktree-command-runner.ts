@@ -79,7 +79,9 @@ function git(
       encoding: 'utf8' as const,
       ...(timeoutMs ? { timeout: timeoutMs } : {}),
     };
-    execFile('git', args, options, (err, stdout, stderr) => {
+    // Build steps share the clone's .git: hooks or an fsmonitor they plant must never run as the worker.
+    const hardened = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args];
+    execFile('git', hardened, options, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         reject(err);
         return;
