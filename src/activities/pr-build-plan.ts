@@ -28,10 +28,11 @@ export function plannedSteps(repo: RepositoryConfig): PlannedStep[] {
 
 /**
  * The build a pull request of this repository gets: planned, with its steps; undefined when the
- * repository has no build or unit-test commands, and then there is no `release-flow/build`.
+ * repository has no build or unit-test commands (or `pullRequestBuilds: none`), and then there
+ * is no `release-flow/build`.
  */
 export function pullRequestBuildPlan(repo: RepositoryConfig | undefined): PullRequestBuild | undefined {
-  const steps = repo ? plannedSteps(repo) : [];
+  const steps = repo && repo.pullRequestBuilds !== 'none' ? plannedSteps(repo) : [];
   if (!steps.length) return undefined;
   return {
     state: PullRequestBuildStates.planned,

@@ -161,6 +161,13 @@ export function createPrBuildActivities(ports: PrBuildPorts) {
           reason: `${input.repository} has no build or unit-test commands configured on this worker`,
         };
       }
+      if (input.fork && repo.pullRequestBuilds !== 'all') {
+        return {
+          state: PullRequestBuildStates.error,
+          steps,
+          reason: `the head is on the fork ${input.fork}; forks are built only with pullRequestBuilds: all`,
+        };
+      }
       const collect = repo.artifact && repo.commands.build.length ? [repo.artifact] : [];
       const context = Context.current();
       let progress: unknown = { step: 'checking out' };

@@ -4,6 +4,7 @@
  * release-flow statuses and up-to-date branches. Prints each change; `--dry-run` only reads.
  */
 import type { Command } from 'commander';
+import { pullRequestBuildPlan } from '../activities/pr-build-plan';
 import { createGitHubClient } from '../adapters/github/client';
 import { parseRepositoryRef } from '../adapters/github/repository-ref';
 import {
@@ -56,7 +57,7 @@ function configuredRepository(name: string, file: string | undefined): Repositor
 
 /** `release-flow/policy`, and `release-flow/build` when pull requests of the repository are built. */
 export function requiredContextsOf(repository: RepositoryConfig): string[] {
-  const built = repository.commands.build.length > 0 || repository.commands.unitTests.length > 0;
+  const built = pullRequestBuildPlan(repository) !== undefined;
   return built ? [...DEFAULT_REQUIRED_CONTEXTS, StatusContexts.build] : [...DEFAULT_REQUIRED_CONTEXTS];
 }
 

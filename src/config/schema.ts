@@ -86,6 +86,12 @@ const repository = z.strictObject({
   /** Wait for a `promote` decision between staging and production instead of handing off. */
   requirePromote: z.boolean().default(false),
   commands,
+  /**
+   * Which pull requests the gate builds and unit-tests (`release-flow/build`): a build runs the
+   * head's own code on the worker, with the worker's rights. `same-repository` (default): branches
+   * of the repository, whose authors can push to it anyway; `all`: forks too; `none`: no build.
+   */
+  pullRequestBuilds: z.enum(['same-repository', 'all', 'none']).default('same-repository'),
   /** The file the build leaves in the checkout (relative path): what the registry stores. */
   artifact: z.string().min(1).optional(),
   /** The production health watch (README "Release rules": health verdict). */

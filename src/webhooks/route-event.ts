@@ -14,7 +14,7 @@
  *   (see pull-request-event.ts): the PR gate of the head, `pr-gate:<repository>#<n>:<head sha>`.
  *   Other actions change nothing the gate reads and are ignored.
  */
-import { pullRequestOfEvent } from '../adapters/github/pull-request-event';
+import { forkOfEvent, pullRequestOfEvent } from '../adapters/github/pull-request-event';
 import {
   pipelineWorkflowId,
   type MainCommitInput,
@@ -171,6 +171,7 @@ function routePullRequest(repo: RoutedRepository, payload: Payload): Routing {
     };
   }
   const { number, headRef, headSha, baseRef } = gated.pullRequest;
+  const fork = forkOfEvent(payload);
   if (!SHA.test(headSha)) {
     return {
       kind: 'ignore',
@@ -185,7 +186,14 @@ function routePullRequest(repo: RoutedRepository, payload: Payload): Routing {
     request: {
       stage: 'pr-gate',
       workflowId: pullRequestGateWorkflowId(repo.name, number, headSha),
-      input: { repository: repo.name, number, head: headSha, branch: headRef, base: baseRef },
+      input: {
+        repository: repo.name,
+        number,
+        head: headSha,
+        branch: headRef,
+        base: baseRef,
+        ...(fork ? { fork } : {}),
+      },
     },
   };
 }

@@ -35,6 +35,12 @@ export interface PullRequestGateInput {
   branch: string;
   /** The branch it merges into (`main`). */
   base: string;
+  /**
+   * `OWNER/REPO` the head lives in, when it is not `repository` itself (a fork), or
+   * `(deleted fork)`. Absent for a branch of the repository. Forks are built only when
+   * `pullRequestBuilds` is `all`: a pull request build runs the head's own code on the worker.
+   */
+  fork?: string;
 }
 
 export interface RecheckOpenPullRequestsInput {

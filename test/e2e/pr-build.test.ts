@@ -238,6 +238,29 @@ describe('PR build end to end', () => {
     );
   });
 
+  it('a pull request from a fork is not built: pending, then an error naming the fork and the setting', async () => {
+    const head = pullRequestHead(4, 'ok', 'feat(SHOP-4): from a fork', 'mallory/SHOP-4');
+    const { result } = await gate({
+      repository: 'acme/shop',
+      number: 4,
+      head,
+      branch: 'mallory/SHOP-4',
+      base: 'main',
+      fork: 'mallory/shop',
+    });
+    const posted = buildStatuses(shop, head);
+    assert.deepEqual(
+      posted.map((s) => s.state),
+      ['pending', 'error'],
+    );
+    assert.equal(
+      posted[1]!.description,
+      'Could not build: the head is on the fork mallory/shop; forks are built only with pullRequestBuilds: all',
+    );
+    assert.equal(result.build?.state, 'error');
+    assert.equal(result.build?.log, undefined, 'nothing ran');
+  });
+
   it('without build or unit-test commands there is no build status and no build in the result', async () => {
     const head = fake.commit(plain, 'feat(PL-2): words', {
       parents: [plain.refs.get('heads/main')!.sha],

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { startHttpServer } from '../../src/http/server';
 import { pullRequestOfEvent } from '../../src/adapters/github/pull-request-event';
 import { webhookRoutes, type WebhookDeps } from '../../src/webhooks/receiver';
-import type { RoutedRepository } from '../../src/webhooks/route-event';
+import { routeEvent, type RoutedRepository } from '../../src/webhooks/route-event';
 import { signBody } from '../../src/webhooks/signature';
 import { capturingLogger, deliver, examplePayloads, fakeStarter, SECRET, sha } from '../helpers/webhooks';
 
@@ -326,5 +326,35 @@ describe('webhook receiver: bodies and answers', () => {
     assert.ok(!text.includes(SECRET), 'secret in logs');
     assert.ok(!text.includes(signature.slice('sha256='.length)), 'signature in logs');
     assert.ok(!text.includes('wrong-secret-value'));
+  });
+});
+
+describe('pull requests from forks', () => {
+  const opened = examplePayloads(['pull_request']).find(
+    (e) => (e.payload as { action?: string }).action === 'opened',
+  )!.payload;
+  const withHeadRepo = (repo: unknown) => {
+    const payload = structuredClone(opened) as { pull_request: { head: { repo: unknown } } };
+    payload.pull_request.head.repo = repo;
+    return payload;
+  };
+  const forkOf = (payload: unknown) => {
+    const routed = routeEvent('pull_request', payload as Record<string, unknown>, [HELLO]);
+    assert.equal(routed.kind, 'start');
+    return (routed as { request: { input: { fork?: string } } }).request.input.fork;
+  };
+
+  it('a branch of the repository itself is no fork', () => {
+    assert.equal(forkOf(opened), undefined);
+  });
+
+  it('a head in another repository names that fork; a deleted one says so', () => {
+    assert.equal(forkOf(withHeadRepo({ full_name: 'mallory/Hello-World' })), 'mallory/Hello-World');
+    assert.equal(forkOf(withHeadRepo(null)), '(deleted fork)');
+    assert.equal(
+      forkOf(withHeadRepo({ full_name: 'codertocat/hello-world' })),
+      undefined,
+      'names are case-blind',
+    );
   });
 });

@@ -58,3 +58,22 @@ export function pullRequestOfEvent(payload: unknown): GatedPullRequest | null {
     pullRequest: { number: pr.number, headRef: pr.head.ref, headSha: pr.head.sha, baseRef: pr.base.ref },
   };
 }
+
+/**
+ * The repository a pull request's head lives in when it is not the base repository (a fork):
+ * its `OWNER/REPO`, or `(deleted fork)` when GitHub sends `head.repo: null`. Undefined for a
+ * branch of the repository itself.
+ */
+export function forkOfEvent(payload: unknown): string | undefined {
+  const event = payload as {
+    repository?: { full_name?: unknown };
+    pull_request?: { head?: { repo?: { full_name?: unknown } | null } };
+  };
+  const head = event.pull_request?.head;
+  if (!head || !('repo' in head)) return undefined;
+  if (head.repo === null) return '(deleted fork)';
+  const from = head.repo?.full_name;
+  const into = event.repository?.full_name;
+  if (typeof from !== 'string' || typeof into !== 'string') return undefined;
+  return from.toLowerCase() === into.toLowerCase() ? undefined : from;
+}
