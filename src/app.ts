@@ -23,7 +23,7 @@ import { resolveExecutable } from './temporal/executables';
 import { createWorker, installRuntime } from './worker';
 import { startHttpServer, type RunningHttpServer } from './http/server';
 import { createReadinessProbe, healthRoutes, type ReadinessProbe } from './http/health-routes';
-import { logRoutes, publicBaseUrl } from './http/log-routes';
+import { logLinkKey, logRoutes, publicBaseUrl } from './http/log-routes';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -78,7 +78,10 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         ...healthRoutes(() => readiness.probe),
         ...webhooks.routes,
         // The command runner's workDir, as src/pipeline-ports.ts gives it.
-        ...logRoutes(path.join(path.resolve(baseDir, config.stateDir), 'work')),
+        ...logRoutes(
+          path.join(path.resolve(baseDir, config.stateDir), 'work'),
+          logLinkKey(path.resolve(baseDir, config.stateDir)),
+        ),
       ],
       onError: (err, req) => logger.error({ err, url: req.url }, 'request failed'),
     }).catch(async (err) => {

@@ -14,7 +14,7 @@ import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
 import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
-import { logLinks } from './http/log-routes';
+import { logLinkKey, logLinks } from './http/log-routes';
 import { createLogger, sdkLogger, type Logger } from './logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
 import { parseDuration } from './duration';
@@ -103,7 +103,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
         ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
         ...(opts.env ? { env: opts.env } : {}),
       }),
-      ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl) } : {}),
+      ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl, logLinkKey(stateDir)) } : {}),
     }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.

@@ -1,29 +1,64 @@
 /**
  * Build logs over HTTP, the "Details" of `release-flow/build` (issue 7 "PR build"):
- * `GET /logs/<run>/<attempt>` serves `<workDir>/runs/<run>/<attempt>/run.log` as written by the
- * worktree command runner, as plain text. Read-only, and only names the runner itself makes are
- * accepted: anything else is a 404, so no request reaches outside the runs directory.
+ * `GET /logs/<run>/<attempt>?sig=<signature>` serves `<workDir>/runs/<run>/<attempt>/run.log`
+ * as written by the worktree command runner, as plain text. Read-only, and only names the
+ * runner itself makes are accepted: anything else is a 404, so no request reaches outside the
+ * runs directory. Run names derive from repository, commit and purpose, which anyone can guess;
+ * the signature (an HMAC under a key kept in the state directory) makes only the links
+ * release-flow handed out work.
  */
-import { createReadStream } from 'node:fs';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { attemptLogPath, attemptOfLog } from '../adapters/local/worktree-command-runner';
 import type { Config } from '../config/schema';
 import { sendJson, type Route } from './server';
 
 const LOGS = '/logs/';
+const KEY_FILE = 'log-links.key';
 
-/** `workDir` is the command runner's (`<stateDir>/work`). */
-export function logRoutes(workDir: string): Route[] {
+/**
+ * The key that signs log links, made once per state directory (readable by its owner only), so
+ * the HTTP server and a worker in another process on the same state agree on it.
+ */
+export function logLinkKey(stateDir: string): Buffer {
+  const file = path.join(stateDir, KEY_FILE);
+  mkdirSync(stateDir, { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+}
+
+/** The `sig` of a log link: an HMAC of `<run>/<attempt>` under the state directory's key. */
+export function logSignature(key: Buffer, run: string, attempt: string): string {
+  return createHmac('sha256', key).update(`${run}/${attempt}`).digest('hex').slice(0, 32);
+}
+
+function signedBy(key: Buffer, run: string, attempt: string, given: string | null): boolean {
+  if (!given) return false;
+  const expected = Buffer.from(logSignature(key, run, attempt));
+  const actual = Buffer.from(given);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** `workDir` is the command runner's (`<stateDir>/work`); `key` from `logLinkKey`. */
+export function logRoutes(workDir: string, key: Buffer): Route[] {
   return [
     {
       method: 'GET',
       path: LOGS,
       prefix: true,
       handler: async (req, res) => {
-        const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-        const [run, attempt, ...rest] = pathname.slice(LOGS.length).split('/');
-        const file = run && attempt && !rest.length ? attemptLogPath(workDir, run, attempt) : null;
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const [run, attempt, ...rest] = url.pathname.slice(LOGS.length).split('/');
+        const named =
+          run && attempt && !rest.length && signedBy(key, run, attempt, url.searchParams.get('sig'));
+        const file = named ? attemptLogPath(workDir, run, attempt) : null;
         const info = file ? await stat(file).catch(() => null) : null;
         if (!file || !info?.isFile()) return sendJson(res, 404, { error: 'no such log' });
         // No length: a running build's log is still growing, so send what is there now.
@@ -39,11 +74,13 @@ export function logRoutes(workDir: string): Route[] {
 }
 
 /** Links to logs the runner wrote, under the server's public root; undefined for any other path. */
-export function logLinks(baseUrl: string): (logPath: string) => string | undefined {
+export function logLinks(baseUrl: string, key: Buffer): (logPath: string) => string | undefined {
   const root = baseUrl.replace(/\/+$/, '');
   return (logPath) => {
     const at = attemptOfLog(logPath);
-    return at ? `${root}${LOGS}${at.runDirectory}/${at.attempt}` : undefined;
+    if (!at) return undefined;
+    const sig = logSignature(key, at.runDirectory, at.attempt);
+    return `${root}${LOGS}${at.runDirectory}/${at.attempt}?sig=${sig}`;
   };
 }
 

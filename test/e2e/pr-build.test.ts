@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { validateConfig } from '../../src/config/load';
-import { logRoutes } from '../../src/http/log-routes';
+import { logLinkKey, logRoutes } from '../../src/http/log-routes';
 import { startHttpServer, type RunningHttpServer } from '../../src/http/server';
 import { createWorker } from '../../src/worker';
 import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate';
@@ -100,7 +100,7 @@ describe('PR build end to end', () => {
     logs = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
-      routes: logRoutes(path.join(stateDir, 'work')),
+      routes: logRoutes(path.join(stateDir, 'work'), logLinkKey(stateDir)),
     });
     restoreEnv = pointGitHubEnvAt(fake);
     worker = await createWorker({
@@ -159,7 +159,10 @@ describe('PR build end to end', () => {
     );
     assert.match(posted[1]!.description!, /^Passed in \d+\.\ds: build \d+\.\ds, unit tests \d+\.\ds$/);
     const logUrl = posted[1]!.target_url!;
-    assert.match(logUrl, new RegExp(`^${logs.url}/logs/[A-Za-z0-9._-]+-[0-9a-f]{12}/attempt-1$`));
+    assert.match(
+      logUrl,
+      new RegExp(`^${logs.url}/logs/[A-Za-z0-9._-]+-[0-9a-f]{12}/attempt-1\\?sig=[0-9a-f]{32}$`),
+    );
 
     const build = result.build!;
     assert.equal(build.state, 'passed');
