@@ -16,7 +16,9 @@ import { environmentKey } from '../activities/deploy';
 import { LocalEnvironments } from '../adapters/local/local-environments';
 import { LocalGitRepository } from '../adapters/local/git-repository';
 import { PullRequestRegistry, pullRequestRegistryPath } from '../adapters/local/local-pull-requests';
+import { loadConfig } from '../config/load';
 import type { Config, RepositoryConfig } from '../config/schema';
+import { githubSelection, servedByGitHub } from '../github-selection';
 import { UserError } from '../errors';
 import {
   startMainCommit,
@@ -105,8 +107,9 @@ function pullRequestNumber(text: string): number {
 
 /**
  * The gate's input from the command line. For a local repository the head comes from the
- * clone and the number from the gate's registry (the same branch keeps its number), so
- * starting it twice for one head finds the first run.
+ * clone and the number from the gate's registry (the same branch keeps its number, reserved
+ * at once so two starts never share one), so starting it twice for one head finds the first
+ * run. A repository GitHub serves has its own numbers: `--number` is required there.
  */
 async function pullRequestGateInputOf(
   config: Readonly<Config>,
@@ -114,6 +117,13 @@ async function pullRequestGateInputOf(
 ): Promise<PullRequestGateInput> {
   const repo = repositoryOf(config, opts.repo);
   const base = opts.base ?? repo.defaultBranch;
+  if (!opts.number && servedByGitHub(repo, process.env)) {
+    throw new UserError(
+      'PR_NUMBER_REQUIRED',
+      `${repo.name} is served by GitHub (${githubSelection(repo, process.env).reason}), whose pull request numbers this machine does not know`,
+      `pass --number with the number of the pull request of ${opts.branch} on GitHub`,
+    );
+  }
   if (!repo.path && (!opts.sha || !opts.number)) {
     throw new UserError(
       'PR_HEAD_UNKNOWN',
@@ -124,7 +134,7 @@ async function pullRequestGateInputOf(
   const head = await headOf(repo, opts.sha, `refs/heads/${opts.branch}`);
   const number = opts.number
     ? pullRequestNumber(opts.number)
-    : await localPullRequests(config, repo).numberFor(opts.branch);
+    : await localPullRequests(config, repo).reserve({ headRef: opts.branch, headSha: head, baseRef: base });
   return { repository: repo.name, number, head, branch: opts.branch, base };
 }
 
@@ -196,8 +206,9 @@ export function registerPipelineCommands(program: Command, ctx: CliContext): voi
     .option('--config <file>', 'configuration file')
     .option('--json', 'print JSON')
     .action(async (opts: PrGateStartOptions & GlobalOptions) => {
+      // What the command line lacks is said before any connection is tried.
+      const input = await pullRequestGateInputOf(loadConfig({ file: opts.config }).config, opts);
       await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
-        const input = await pullRequestGateInputOf(config, opts);
         const result = await startPullRequestGate(client, input, { taskQueue: config.temporal.taskQueue });
         printStart(
           ctx,

@@ -49,10 +49,13 @@ describe('local pull requests', () => {
 
   it('numbers branches once and lists the open ones at their current heads', async () => {
     const { dir, head, registry, pulls } = await setUp();
-    assert.equal(await registry.numberFor('nyefan/JIRA-1'), 1);
-    await registry.remember({ number: 1, headRef: 'nyefan/JIRA-1', headSha: head, baseRef: 'main' });
-    assert.equal(await registry.numberFor('nyefan/JIRA-1'), 1, 'the same branch keeps its number');
-    assert.equal(await registry.numberFor('nyefan/JIRA-2'), 2);
+    const reserve = (headRef: string) => registry.reserve({ headRef, headSha: head, baseRef: 'main' });
+    assert.equal(await reserve('nyefan/JIRA-1'), 1);
+    assert.equal(await reserve('nyefan/JIRA-1'), 1, 'the same branch keeps its number');
+    // Starts at the same moment never share a number (the registry is updated under its lock).
+    const many = await Promise.all(['a/J-2', 'b/J-3', 'c/J-4', 'd/J-5'].map(reserve));
+    assert.deepEqual([...many].sort(), [2, 3, 4, 5]);
+    // Branches that are not in the clone are not open pull requests.
 
     fixture.git(dir, 'checkout', '-q', 'nyefan/JIRA-1');
     const newer = fixture.commit(dir, 'fix(JIRA-1): tidy');

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/main';
 import { GitFixture } from '../helpers/git-fixture';
@@ -321,5 +321,56 @@ describe('release-flow check-pr', () => {
     git(same, 'branch', 'me/AB-1');
     const result = await run('check-pr', '--repo', same, '--branch', 'me/AB-1');
     assert.match(result.err, /BRANCH_IS_BASE: me\/AB-1 and main are the same commit/);
+  });
+});
+
+describe('release-flow start pr-gate: what the command line must say', () => {
+  const configFile = path.join(root, 'pr-gate-config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      stateDir: path.join(root, 'pr-gate-state'),
+      repositories: [
+        { name: 'acme/app', path: path.join(root, 'nowhere') },
+        { name: 'remote-only', github: { enabled: false } },
+      ],
+    }),
+  );
+
+  it("a repository GitHub serves needs --number: its numbers are GitHub's", async () => {
+    const saved = process.env.GITHUB_TOKEN;
+    process.env.GITHUB_TOKEN = 'ghp_for-the-selection-only';
+    try {
+      const result = await run(
+        'start',
+        'pr-gate',
+        '--repo',
+        'acme/app',
+        '--branch',
+        'ana/APP-1',
+        '--config',
+        configFile,
+      );
+      assert.equal(result.code, 2);
+      assert.match(result.err, /PR_NUMBER_REQUIRED: acme\/app is served by GitHub .*pass --number/);
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_TOKEN;
+      else process.env.GITHUB_TOKEN = saved;
+    }
+  });
+
+  it('a repository without a local path needs --sha and --number', async () => {
+    const result = await run(
+      'start',
+      'pr-gate',
+      '--repo',
+      'remote-only',
+      '--branch',
+      'ana/APP-1',
+      '--config',
+      configFile,
+    );
+    assert.equal(result.code, 2);
+    assert.match(result.err, /PR_HEAD_UNKNOWN: .*pass --sha with the head commit and --number/);
   });
 });

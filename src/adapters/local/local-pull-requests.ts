@@ -34,22 +34,38 @@ export class PullRequestRegistry {
 
   /** Remembers a pull request the gate checked, so a later push to its base checks it again. */
   async remember(pullRequest: PullRequestRef): Promise<void> {
-    await withFileLock(`${this.file}.lock`, async () => {
-      const others = (await this.known()).filter((p) => p.number !== pullRequest.number);
-      const { number, headRef, baseRef, headSha } = pullRequest;
-      const next: RegistryFile = {
-        pullRequests: [...others, { number, headRef, baseRef, headSha }].sort((a, b) => a.number - b.number),
-      };
-      await writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`);
-    });
+    await this.update((known) => [...known.filter((p) => p.number !== pullRequest.number), pullRequest]);
   }
 
-  /** The number a branch was checked under before, else one past the highest known. */
-  async numberFor(branch: string): Promise<number> {
-    const known = await this.known();
-    const earlier = known.find((p) => p.headRef === branch);
-    if (earlier) return earlier.number;
-    return known.reduce((max, p) => Math.max(max, p.number), 0) + 1;
+  /**
+   * The number of a branch's pull request: the one it was given before, else one past the highest
+   * known, recorded at once (under the file's lock) so two new branches never share a number.
+   */
+  async reserve(pullRequest: Omit<PullRequestRef, 'number'>): Promise<number> {
+    let number = 0;
+    await this.update((known) => {
+      const earlier = known.find((p) => p.headRef === pullRequest.headRef);
+      if (earlier) {
+        number = earlier.number;
+        return known;
+      }
+      number = known.reduce((max, p) => Math.max(max, p.number), 0) + 1;
+      return [...known, { ...pullRequest, number }];
+    });
+    return number;
+  }
+
+  private async update(change: (known: KnownPullRequest[]) => PullRequestRef[]): Promise<void> {
+    await withFileLock(`${this.file}.lock`, async () => {
+      const next = change(await this.known()).map(({ number, headRef, baseRef, headSha }) => ({
+        number,
+        headRef,
+        baseRef,
+        headSha,
+      }));
+      const file: RegistryFile = { pullRequests: next.sort((a, b) => a.number - b.number) };
+      await writeFileAtomic(this.file, `${JSON.stringify(file, null, 2)}\n`);
+    });
   }
 
   async known(): Promise<KnownPullRequest[]> {
