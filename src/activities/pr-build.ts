@@ -7,7 +7,7 @@
  * context wins), and a passing build is recorded by the runner, so retries repeat nothing.
  */
 import { Context } from '@temporalio/activity';
-import { STATUS_DESCRIPTION_LIMIT } from '../domain/pr-policy';
+import { fitStatusDescription } from '../domain/pr-policy';
 import { parseDuration } from '../duration';
 import { isUserError } from '../errors';
 import { CommandPurposes, type CommandFailureDetails } from '../ports/command-runner';
@@ -51,11 +51,6 @@ function seconds(ms: number): string {
   return `${Math.floor(total / 60)}m ${total % 60}s`;
 }
 
-function cut(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > STATUS_DESCRIPTION_LIMIT ? `${line.slice(0, STATUS_DESCRIPTION_LIMIT - 3)}...` : line;
-}
-
 function phaseDurations(build: PullRequestBuild): string {
   const totals = new Map<string, number>();
   for (const step of build.steps)
@@ -80,7 +75,7 @@ export function buildStatusOf(build: PullRequestBuild): { state: CommitState; de
     case PullRequestBuildStates.passed:
       return {
         state: CommitStates.success,
-        description: cut(
+        description: fitStatusDescription(
           `Passed in ${seconds(build.durationMs ?? 0)}: ${phaseDurations(build)}` +
             (build.reused ? ' (an earlier build of this commit)' : ''),
         ),
@@ -88,12 +83,14 @@ export function buildStatusOf(build: PullRequestBuild): { state: CommitState; de
     case PullRequestBuildStates.failed:
       return {
         state: CommitStates.failure,
-        description: cut(`Failed at "${build.failedStep ?? 'unknown step'}" (${build.failure ?? 'failed'})`),
+        description: fitStatusDescription(
+          `Failed at "${build.failedStep ?? 'unknown step'}" (${build.failure ?? 'failed'})`,
+        ),
       };
     case PullRequestBuildStates.error:
       return {
         state: CommitStates.error,
-        description: cut(`Could not build: ${build.reason ?? 'unknown error'}`),
+        description: fitStatusDescription(`Could not build: ${build.reason ?? 'unknown error'}`),
       };
   }
 }

@@ -40,9 +40,14 @@ export interface CommitStatusReceipt {
 export interface StatusActivityOptions {
   /** Waits between attempts inside one activity; its length + 1 is the number of attempts. */
   backoffMs?: readonly number[];
+  /** How long one attempt may take, rate-limit waits included, before it is aborted. */
+  attemptTimeoutMs?: number;
 }
 
 const DEFAULT_BACKOFF_MS = [1_000, 3_000];
+// Three attempts of 15 s and the waits between them end well inside the workflow's one-minute
+// start-to-close: no attempt outlives the activity, so none can land after a newer status.
+const DEFAULT_ATTEMPT_TIMEOUT_MS = 15_000;
 const MAX_ERROR_LENGTH = 500;
 
 function messageOf(err: unknown): string {
@@ -50,8 +55,23 @@ function messageOf(err: unknown): string {
   return maskSecrets(text).slice(0, MAX_ERROR_LENGTH);
 }
 
+/**
+ * `work`, or the signal's reason as soon as it aborts: a client waiting out a rate limit before
+ * its retry does not hold the attempt (the retry itself is aborted by the same signal).
+ */
+function whileNotAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}
+
 export function createStatusActivities(ports: StatusPorts, options: StatusActivityOptions = {}) {
   const backoff = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
   return {
     /**
      * Posts one commit status; answers `posted: false` with the reason rather than failing, after
@@ -76,13 +96,20 @@ export function createStatusActivities(ports: StatusPorts, options: StatusActivi
         for (let attempt = 0; ; attempt++) {
           try {
             const statuses = await ports.statuses(repo);
-            await statuses.post({
-              sha: input.commit,
-              context: input.context,
-              state: input.state,
-              description: input.description,
-              ...(targetUrl ? { targetUrl } : {}),
-            });
+            const signal = AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(attemptTimeoutMs)]);
+            await whileNotAborted(
+              signal,
+              statuses.post(
+                {
+                  sha: input.commit,
+                  context: input.context,
+                  state: input.state,
+                  description: input.description,
+                  ...(targetUrl ? { targetUrl } : {}),
+                },
+                { signal },
+              ),
+            );
             return { posted: true };
           } catch (err) {
             error = messageOf(err);

@@ -180,6 +180,12 @@ export function checkPullRequest(
 /** GitHub limits a commit status description to 140 characters. */
 export const STATUS_DESCRIPTION_LIMIT = 140;
 
+/** A status description on one line, cut with "..." to GitHub's limit (it refuses longer with a 422). */
+export function fitStatusDescription(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > STATUS_DESCRIPTION_LIMIT ? `${line.slice(0, STATUS_DESCRIPTION_LIMIT - 3)}...` : line;
+}
+
 /** One line for the commit status: the first violation with its commit, and how many more. */
 export function statusDescription(verdict: PrVerdict): string {
   const [first, ...rest] = verdict.violations;

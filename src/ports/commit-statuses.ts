@@ -38,6 +38,11 @@ export interface CommitStatus {
   targetUrl?: string;
 }
 
+export interface PostOptions {
+  /** Aborts the post: a status given up on must not land later, over a newer one. */
+  signal?: AbortSignal;
+}
+
 export interface CommitStatuses {
-  post(status: CommitStatus): Promise<void>;
+  post(status: CommitStatus, options?: PostOptions): Promise<void>;
 }

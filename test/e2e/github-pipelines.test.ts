@@ -257,7 +257,7 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
       { repository: () => config.repositories[0], statuses: ports.statuses, uiUrl: UI },
       { backoffMs: [1, 1] },
     );
-    fake.deny({ method: 'POST', path: /\/statuses\//, permission: 'statuses=write' });
+    const lift = fake.deny({ method: 'POST', path: /\/statuses\//, permission: 'statuses=write' });
     const before = fake.requests('POST').length;
     const request: CommitStatusRequest = {
       repository,
@@ -267,10 +267,70 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
       description: 'released',
     };
     const activity = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
-    const receipt: CommitStatusReceipt = await activity.run(postCommitStatus, request);
+    let receipt: CommitStatusReceipt;
+    try {
+      receipt = await activity.run(postCommitStatus, request);
+    } finally {
+      lift();
+    }
     assert.equal(receipt.posted, false);
     assert.match(receipt.error ?? '', /needs commit statuses: write/);
     assert.equal(fake.requests('POST').length - before, 1, 'a missing permission is not retried');
+  });
+
+  it('a post held up by a rate limit is abandoned with its activity and never lands later', async () => {
+    const config = validateConfig({ repositories: [{ name: repository }] }, {});
+    // Retries after GitHub's own wait (1 s per retry-after second), as in production.
+    const slow = createRepositoryPorts({
+      stateDir: path.join(base, 'slow-state'),
+      env: { GITHUB_TOKEN: fake.token, GITHUB_API_URL: fake.url },
+      githubClients: createGitHubClients({ token: fake.token, baseUrl: fake.url, pace: false }),
+    });
+    const { postCommitStatus } = createStatusActivities(
+      { repository: () => config.repositories[0], statuses: slow.statuses, uiUrl: UI },
+      { backoffMs: [1, 1] },
+    );
+    const posted = (description: string) => githubRepo.statuses.filter((s) => s.description === description);
+    const run = (description: string, activity: MockActivityEnvironment) =>
+      activity.run(postCommitStatus, {
+        repository,
+        commit: head,
+        context: 'release-flow/main',
+        state: 'pending',
+        description,
+      } satisfies CommitStatusRequest);
+    const quiet = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+
+    // The activity is cancelled (as when its time is up) while the client waits to retry.
+    fake.rateLimitNext('secondary');
+    const cancelled = quiet();
+    const running = run('abandoned with its activity', cancelled);
+    // Once GitHub has refused the first request, the client is waiting out the limit.
+    const refused = fake.requests('POST').length;
+    await waitFor(() => fake.requests('POST').length > refused, 5_000, 10);
+    cancelled.cancel();
+    await running.catch(() => undefined);
+    // The retry GitHub asked for would have come after 1 s: wait past it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.deepEqual(posted('abandoned with its activity'), [], 'the abandoned post landed after all');
+
+    // An attempt over its own deadline (the client still waiting) gives way to the next one;
+    // its own retry never lands afterwards as a second copy.
+    const deadline = createStatusActivities(
+      { repository: () => config.repositories[0], statuses: slow.statuses, uiUrl: UI },
+      { backoffMs: [1, 1], attemptTimeoutMs: 300 },
+    );
+    fake.rateLimitNext('secondary');
+    const receipt: CommitStatusReceipt = await quiet().run(deadline.postCommitStatus, {
+      repository,
+      commit: head,
+      context: 'release-flow/main',
+      state: 'pending',
+      description: 'given up at the deadline',
+    } satisfies CommitStatusRequest);
+    assert.equal(receipt.posted, true);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(posted('given up at the deadline').length, 1, 'the attempt given up landed late as a copy');
   });
 
   it('with wiki mode "contents" the retrospective is a markdown file in the repository', async () => {

@@ -308,9 +308,13 @@ export class FakeGitHub {
     return installation;
   }
 
-  /** Refuses matching requests with 403 and GitHub's permission header. */
-  deny(denial: Denial): void {
+  /** Refuses matching requests with 403 and GitHub's permission header; returns what lifts it. */
+  deny(denial: Denial): () => void {
     this.denials.push(denial);
+    return () => {
+      const at = this.denials.indexOf(denial);
+      if (at >= 0) this.denials.splice(at, 1);
+    };
   }
 
   /** The next request is refused for a rate limit, then the server answers normally again. */

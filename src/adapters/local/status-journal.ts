@@ -6,7 +6,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { STATUS_DESCRIPTION_LIMIT } from '../../domain/pr-policy';
+import { fitStatusDescription } from '../../domain/pr-policy';
 import type { CommitStatus, CommitStatuses } from '../../ports/commit-statuses';
 import { readJsonLines } from './durable-files';
 
@@ -19,11 +19,6 @@ export interface StatusJournalOptions {
   /** The JSON-lines file, shared by every local repository. */
   file: string;
   now?: () => number;
-}
-
-function fit(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > STATUS_DESCRIPTION_LIMIT ? `${line.slice(0, STATUS_DESCRIPTION_LIMIT - 3)}...` : line;
 }
 
 export class StatusJournal {
@@ -46,7 +41,7 @@ export class StatusJournal {
       sha: status.sha,
       context: status.context,
       state: status.state,
-      description: fit(status.description),
+      description: fitStatusDescription(status.description),
       ...(status.targetUrl ? { targetUrl: status.targetUrl } : {}),
       postedAt: this.now(),
     };
