@@ -3,8 +3,10 @@
  * state, one-line result) so the `status` query and the UI show where a release is.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   isCancellation,
   log,
   patched,
@@ -64,6 +66,9 @@ const statusActivities = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
   retry: { maximumAttempts: 3, initialInterval: '5 seconds' },
+  // A post in flight when the run is cancelled finishes before the next one starts, so the
+  // statuses still land in the order given.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 export interface CommitStatusReporter {
@@ -85,24 +90,36 @@ export function commitStatusReporter(target: {
 }): CommitStatusReporter {
   const enabled = patched(COMMIT_STATUSES_PATCH);
   let queue: Promise<void> = Promise.resolve();
-  return {
-    post(state, description) {
-      if (!enabled) return;
-      queue = queue.then(async () => {
-        try {
-          await statusActivities.postCommitStatus({ ...target, state, description });
-        } catch (err) {
-          // Cancelled with the run, or the worker was lost three times: the release goes on.
-          log.warn('commit status not posted', {
-            context: target.context,
-            state,
-            error: describeFailure(err).message,
-          });
-        }
-      });
-    },
-    settled: () => queue,
+  let last: CommitState | undefined;
+  const post = (state: CommitState, description: string) => {
+    if (!enabled) return;
+    last = state;
+    queue = queue.then(async () => {
+      try {
+        await statusActivities.postCommitStatus({ ...target, state, description });
+      } catch (err) {
+        // Cancelled with the run, or the worker was lost three times: the release goes on.
+        log.warn('commit status not posted', {
+          context: target.context,
+          state,
+          error: describeFailure(err).message,
+        });
+      }
+    });
   };
+  if (enabled) {
+    // A cancelled run must not leave "pending" behind (an outcome already posted stays). Posted
+    // outside the cancelled scope; what the run queues after this is cancelled with it, so this
+    // stays the last status.
+    CancellationScope.current().cancelRequested.catch(() => {
+      if (last !== 'pending') return;
+      return CancellationScope.nonCancellable(async () => {
+        post('error', 'cancelled: the run was asked to stop');
+        await queue;
+      });
+    });
+  }
+  return { post, settled: () => queue };
 }
 
 /** The first line of a failure message, for a status description. */

@@ -2,7 +2,8 @@ import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Client, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
@@ -10,6 +11,7 @@ import { mainCommitWorkflow } from '../../src/workflows/main-commit-pipeline';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
 import { lockHarness } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
+import { waitFor } from '../helpers/ports';
 import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real lock)', () => {
@@ -191,5 +193,34 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     await Promise.all([first.result(), second.result()]);
     assert.equal(maxActive, 1, 'never two builds of one repository at once');
     assert.deepEqual(inBuild, ['1'.repeat(40), '2'.repeat(40)]);
+  });
+
+  it('a cancelled run replaces its pending status with an error saying so, and posts nothing after it', async () => {
+    stubs.setOverrides({
+      buildArtifact: async () => {
+        const ctx = Context.current();
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(100);
+        }
+      },
+    });
+    const repository = unique('acme/app');
+    const handle = await runPipeline(repository, 'cafe'.padEnd(40, '0'));
+    await waitFor(async () => (await handle.query(statusQuery)).step === 'build', 10_000);
+    await handle.cancel();
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
+      return true;
+    });
+    const mine = stubs.statuses.filter((p) => p.repository === repository);
+    assert.deepEqual(
+      mine.map((p) => `${p.state}: ${p.description}`),
+      [
+        'pending: main-commit pipeline: build, unit tests, dev deploy, integration tests, release tag',
+        'error: cancelled: the run was asked to stop',
+      ],
+    );
   });
 });
