@@ -11,6 +11,7 @@ import { latestReleaseTag, type ReleaseTagRule } from '../../domain/release-tags
 import type { CommitRecord, GitPort, HistoryCompleteness, ReleasePoint } from '../../ports/git';
 import type { GitRefs } from '../../ports/git-refs';
 import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { gitEnv, HARDENED_GIT_CONFIG } from './git-process';
 
 interface GitResult {
   code: number;
@@ -20,26 +21,6 @@ interface GitResult {
 
 // 50,000 commits with long bodies run to tens of megabytes; the default 1 MB would truncate.
 const MAX_OUTPUT = 1024 * 1024 * 1024;
-
-function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LC_ALL: 'C',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_OPTIONAL_LOCKS: '0',
-  };
-  // Inside a git hook these point at another repository and would override --repo.
-  for (const name of [
-    'GIT_DIR',
-    'GIT_WORK_TREE',
-    'GIT_INDEX_FILE',
-    'GIT_OBJECT_DIRECTORY',
-    'GIT_COMMON_DIR',
-  ]) {
-    delete env[name];
-  }
-  return env;
-}
 
 /** `noOrigin`: the clone is its own source, so there was nothing to fetch from. */
 export type FetchOutcome = { fetched: true } | { fetched: false; reason: string; noOrigin?: true };
@@ -77,18 +58,7 @@ export class LocalGitRepository implements GitPort, GitRefs {
     return new Promise((resolve, reject) => {
       execFile(
         'git',
-        // Hooks and an fsmonitor in the clone (a build step can write them) must never run as the worker.
-        [
-          '-c',
-          'log.showSignature=false',
-          '-c',
-          'core.quotePath=false',
-          '-c',
-          'core.hooksPath=/dev/null',
-          '-c',
-          'core.fsmonitor=false',
-          ...args,
-        ],
+        [...HARDENED_GIT_CONFIG, '-c', 'log.showSignature=false', '-c', 'core.quotePath=false', ...args],
         { cwd: this.directory, env: gitEnv(), maxBuffer: MAX_OUTPUT, encoding: 'utf8', timeout: timeoutMs },
         (err, stdout, stderr) => {
           if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {

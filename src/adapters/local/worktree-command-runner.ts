@@ -21,6 +21,7 @@ import {
 import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
 import { createFileExclusive, readJsonFile } from './durable-files';
 import { describeOutcome, logTail, runLoggedProcess } from './logged-process';
+import { gitEnv, HARDENED_GIT_CONFIG } from './git-process';
 
 /** Variables a build may need from the worker's environment; secrets stay out unless named. */
 export const defaultInheritedEnv = [
@@ -52,21 +53,6 @@ interface PassedRecord {
   result: Omit<CommandRunResult, 'reused'>;
 }
 
-// Hook variables would point git at another repository.
-function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
-  for (const name of [
-    'GIT_DIR',
-    'GIT_WORK_TREE',
-    'GIT_INDEX_FILE',
-    'GIT_OBJECT_DIRECTORY',
-    'GIT_COMMON_DIR',
-  ]) {
-    delete env[name];
-  }
-  return env;
-}
-
 function git(
   cwd: string,
   args: string[],
@@ -79,9 +65,7 @@ function git(
       encoding: 'utf8' as const,
       ...(timeoutMs ? { timeout: timeoutMs } : {}),
     };
-    // Build steps share the clone's .git: hooks or an fsmonitor they plant must never run as the worker.
-    const hardened = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args];
-    execFile('git', hardened, options, (err, stdout, stderr) => {
+    execFile('git', [...HARDENED_GIT_CONFIG, ...args], options, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         reject(err);
         return;
