@@ -34,7 +34,7 @@ import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner'
 import type { Config, RepositoryConfig } from './config/schema';
 import { UserError } from './errors';
 import type { FencedResource } from './ports/fenced-resource';
-import { githubSelection, servedByGitHub } from './github-selection';
+import { githubSelection } from './github-selection';
 import type { CommitStatuses } from './ports/commit-statuses';
 import { createRepositoryPorts } from './repository-ports';
 
@@ -64,6 +64,8 @@ interface PullRequestPortsOptions {
   clients: GitHubClients | undefined;
   /** The commit statuses of a configured repository (GitHub's, or the local journal). */
   statuses: (repository: RepositoryConfig) => Promise<CommitStatuses>;
+  /** The pipelines' GitHub selection, so the gate and the pipelines never disagree. */
+  onGitHub: (repository: RepositoryConfig) => boolean;
 }
 
 /**
@@ -77,7 +79,7 @@ function pullRequestPorts(options: PullRequestPortsOptions) {
   const registryDir = path.join(options.stateDir, 'pull-requests');
   return async (repository: string): Promise<PullRequestPorts> => {
     const repo = config.repositories.find((r) => r.name === repository);
-    if (repo && !servedByGitHub(repo, env)) {
+    if (repo && !options.onGitHub(repo)) {
       if (!repo.path) {
         throw new UserError(
           'PULL_REQUESTS_UNSERVED',
@@ -191,6 +193,13 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       ...(opts.printAlert ? { print: opts.printAlert } : {}),
     }),
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
-    pullRequestPorts: pullRequestPorts({ config, stateDir, env, clients, statuses: perRepository.statuses }),
+    pullRequestPorts: pullRequestPorts({
+      config,
+      stateDir,
+      env,
+      clients,
+      statuses: perRepository.statuses,
+      onGitHub: perRepository.onGitHub,
+    }),
   };
 }

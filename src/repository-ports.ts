@@ -45,6 +45,8 @@ export interface RepositoryPorts {
   wiki: (repository: RepositoryConfig) => Promise<Wiki>;
   /** Where the pipelines' commit statuses go. */
   statuses: (repository: RepositoryConfig) => Promise<CommitStatuses>;
+  /** Whether GitHub serves the repository (`githubSelection`, decided once per repository). */
+  onGitHub: (repository: RepositoryConfig) => boolean;
 }
 
 export interface RepositoryPortsOptions {
@@ -122,6 +124,8 @@ export function createRepositoryPorts(options: RepositoryPortsOptions): Reposito
   };
 
   return {
+    onGitHub,
+
     async git(repository) {
       if (!onGitHub(repository)) return LocalGitRepository.open(clonePath(repository));
       const { ref, client } = await github(repository);
