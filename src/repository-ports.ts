@@ -23,6 +23,9 @@ import { GitHubHistory } from './adapters/github/github-history';
 import { GitHubIssueTickets } from './adapters/github/github-issue-tickets';
 import { GitHubRefs } from './adapters/github/github-refs';
 import { fullName, parseRepositoryRef, type RepositoryRef } from './adapters/github/repository-ref';
+import { ConfluenceWiki } from './adapters/confluence/confluence-wiki';
+import { confluenceClient, jiraClient, type ClientTuning } from './adapters/jira/credentials';
+import { JiraTickets } from './adapters/jira/jira-tickets';
 import { LocalGitRepository } from './adapters/local/git-repository';
 import { MarkdownTickets } from './adapters/local/markdown-tickets';
 import { MarkdownWiki } from './adapters/local/markdown-wiki';
@@ -47,6 +50,8 @@ export interface RepositoryPorts {
   statuses: (repository: RepositoryConfig) => Promise<CommitStatuses>;
   /** Whether GitHub serves the repository (`githubSelection`, decided once per repository). */
   onGitHub: (repository: RepositoryConfig) => boolean;
+  /** The repository's Jira, when `jira` is configured for it (the PR gate's ticket check). */
+  jira: (repository: RepositoryConfig) => JiraTickets | undefined;
 }
 
 export interface RepositoryPortsOptions {
@@ -60,6 +65,8 @@ export interface RepositoryPortsOptions {
   gitWikiRemote?: (repository: RepositoryRef) => string;
   /** Told what a best-effort step could not do (a clone that could not be fetched). */
   warn?: (message: string) => void;
+  /** Jira and Confluence client settings; tests shorten rate-limit waits. */
+  atlassian?: ClientTuning;
 }
 
 function clonePath(repository: RepositoryConfig): string {
@@ -81,6 +88,31 @@ export function createRepositoryPorts(options: RepositoryPortsOptions): Reposito
   const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
   // Adapters that keep state (a wiki clone and its write queue) must be one per repository.
   const wikis = new Map<string, Promise<Wiki>>();
+  // Jira and Confluence, per repository: `jira:` / `confluence:` in its configuration win over
+  // GitHub's issues and wiki and over the markdown files.
+  const jiras = new Map<string, JiraTickets>();
+  const jira = (repository: RepositoryConfig): JiraTickets | undefined => {
+    if (!repository.jira) return undefined;
+    let tickets = jiras.get(repository.name);
+    if (!tickets) {
+      tickets = new JiraTickets(jiraClient(repository.jira, env, options.atlassian), repository.jira);
+      jiras.set(repository.name, tickets);
+    }
+    return tickets;
+  };
+  const confluences = new Map<string, ConfluenceWiki>();
+  const confluence = (repository: RepositoryConfig): ConfluenceWiki | undefined => {
+    if (!repository.confluence) return undefined;
+    let wiki = confluences.get(repository.name);
+    if (!wiki) {
+      wiki = new ConfluenceWiki(
+        confluenceClient(repository.confluence, env, options.atlassian),
+        repository.confluence,
+      );
+      confluences.set(repository.name, wiki);
+    }
+    return wiki;
+  };
 
   const github = async (repository: RepositoryConfig) => {
     const ref = parseRepositoryRef(repository.name);
@@ -125,6 +157,7 @@ export function createRepositoryPorts(options: RepositoryPortsOptions): Reposito
 
   return {
     onGitHub,
+    jira,
 
     async git(repository) {
       if (!onGitHub(repository)) return LocalGitRepository.open(clonePath(repository));
@@ -139,6 +172,8 @@ export function createRepositoryPorts(options: RepositoryPortsOptions): Reposito
     },
 
     async tickets(repository) {
+      const jiraTickets = jira(repository);
+      if (jiraTickets) return jiraTickets;
       if (!onGitHub(repository)) return localTickets;
       const { ref, client } = await github(repository);
       const settings = repository.github.tickets;
@@ -149,6 +184,8 @@ export function createRepositoryPorts(options: RepositoryPortsOptions): Reposito
     },
 
     async wiki(repository) {
+      const pages = confluence(repository);
+      if (pages) return pages;
       if (!onGitHub(repository)) return localWiki;
       const key = fullName(parseRepositoryRef(repository.name)).toLowerCase();
       let wiki = wikis.get(key);

@@ -75,6 +75,45 @@ const github = z
   })
   .prefault({});
 
+const siteUrl = z.url({
+  protocol: /^https?$/,
+  error: 'expected an http(s) URL such as "https://acme.atlassian.net"',
+});
+
+/**
+ * `HOT-<n>` and `ROLLBACK-<n>` tickets as Jira issues (README "Jira and Confluence"); the
+ * credentials come from JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center).
+ */
+const jira = z.strictObject({
+  url: siteUrl,
+  /** `cloud` speaks REST v3 (descriptions in Atlassian Document Format), `data-center` REST v2 (wiki markup). */
+  deployment: z.enum(['cloud', 'data-center']).default('cloud'),
+  project: z.string().regex(/^[A-Z][A-Z0-9_]+$/, 'expected a Jira project key such as "OPS"'),
+  issueType: z.string().min(1).default('Bug'),
+  /** Priority names by decision: an emergency is the highest. */
+  priorities: z
+    .strictObject({
+      emergency: z.string().min(1).default('Highest'),
+      rollback: z.string().min(1).default('High'),
+    })
+    .prefault({}),
+  /** More labels on every ticket (besides `release-flow` and the `HOT-<n>` id). */
+  labels: z.array(z.string().regex(/^\S+$/, 'Jira labels cannot contain spaces')).default([]),
+  /** The transition, by name, that closes a ticket when the incident closes. */
+  doneTransition: z.string().min(1).default('Done'),
+  /** The PR gate checks that the branch's TICKET-ID exists in Jira and is not done. */
+  prGate: z.boolean().default(false),
+});
+
+/** Retrospective pages in Confluence Cloud (REST v2, storage format). */
+const confluence = z.strictObject({
+  /** The wiki root: `https://acme.atlassian.net/wiki`. */
+  url: siteUrl,
+  space: z.string().regex(/^~?[A-Za-z0-9]+$/, 'expected a Confluence space key such as "OPS"'),
+  /** The id of the page the retrospectives go under (the number in its URL). */
+  parentPageId: z.string().regex(/^\d+$/, 'expected a page id such as "123456"'),
+});
+
 const repository = z.strictObject({
   /** Owner/name as GitHub spells it, or any unique name for a local repository. */
   name: z.string().min(1),
@@ -132,6 +171,8 @@ const repository = z.strictObject({
     })
     .prefault({}),
   github,
+  jira: jira.optional(),
+  confluence: confluence.optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -11,6 +11,10 @@ export const SECRET_ENV_VARS = [
   'PAGERDUTY_ROUTING_KEY',
   'DATADOG_API_KEY',
   'DATADOG_APP_KEY',
+  'JIRA_API_TOKEN',
+  'JIRA_PAT',
+  'CONFLUENCE_API_TOKEN',
+  'CONFLUENCE_PAT',
 ] as const;
 export type SecretName = (typeof SECRET_ENV_VARS)[number];
 

@@ -85,6 +85,16 @@ export class GitHubIssueTickets implements Tickets {
     return { added: true };
   }
 
+  async close(request: { id: string; key: string; markdown: string }): Promise<{ closed: boolean }> {
+    const { added } = await this.comment(request);
+    if (!added) return { closed: false };
+    const issue = (await this.find(request.id))!;
+    await withAccess(`close issue ${request.id} in ${this.where}`, GitHubPermissions.issuesWrite, () =>
+      this.github.rest.issues.update({ ...this.repository, issue_number: issue.number, state: 'closed' }),
+    );
+    return { closed: true };
+  }
+
   async get(id: string): Promise<Ticket | null> {
     const issue = await this.find(id);
     if (!issue) return null;

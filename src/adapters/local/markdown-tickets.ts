@@ -40,6 +40,12 @@ export class MarkdownTickets implements Tickets {
     return this.folder.append(request.id, request.key, `### ${stamp}\n\n${request.markdown.trimEnd()}`);
   }
 
+  /** The final update; the file keeps no state beyond it, so closing is adding it once. */
+  async close(request: { id: string; key: string; markdown: string }): Promise<{ closed: boolean }> {
+    const { added } = await this.comment({ ...request, markdown: `Closed.\n\n${request.markdown}` });
+    return { closed: added };
+  }
+
   async get(id: string): Promise<Ticket | null> {
     const markdown = await this.folder.read(id);
     if (markdown === null) return null;
