@@ -12,6 +12,8 @@ import type { PipelinePorts } from './activities/pipeline';
 import { environmentKey } from './activities/deploy';
 import type { PullRequestPorts } from './activities/pr-gate';
 import {
+  DEFAULT_GITHUB_API_URL,
+  webUrlOf,
   createGitHubClients,
   githubCredentialsFromEnv,
   type GitHubClient,
@@ -36,6 +38,7 @@ import { UserError } from './errors';
 import type { FencedResource } from './ports/fenced-resource';
 import { githubSelection } from './github-selection';
 import type { CommitStatuses } from './ports/commit-statuses';
+import type { TicketTracker } from './ports/ticket-tracker';
 import { createRepositoryPorts } from './repository-ports';
 
 export interface LocalPipelineOptions {
@@ -66,6 +69,8 @@ interface PullRequestPortsOptions {
   statuses: (repository: RepositoryConfig) => Promise<CommitStatuses>;
   /** The pipelines' GitHub selection, so the gate and the pipelines never disagree. */
   onGitHub: (repository: RepositoryConfig) => boolean;
+  /** The repository's Jira, when configured (the gate checks tickets when `jira.prGate`). */
+  jira: (repository: RepositoryConfig) => TicketTracker | undefined;
 }
 
 /**
@@ -79,6 +84,8 @@ function pullRequestPorts(options: PullRequestPortsOptions) {
   const registryDir = path.join(options.stateDir, 'pull-requests');
   return async (repository: string): Promise<PullRequestPorts> => {
     const repo = config.repositories.find((r) => r.name === repository);
+    const jira = repo?.jira?.prGate ? options.jira(repo) : undefined;
+    const tracker = jira ? { tracker: { name: `Jira (${repo!.jira!.url})`, tickets: jira } } : {};
     if (repo && !options.onGitHub(repo)) {
       if (!repo.path) {
         throw new UserError(
@@ -92,6 +99,7 @@ function pullRequestPorts(options: PullRequestPortsOptions) {
         pullRequests: new LocalPullRequests(await LocalGitRepository.open(repo.path), registry),
         statuses: await options.statuses(repo),
         remember: (pullRequest) => registry.remember(pullRequest),
+        ...tracker,
       };
     }
     if (!clients) {
@@ -106,6 +114,9 @@ function pullRequestPorts(options: PullRequestPortsOptions) {
     return {
       pullRequests: new GitHubPullRequests(github, ref),
       statuses: new GitHubCommitStatuses(github, ref),
+      ...tracker,
+      webUrl: (number) =>
+        `${webUrlOf(env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL)}/${ref.owner}/${ref.repo}/pull/${number}`,
     };
   };
 }
@@ -193,6 +204,8 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       ...(opts.printAlert ? { print: opts.printAlert } : {}),
     }),
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+    // The release board is served at the server's root; tickets link it when people can reach it.
+    ...(config.server.publicUrl ? { boardUrl: config.server.publicUrl } : {}),
     pullRequestPorts: pullRequestPorts({
       config,
       stateDir,
@@ -200,6 +213,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       clients,
       statuses: perRepository.statuses,
       onGitHub: perRepository.onGitHub,
+      jira: perRepository.jira,
     }),
   };
 }

@@ -4,6 +4,7 @@
  * Each is idempotent by the key the workflow derives from its own id and run, so a retried or
  * replayed activity finds what it made before instead of opening a second ticket.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RepositoryConfig } from '../config/schema';
 import type { IncidentKind } from '../domain/incident-ids';
@@ -17,6 +18,7 @@ import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { DocumentRef, Tickets } from '../ports/tickets';
 import type { PageId, Wiki } from '../ports/wiki';
+import { workflowUrl } from '../temporal/ui-links';
 import { definitive } from './definitive';
 
 export interface IncidentPorts {
@@ -26,6 +28,10 @@ export interface IncidentPorts {
   wiki: (repository: RepositoryConfig) => Promise<Wiki>;
   repository: (name: string) => RepositoryConfig | undefined;
   git: (repository: RepositoryConfig) => Promise<GitPort & GitRefs>;
+  /** Root of the Temporal UI: the ticket links the run. */
+  uiUrl?: string;
+  /** The release board's address: the ticket links it. */
+  boardUrl?: string;
 }
 
 export interface IncidentTicketInput {
@@ -50,6 +56,15 @@ export interface RetrospectiveRequest {
 
 function time(at: number): string {
   return new Date(at).toISOString().replace('.000Z', 'Z');
+}
+
+// Outside an activity (a script calling the factory) there is no context: the default namespace.
+function namespaceOf(): string {
+  try {
+    return Context.current().info.workflowNamespace ?? 'default';
+  } catch {
+    return 'default';
+  }
 }
 
 function configured(ports: IncidentPorts, name: string): RepositoryConfig {
@@ -78,12 +93,40 @@ export function createIncidentActivities(ports: IncidentPorts) {
     /** Opens the incident's ticket (`HOT-<n>`), the decision copied in; a retry finds the same ticket. */
     async openIncidentTicket(input: IncidentTicketInput): Promise<DocumentRef> {
       const d = input.decision;
+      const run = ports.uiUrl
+        ? workflowUrl({
+            uiUrl: ports.uiUrl,
+            namespace: namespaceOf(),
+            workflowId: input.workflowId,
+          })
+        : undefined;
+      // Sections a tracker shows as a document (Jira's description): summary, impact, the
+      // release, the decision with who, when and why, and where to follow the run.
       const body = [
+        '## Summary',
+        '',
+        `${input.repository} ${input.version} broke production (${input.trigger}); **${d.name}** declared by ${d.by}.`,
+        '',
+        '## Impact',
+        '',
+        '- Users affected: _to be filled_',
+        `- Since: ${time(d.at)}`,
+        '',
+        '## Release',
+        '',
         `- Repository: ${input.repository}`,
         `- Version: ${input.version}${input.previousVersion ? ` (previous production version: ${input.previousVersion})` : ''}`,
         `- Trigger: ${input.trigger}`,
+        '',
+        '## Decision',
+        '',
         `- Decision: **${d.name}** by ${d.by} at ${time(d.at)}`,
         `- Reason given: ${d.reason?.trim() || '(none given)'}`,
+        '',
+        '## Links',
+        '',
+        ...(run ? [`- [The release run in the Temporal UI](${run})`] : []),
+        ...(ports.boardUrl ? [`- [The release board](${ports.boardUrl})`] : []),
         `- Workflow: \`${input.workflowId}\` (query \`status\`)`,
       ].join('\n');
       const repo = configured(ports, input.repository);

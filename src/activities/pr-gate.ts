@@ -4,7 +4,7 @@
  * the `release-flow/policy` status with a "Details" link to the calling workflow. Posting a status is idempotent (the latest one per context wins), so a
  * retry repeats nothing that matters.
  */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { gatePullRequest, type PrGateOptions, type PrGateResult } from '../adapters/github/pull-request-gate';
 import type { RepositoryConfig } from '../config/schema';
@@ -12,6 +12,8 @@ import { defaultPrPolicyOptions } from '../domain/pr-policy';
 import { isUserError } from '../errors';
 import type { CommitStatuses } from '../ports/commit-statuses';
 import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
+import type { TicketTracker } from '../ports/ticket-tracker';
+import { maskSecrets } from '../config/secrets';
 import { pullRequestBuildPlan } from './pr-build-plan';
 import { workflowUrl } from '../temporal/ui-links';
 import type {
@@ -32,6 +34,13 @@ export interface PullRequestPorts {
    * open pull requests for them; a later push to its base then checks it again.
    */
   remember?: (pullRequest: PullRequestRef) => Promise<void>;
+  /**
+   * The team's tracker when the repository's gate checks tickets (`jira.prGate`): the branch's
+   * TICKET-ID must exist there and not be done, and the pull request is linked on it.
+   */
+  tracker?: { name: string; tickets: TicketTracker };
+  /** Where a person opens a pull request, for the link on its ticket. */
+  webUrl?: (number: number) => string;
 }
 
 export interface PrGatePorts {
@@ -88,7 +97,7 @@ export async function refusalsFinal<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function gateOptions(ports: PrGatePorts, repository: string): PrGateOptions {
+function gateOptions(ports: PrGatePorts, repository: string, repo: PullRequestPorts): PrGateOptions {
   const config = ports.repository(repository);
   const info = Context.current().info;
   const workflowId = info.workflowExecution?.workflowId;
@@ -100,7 +109,34 @@ function gateOptions(ports: PrGatePorts, repository: string): PrGateOptions {
   return {
     policy: config ? { ...defaultPrPolicyOptions, preset: config.preset } : defaultPrPolicyOptions,
     ...(url ? { targetUrl: () => url } : {}),
+    ...(repo.tracker
+      ? { ticket: { tracker: repo.tracker.name, lookup: (id: string) => repo.tracker!.tickets.lookup(id) } }
+      : {}),
   };
+}
+
+/**
+ * Links the pull request on its ticket (a remote link, one per pull request). Best effort: the
+ * gate's verdict stands whether or not the tracker takes the link.
+ */
+async function linkOnTicket(repository: string, repo: PullRequestPorts, result: PrGateResult): Promise<void> {
+  if (!repo.tracker || !repo.webUrl || !result.ticket || result.ticket.done) return;
+  const { pullRequest } = result;
+  try {
+    await repo.tracker.tickets.link({
+      ticket: result.ticket.key,
+      key: `${repository}#${pullRequest.number}`,
+      url: repo.webUrl(pullRequest.number),
+      title: `${repository}#${pullRequest.number}: ${pullRequest.headRef} into ${pullRequest.baseRef}`,
+      summary: result.status.description,
+    });
+  } catch (err) {
+    log.warn('pull request not linked on its ticket', {
+      repository,
+      number: pullRequest.number,
+      error: maskSecrets(err instanceof Error ? err.message : String(err)),
+    });
+  }
 }
 
 function verdictOf(repository: string, result: PrGateResult): PullRequestGateVerdict {
@@ -131,7 +167,7 @@ export function createPrGateActivities(ports: PrGatePorts) {
      */
     async checkPullRequestPolicy(input: PullRequestGateInput): Promise<PullRequestGateVerdict> {
       const repo = await portsOf(ports, input.repository);
-      const options = gateOptions(ports, input.repository);
+      const options = gateOptions(ports, input.repository, repo);
       const pullRequest = {
         number: input.number,
         headRef: input.branch,
@@ -142,6 +178,7 @@ export function createPrGateActivities(ports: PrGatePorts) {
         gatePullRequest(repo.pullRequests, repo.statuses, pullRequest, options),
       );
       await repo.remember?.(pullRequest);
+      await linkOnTicket(input.repository, repo, result);
       const build = pullRequestBuildPlan(ports.repository(input.repository));
       return { ...verdictOf(input.repository, result), ...(build ? { build } : {}) };
     },
@@ -152,7 +189,7 @@ export function createPrGateActivities(ports: PrGatePorts) {
      */
     async recheckOpenPullRequests(input: RecheckOpenPullRequestsInput): Promise<PullRequestGateVerdict[]> {
       const repo = await portsOf(ports, input.repository);
-      const options = gateOptions(ports, input.repository);
+      const options = gateOptions(ports, input.repository, repo);
       const base = input.base ?? ports.repository(input.repository)?.defaultBranch ?? 'main';
       const open = await refusalsFinal(() => repo.pullRequests.listOpen(base));
       const results: PullRequestGateVerdict[] = [];
@@ -161,6 +198,7 @@ export function createPrGateActivities(ports: PrGatePorts) {
         const result = await refusalsFinal(() =>
           gatePullRequest(repo.pullRequests, repo.statuses, pullRequest, options),
         );
+        await linkOnTicket(input.repository, repo, result);
         results.push(verdictOf(input.repository, result));
       }
       return results;

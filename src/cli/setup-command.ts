@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { projectRoot } from '../package-info';
 import { lookup, type ExecutableKind } from '../temporal/executables';
+import { doctorAtlassian } from './atlassian-doctor';
 import type { CliContext } from './main';
 
 export function registerSetupCommands(program: Command, ctx: CliContext): void {
@@ -8,7 +9,9 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
     .command('doctor')
     .description('show which Temporal executables release-flow would use, and where each came from')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => {
+    .option('--config <file>', 'the configuration whose Jira and Confluence settings to check')
+    .action(async (opts: { json?: boolean; config?: string }) => {
+      const atlassian = await doctorAtlassian(opts.config);
       const kinds: ExecutableKind[] = ['cli', 'test-server'];
       const report = kinds.map((kind) => {
         const found = lookup(kind, { root: projectRoot });
@@ -19,7 +22,7 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
       if (opts.json)
         ctx.out(
           JSON.stringify(
-            { temporalAddress: process.env.TEMPORAL_ADDRESS ?? null, executables: report },
+            { temporalAddress: process.env.TEMPORAL_ADDRESS ?? null, executables: report, ...atlassian.json },
             null,
             2,
           ),
@@ -33,7 +36,9 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
               : `${r.kind}: not found; tried:\n  ${r.tried.join('\n  ')}\n  run \`npm run setup:temporal\``,
           );
         }
+        atlassian.lines.forEach((line) => ctx.out(line));
       }
+      if (atlassian.failed) ctx.setExitCode(1);
       if (report.some((r) => !r.found) && !process.env.TEMPORAL_ADDRESS) ctx.setExitCode(1);
     });
 }

@@ -21,6 +21,8 @@ export const PrRules = {
   mergeCommit: 'merge-commit',
   /** The branch has no commit the base lacks. */
   noCommits: 'no-commits',
+  /** The branch's ticket does not exist in the tracker, or is done (Jira, when configured). */
+  ticket: 'ticket',
 } as const;
 export type PrRule = (typeof PrRules)[keyof typeof PrRules];
 

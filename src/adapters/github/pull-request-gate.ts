@@ -7,6 +7,7 @@
 import {
   checkPullRequest,
   defaultPrPolicyOptions,
+  PrRules,
   statusDescription,
   type PrPolicyOptions,
   type PrVerdict,
@@ -18,11 +19,17 @@ import {
   type CommitStatuses,
 } from '../../ports/commit-statuses';
 import type { PullRequestRef, PullRequests } from '../../ports/pull-requests';
+import type { TrackedTicket } from '../../ports/ticket-tracker';
 
 export interface PrGateOptions {
   policy?: PrPolicyOptions;
   /** The status's "Details" link for a pull request (the gate's workflow in the Temporal UI). */
   targetUrl?: (pullRequest: PullRequestRef) => string | undefined;
+  /**
+   * The branch's ticket in the team's tracker (Jira), when the gate checks it: it must exist and
+   * not be done, and the status's "Details" then links it.
+   */
+  ticket?: { tracker: string; lookup: (id: string) => Promise<TrackedTicket | null> };
 }
 
 export interface PrGateResult {
@@ -32,6 +39,8 @@ export interface PrGateResult {
   /** Every violation; the status names only the first ones. */
   verdict: PrVerdict;
   status: CommitStatus;
+  /** The branch's ticket as the tracker has it; null when checked and missing, absent when not checked. */
+  ticket?: TrackedTicket | null;
 }
 
 /** The verdict and the status it calls for, without posting it. */
@@ -51,16 +60,33 @@ export async function evaluatePullRequest(
     },
     options.policy ?? defaultPrPolicyOptions,
   );
-  const targetUrl = options.targetUrl?.(pullRequest);
+  let ticket: TrackedTicket | null | undefined;
+  if (options.ticket && verdict.ticket) {
+    ticket = await options.ticket.lookup(verdict.ticket);
+    const problem = !ticket
+      ? `ticket ${verdict.ticket} does not exist in ${options.ticket.tracker} (or the account cannot see it)`
+      : ticket.done
+        ? `ticket ${verdict.ticket} is done (${ticket.status}): reopen it or use an open ticket`
+        : null;
+    // First: the ticket is what a developer fixes before anything else on the branch.
+    if (problem) verdict.violations.unshift({ rule: PrRules.ticket, message: problem });
+    verdict.ok = verdict.violations.length === 0;
+  }
+  const targetUrl = ticket?.url ?? options.targetUrl?.(pullRequest);
+  const description =
+    verdict.ok && ticket
+      ? `policy OK: ${ticket.key} ${ticket.status}, commit headers and rebase`
+      : statusDescription(verdict);
   return {
     pullRequest,
     baseSha: comparison.baseSha,
+    ...(ticket !== undefined ? { ticket } : {}),
     verdict,
     status: {
       sha: pullRequest.headSha,
       context: StatusContexts.policy,
       state: verdict.ok ? CommitStates.success : CommitStates.failure,
-      description: statusDescription(verdict),
+      description,
       ...(targetUrl ? { targetUrl } : {}),
     },
   };

@@ -191,15 +191,18 @@ export class JiraTickets implements Tickets, TicketTracker {
   }
 
   async lookup(key: string): Promise<TrackedTicket | null> {
-    const issue = await this.client.request<Issue>({
-      path: `${this.api}/issue/${encodeURIComponent(key)}`,
-      query: { fields: 'summary,status' },
-      action: `read issue ${key}`,
-      permission: JiraPermissions.browse,
-    });
+    // A hotfix branch names release-flow's own id, which Jira knows as a label.
+    const issue = INCIDENT_ID.test(key)
+      ? await this.find(key, ['summary', 'labels', 'status'])
+      : await this.client.request<Issue>({
+          path: `${this.api}/issue/${encodeURIComponent(key)}`,
+          query: { fields: 'summary,status' },
+          action: `read issue ${key}`,
+          permission: JiraPermissions.browse,
+        });
     if (!issue) return null;
     return {
-      key: issue.key,
+      key: INCIDENT_ID.test(key) ? key : issue.key,
       url: this.browseUrl(issue.key),
       summary: issue.fields.summary ?? '',
       status: issue.fields.status?.name ?? 'unknown',
