@@ -47,6 +47,24 @@ export interface IncidentTicketInput {
   workflowId: string;
 }
 
+/**
+ * A ticket or page and how it got there: `service` names Jira or Confluence when the repository
+ * uses them, and `attempt` above 1 says the service was unavailable (or rate-limited past what
+ * one call waits) on the attempts before, which Temporal retried.
+ */
+export interface IncidentDocumentRef extends DocumentRef {
+  service?: 'Jira' | 'Confluence';
+  attempt?: number;
+}
+
+function attemptOf(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
 export interface RetrospectiveRequest {
   key: string;
   /** `{ id: 'HOT-3' }` (the ticket's number) or `{ kind: 'ROLLBACK' }` (the wiki numbers it). */
@@ -91,7 +109,7 @@ async function settled<T>(work: () => Promise<T>): Promise<T> {
 export function createIncidentActivities(ports: IncidentPorts) {
   return {
     /** Opens the incident's ticket (`HOT-<n>`), the decision copied in; a retry finds the same ticket. */
-    async openIncidentTicket(input: IncidentTicketInput): Promise<DocumentRef> {
+    async openIncidentTicket(input: IncidentTicketInput): Promise<IncidentDocumentRef> {
       const d = input.decision;
       const run = ports.uiUrl
         ? workflowUrl({
@@ -130,7 +148,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
         `- Workflow: \`${input.workflowId}\` (query \`status\`)`,
       ].join('\n');
       const repo = configured(ports, input.repository);
-      return await settled(async () =>
+      const ref = await settled(async () =>
         (await ports.tickets(repo)).open({
           key: input.key,
           kind: input.kind,
@@ -139,14 +157,15 @@ export function createIncidentActivities(ports: IncidentPorts) {
           labels: ['release-flow', input.kind === 'HOT' ? 'sev-1' : 'rollback'],
         }),
       );
+      return { ...ref, ...(repo.jira ? { service: 'Jira' as const } : {}), attempt: attemptOf() };
     },
 
     /** Publishes the retrospective page from the template (decision and timeline in it). */
-    async publishRetrospective(input: RetrospectiveRequest): Promise<DocumentRef> {
+    async publishRetrospective(input: RetrospectiveRequest): Promise<IncidentDocumentRef> {
       const r = input.retrospective;
       const what = r.kind === 'HOT' ? 'Emergency hotfix' : 'Rollback';
       const repo = configured(ports, r.repository);
-      return await settled(async () =>
+      const ref = await settled(async () =>
         (await ports.wiki(repo)).publish({
           key: input.key,
           page: input.page,
@@ -154,6 +173,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
           content: (id) => renderRetrospective({ ...r, id }),
         }),
       );
+      return { ...ref, ...(repo.confluence ? { service: 'Confluence' as const } : {}), attempt: attemptOf() };
     },
 
     /** Creates branch `HOT-<n>` at the commit the deployed version's tag marks. */

@@ -149,6 +149,8 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
       200,
     );
     assert.equal(awaiting, true);
+    // Jira is away for the first two attempts: the step is retried and the emergency carries on.
+    jira.unavailable = 2;
     await production.signal(emergencySignal, { by: 'oncall-ana', reason: 'checkout is down' });
     const ended = (await production.result()) as {
       state: string;
@@ -191,6 +193,24 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
     assert.match(value, /oncall-ana/);
     assert.match(value, new RegExp(`ticket HOT-1</a>`));
     assert.match(ended.hotfix.wikiUrl, new RegExp(`/wiki/spaces/OPS/pages/${page.id}/`));
+    assert.equal(jira.unavailable, 0, 'both 503s were answered');
+    const history = await production.fetchHistory();
+    const results = (history.events ?? [])
+      .map((e) => e.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data)
+      .filter((d): d is Uint8Array => d instanceof Uint8Array)
+      .map(
+        (d) =>
+          JSON.parse(Buffer.from(d).toString('utf8')) as { service?: string; attempt?: number; id?: string },
+      );
+    assert.deepEqual(
+      results.filter((r) => r.service).map((r) => [r.service, r.id, r.attempt]),
+      [
+        ['Jira', 'HOT-1', 3],
+        ['Confluence', 'HOT-1', 1],
+      ],
+      'the ticket was opened on the third attempt, and the result says so',
+    );
+    assert.ok(!JSON.stringify(history).includes(jira.apiToken), 'the token never enters the history');
     const steps = ((await production.query(statusQuery)) as PipelineStatus).steps;
     assert.deepEqual(
       steps.filter((s) => /HOT/.test(s.name)).map((s) => [s.name, s.state]),
