@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { PipelinePorts } from './activities/pipeline';
 import { environmentKey } from './activities/deploy';
+import { linkReleaseOnTickets } from './activities/release-links';
 import type { PullRequestPorts } from './activities/pr-gate';
 import {
   DEFAULT_GITHUB_API_URL,
@@ -204,6 +205,16 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       ...(opts.printAlert ? { print: opts.printAlert } : {}),
     }),
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+    announceRelease: (release) =>
+      linkReleaseOnTickets(
+        {
+          repository: (name) => config.repositories.find((r) => r.name === name),
+          git: perRepository.git,
+          jira: perRepository.jira,
+          ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
+        },
+        release,
+      ),
     // The release board is served at the server's root; tickets link it when people can reach it.
     ...(config.server.publicUrl ? { boardUrl: config.server.publicUrl } : {}),
     pullRequestPorts: pullRequestPorts({

@@ -16,6 +16,13 @@ import { definitive } from './definitive';
 export interface DeployPorts {
   environments: Environments;
   registry: Registry;
+  /** Told when a version is recorded good in an environment (links the release on its Jira tickets); never throws. */
+  announceRelease?: (release: {
+    repository: string;
+    env: string;
+    version: string;
+    by: string;
+  }) => Promise<unknown>;
 }
 
 /**
@@ -92,7 +99,7 @@ export function createDeployActivities(ports: DeployPorts) {
       by: string;
       fencingToken?: number;
     }): Promise<EnvironmentChangeResult> {
-      return await definitive(() =>
+      const result = await definitive(() =>
         ports.environments.markGood({
           env: environmentKey(input.repository, input.env),
           version: input.version,
@@ -100,6 +107,13 @@ export function createDeployActivities(ports: DeployPorts) {
           ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
         }),
       );
+      await ports.announceRelease?.({
+        repository: input.repository,
+        env: input.env,
+        version: input.version,
+        by: input.by,
+      });
+      return result;
     },
 
     async environmentState(input: { repository: string; env: string }): Promise<EnvironmentState> {

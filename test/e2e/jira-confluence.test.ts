@@ -75,6 +75,7 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
     await jira.start();
     await confluence.start();
     head = makeRepository(repoDir);
+    jira.addIssue('JIRA-1', 'The first feature', 'progress');
     env = await devServerEnv();
     processEnv = { ...jira.env(), ...confluence.env() };
     config = validateConfig(
@@ -142,6 +143,17 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
       productionWorkflowId: string;
     };
     assert.equal(tagOutcome.state, 'promoted');
+    const [link, ...more] = jira.issues.find((i) => i.key === 'JIRA-1')!.remoteLinks;
+    assert.equal(more.length, 0, 'one link per version and environment');
+    assert.equal(
+      link!.object.title,
+      'acme/shop v1.0.0 runs in staging',
+      'the release is linked on its ticket',
+    );
+    assert.equal(
+      link!.object.url,
+      `${UI}/namespaces/default/workflows/${encodeURIComponent(tag.workflowId)}`,
+    );
     const production = env.client.workflow.getHandle(tagOutcome.productionWorkflowId);
     const awaiting = await waitFor(
       async () => ((await production.query(statusQuery)) as PipelineStatus).awaitingDecision === true,
