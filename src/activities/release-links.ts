@@ -74,7 +74,7 @@ export async function linkReleaseOnTickets(
     const commits = await git.commitsBetween(previous?.commit ?? null, at);
     const url = workflowUrl({
       uiUrl: ports.uiUrl,
-      namespace: input.namespace ?? 'default',
+      namespace: input.namespace ?? namespaceOf(),
       workflowId: input.by,
     });
     for (const ticket of ticketsOf(commits.map((c) => c.message))) {
