@@ -1,6 +1,6 @@
 /**
  * Markdown to Confluence's storage format (XHTML), through marked with the few renderers that
- * differ: void elements closed (the storage format is XML), raw HTML dropped (it would not be
+ * differ: void elements closed (the storage format is XML), raw HTML shown as text (it need not be
  * well-formed, and a page must not carry markup from commit messages), task boxes as text.
  * Reading back strips the markup to lines a person (or a test) can search.
  */
@@ -12,7 +12,7 @@ const storage = new Marked({
   renderer: {
     hr: () => '<hr />\n',
     br: () => '<br />',
-    html: () => '',
+    html: ({ text }) => escapeXml(text),
     checkbox: ({ checked }) => (checked ? '[x] ' : '[ ] '),
     image: ({ href, text }) =>
       `<ac:image ac:alt="${escapeXml(text)}"><ri:url ri:value="${escapeXml(href)}" /></ac:image>`,
