@@ -37,6 +37,8 @@ export interface AtlassianClientOptions {
   maxRetryAfterMs?: number;
   /** Scales waits in tests (default 1000 ms per second of `Retry-After`). */
   msPerSecond?: number;
+  /** How long one request may take before it counts as unavailable (default 30 s). */
+  requestTimeoutMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -159,6 +161,8 @@ export class AtlassianClient {
             ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
           },
           ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+          // A service that hangs is as good as away: the activity retries rather than waiting out its timeout.
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000),
         });
       } catch (err) {
         throw new AtlassianUnavailable(

@@ -9,7 +9,7 @@ import type { JiraConfig } from './jira-tickets';
 
 export type ClientTuning = Pick<
   AtlassianClientOptions,
-  'rateLimitRetries' | 'maxRetryAfterMs' | 'msPerSecond' | 'fetch'
+  'rateLimitRetries' | 'maxRetryAfterMs' | 'msPerSecond' | 'requestTimeoutMs' | 'fetch'
 >;
 
 export function jiraClient(
