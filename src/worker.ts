@@ -12,6 +12,7 @@ import { createLocalFencedResource } from './adapters/local/fenced-resource';
 import type { FencedResource } from './ports/fenced-resource';
 import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
+import type { StepSandbox } from './adapters/local/step-sandbox';
 import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
 import { logLinkKey, logLinks } from './http/log-routes';
@@ -77,6 +78,8 @@ export interface CreateWorkerOptions {
   logsUrl?: string;
   /** Where GitHub credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Where steps run (default: from `config.sandbox`; the demo runs its own code as the worker). */
+  sandbox?: StepSandbox;
 }
 
 export function workerIdentity(): string {
@@ -102,6 +105,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
         fencedResource,
         ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
         ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
       }),
       ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl, logLinkKey(stateDir)) } : {}),
     }),

@@ -187,6 +187,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   stateDir: z.string().default('.release-flow'),
+  /**
+   * Where build, test and deploy steps run (README "Threat model"): `auto` is bubblewrap when pull
+   * requests are built and the worker holds secrets, else the worker's own identity.
+   */
+  sandbox: z
+    .strictObject({
+      mode: z.enum(['auto', 'bubblewrap', 'user', 'command', 'none']).default('auto'),
+      user: z
+        .string()
+        .regex(/^\d+:\d+$/, 'expected uid:gid such as "65534:65534"')
+        .default('65534:65534'),
+      network: z.boolean().default(false),
+      command: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   repositories: z.array(repository).default([]),
   timeouts: z
     .strictObject({
