@@ -13,6 +13,7 @@ import type { FencedResource } from './ports/fenced-resource';
 import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
 import type { StepSandbox } from './adapters/local/step-sandbox';
+import { maskingInterceptor } from './temporal/masking-interceptor';
 import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
 import { logLinkKey, logLinks } from './http/log-routes';
@@ -110,6 +111,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
       ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl, logLinkKey(stateDir)) } : {}),
     }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
+    interceptors: { activity: [maskingInterceptor(opts.env ?? process.env)] },
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
