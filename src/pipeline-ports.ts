@@ -38,6 +38,7 @@ import { githubSelection } from './github-selection';
 import type { CommitStatuses } from './ports/commit-statuses';
 import { createRepositoryPorts } from './repository-ports';
 import { stepSandboxFor, type StepSandbox } from './adapters/local/step-sandbox';
+import { ReleaseLedger, releaseLedgerPath } from './adapters/local/release-ledger';
 
 export interface LocalPipelineOptions {
   config: Readonly<Config>;
@@ -187,6 +188,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       config.repositories.find((r) => r.name === name),
     git: perRepository.git,
     registry: new FilesystemRegistry(path.join(stateDir, 'registry')),
+    releases: ReleaseLedger.open(releaseLedgerPath(stateDir)),
     environments: new LocalEnvironments({
       dir: path.join(stateDir, 'environments'),
       commands,

@@ -11,11 +11,14 @@ import type {
   Environments,
   RollbackTarget,
 } from '../ports/environments';
+import type { ReleaseRecord } from '../ports/release-record';
 import { definitive } from './definitive';
 
 export interface DeployPorts {
   environments: Environments;
   registry: Registry;
+  /** Where versions that reached production are kept beyond Temporal's retention. */
+  releases?: ReleaseRecord;
 }
 
 /**
@@ -54,13 +57,23 @@ export function createDeployActivities(ports: DeployPorts) {
           artifact: input.repository,
           tag: input.artifact.tag,
         });
-        return await ports.environments.deploy({
+        const result = await ports.environments.deploy({
           env: environmentKey(input.repository, input.env),
           version: input.version,
           ...(location ? { artifact: { digest: location.digest, uri: location.uri } } : {}),
           by: input.by,
           ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
         });
+        // Recorded here, not in the workflow: the doors refuse this version's tag from now on,
+        // even after its runs have left Temporal (README "Released means released").
+        if (input.env === 'production') {
+          ports.releases?.recordProduction({
+            repository: input.repository,
+            version: input.version,
+            by: input.by,
+          });
+        }
+        return result;
       });
     },
 

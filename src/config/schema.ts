@@ -4,6 +4,7 @@
  * Secrets are never here: they come from environment variables (see secrets.ts).
  */
 import { z } from 'zod';
+import { DEFAULT_RELEASE_TAG_PATTERN } from '../domain/release-tags';
 
 const duration = z
   .string()
@@ -81,7 +82,8 @@ const repository = z.strictObject({
   /** Local path of the repository (local git adapter). */
   path: z.string().min(1).optional(),
   defaultBranch: z.string().min(1).default('main'),
-  releaseTagPattern: z.string().default('^v\\d+\\.\\d+\\.\\d+$'),
+  /** `v` + semver core without leading zeros by default; a custom one is checked (load.ts). */
+  releaseTagPattern: z.string().default(DEFAULT_RELEASE_TAG_PATTERN),
   preset: z.enum(['angular', 'conventionalcommits']).default('angular'),
   /** Wait for a `promote` decision between staging and production instead of handing off. */
   requirePromote: z.boolean().default(false),
