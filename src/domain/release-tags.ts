@@ -14,9 +14,16 @@ export const DEFAULT_RELEASE_TAG_PATTERN = '^v(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0
  * Tags no release rule may accept: each names no semantic version (leading zeros, too few or
  * too many parts). A custom pattern that matches one is a configuration error.
  */
-export const NOT_SEMVER_TAGS: readonly string[] = ['01.0.0', '1.01.0', '1.0.01', '00.0.0', '1.0', '1', '1.0.0.0', '1.0.0.01'].flatMap(
-  (v) => ['v', '', 'release-', 'release/', 'V'].map((prefix) => `${prefix}${v}`),
-);
+export const NOT_SEMVER_TAGS: readonly string[] = [
+  '01.0.0',
+  '1.01.0',
+  '1.0.01',
+  '00.0.0',
+  '1.0',
+  '1',
+  '1.0.0.0',
+  '1.0.0.01',
+].flatMap((v) => ['v', '', 'release-', 'release/', 'V'].map((prefix) => `${prefix}${v}`));
 
 /** How a version becomes a tag name; `{version}` is replaced by `1.2.3`. */
 export const DEFAULT_RELEASE_TAG_FORMAT = 'v{version}';
@@ -44,7 +51,10 @@ export function patternAdmitsNonSemver(pattern: string, regex: RegExp = new RegE
   const admitted = NOT_SEMVER_TAGS.filter((tag) => regex.test(tag));
   return admitted.length
     ? [
-        `tag pattern ${JSON.stringify(pattern)} accepts ${admitted.slice(0, 3).map((t) => JSON.stringify(t)).join(', ')}, ` +
+        `tag pattern ${JSON.stringify(pattern)} accepts ${admitted
+          .slice(0, 3)
+          .map((t) => JSON.stringify(t))
+          .join(', ')}, ` +
           `which name no semantic version (leading zeros or wrong number of parts); use numbers as (0|[1-9]\\d*), ` +
           `e.g. ${JSON.stringify(DEFAULT_RELEASE_TAG_PATTERN)}`,
       ]
