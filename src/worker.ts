@@ -14,6 +14,7 @@ import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
 import type { StepSandbox } from './adapters/local/step-sandbox';
 import { maskingInterceptor } from './temporal/masking-interceptor';
+import { definitiveAccessInterceptor } from './activities/definitive';
 import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
 import { logLinkKey, logLinks } from './http/log-routes';
@@ -112,7 +113,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
-    interceptors: { activity: [maskingInterceptor(opts.env ?? process.env)] },
+    // GitHub refusing the token is definitive at once (README "GitHub"); the masking runs outermost.
+    interceptors: { activity: [maskingInterceptor(opts.env ?? process.env), definitiveAccessInterceptor()] },
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
