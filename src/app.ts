@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import { openWebhookReceiver } from './webhooks/webhook-receiver';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from './config/schema';
+import type { StepSandbox } from './adapters/local/step-sandbox';
 import type { Logger } from './logging';
 import { parseDuration } from './duration';
 import { projectRoot } from './package-info';
@@ -33,6 +34,8 @@ export interface AppOptions {
   baseDir?: string;
   /** The webhook secret (default GITHUB_WEBHOOK_SECRET); the demo makes one of its own. */
   webhookSecret?: string;
+  /** Where steps run (default: from `config.sandbox`). */
+  sandbox?: StepSandbox;
 }
 
 export interface RunningApp {
@@ -144,6 +147,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       ...(uiUrl ? { uiUrl } : {}),
       logsUrl: publicBaseUrl(config.server, http.port),
       env,
+      ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
       namespace: target.namespace,
       taskQueue: config.temporal.taskQueue,
     });

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { noSandbox } from './adapters/local/step-sandbox';
 import { loadConfig, validateConfig } from './config/load';
 import type { Config } from './config/schema';
 import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
@@ -41,7 +42,13 @@ async function main(): Promise<void> {
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
   const { config, demo } = await withDemo(loaded.config, loaded.file, logger);
-  const app = await startApp({ config, logger, ...(demo ? { webhookSecret: demo.secret } : {}) });
+  // The demo's code is written by release-flow itself, and its deploy script lives in the state
+  // directory a sandbox hides: its steps run as the worker (README "Threat model").
+  const app = await startApp({
+    config,
+    logger,
+    ...(demo ? { webhookSecret: demo.secret, sandbox: noSandbox } : {}),
+  });
   stopOnSignals(async () => {
     await app.stop();
     logger.info('stopped; state is kept in the Temporal database for the next start');

@@ -41,6 +41,8 @@ import { githubSelection } from './github-selection';
 import type { CommitStatuses } from './ports/commit-statuses';
 import type { TicketTracker } from './ports/ticket-tracker';
 import { createRepositoryPorts } from './repository-ports';
+import { stepSandboxFor, type StepSandbox } from './adapters/local/step-sandbox';
+import { ReleaseLedger, releaseLedgerPath } from './adapters/local/release-ledger';
 
 export interface LocalPipelineOptions {
   config: Readonly<Config>;
@@ -59,6 +61,8 @@ export interface LocalPipelineOptions {
   gitWikiRemote?: (repository: RepositoryRef) => string;
   /** Where best-effort steps report what they could not do (default: the activity's log). */
   warn?: (message: string) => void;
+  /** Where steps run (default: from `config.sandbox` and what the worker holds). */
+  sandbox?: StepSandbox;
 }
 
 interface PullRequestPortsOptions {
@@ -182,19 +186,26 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     // One shared staging lock guards every repository's staging (MISSION: the shared staging).
     fenced[environmentKey(repo.name, 'staging')] = 'staging';
   }
+  // Refuses to start when branch code would run beside the worker's secrets (README "Threat model").
+  const db = path.resolve(config.temporal.devServer.dbFile);
+  const sandbox =
+    opts.sandbox ?? stepSandboxFor(config, { stateDir, env, hide: [db, `${db}-wal`, `${db}-shm`] });
   return {
     runner: new WorktreeCommandRunner({
       repositoryPath: (name) => repositoryPath(config, name),
       workDir: path.join(stateDir, 'work'),
+      sandbox,
     }),
     repository: (name: string): RepositoryConfig | undefined =>
       config.repositories.find((r) => r.name === name),
     git: perRepository.git,
     registry: new FilesystemRegistry(path.join(stateDir, 'registry')),
+    releases: ReleaseLedger.open(releaseLedgerPath(stateDir)),
     environments: new LocalEnvironments({
       dir: path.join(stateDir, 'environments'),
       commands,
       fencing: { resource: opts.fencedResource, environments: fenced },
+      sandbox,
     }),
     apm: new LocalMetricSource({ dir: path.join(stateDir, 'apm') }),
     tickets: perRepository.tickets,

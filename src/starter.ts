@@ -44,6 +44,47 @@ export interface StartResult {
   started: boolean;
 }
 
+/** A tag pipeline for a version production already ran: refused unless a person forces it. */
+export class AlreadyReleased extends Error {
+  constructor(
+    readonly repository: string,
+    readonly version: string,
+    readonly releasedAt: string,
+  ) {
+    super(
+      `${version} of ${repository} was already released (reached production ${releasedAt}): not started again`,
+    );
+    this.name = 'AlreadyReleased';
+  }
+}
+
+/** What the starts need of the release ledger (src/adapters/local/release-ledger.ts). */
+export interface ReleasedVersions {
+  released(repository: string, version: string): { releasedAt: string } | null;
+  recordForced(forced: { repository: string; version: string; by: string; reason: string }): void;
+}
+
+/** A person's override of "already released", kept in the ledger. */
+export interface ForceRelease {
+  by: string;
+  reason: string;
+}
+
+/**
+ * Refuses a tag pipeline for a released version (AlreadyReleased), or records the person who
+ * forced it. Both doors call it: the receiver through its starter, the CLI directly.
+ */
+export function refuseReleased(
+  releases: ReleasedVersions | undefined,
+  input: { repository: string; tag: string },
+  force?: ForceRelease,
+): void {
+  const earlier = releases?.released(input.repository, input.tag);
+  if (!earlier) return;
+  if (!force) throw new AlreadyReleased(input.repository, input.tag, earlier.releasedAt);
+  releases!.recordForced({ repository: input.repository, version: input.tag, ...force });
+}
+
 export interface StartOptions {
   taskQueue: string;
   /**
@@ -51,6 +92,10 @@ export interface StartOptions {
    * a cluster where they were not created would refuse the start).
    */
   searchAttributes?: boolean;
+  /** Versions that reached production: a tag start for one is refused (AlreadyReleased). */
+  releases?: ReleasedVersions;
+  /** Start the tag pipeline of a released version anyway; recorded with who and why. */
+  force?: ForceRelease;
 }
 
 interface StartAttributes {
@@ -78,7 +123,8 @@ async function startOnce(
       workflowId,
       taskQueue: opts.taskQueue,
       args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // A person forcing a re-release may run the id again; anything else never reruns a closed run.
+      workflowIdReusePolicy: opts.force ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
       ...(opts.searchAttributes === false
         ? {}
         : {
@@ -118,12 +164,13 @@ export function startMainCommit(
   return startStage(client, 'main-commit', id, input, input, opts);
 }
 
-/** Stage 2 for a release tag. */
-export function startTagRelease(
+/** Stage 2 for a release tag; refused for a version already in production (see refuseReleased). */
+export async function startTagRelease(
   client: Client,
   input: TagReleaseInput,
   opts: StartOptions,
 ): Promise<StartResult> {
+  refuseReleased(opts.releases, input, opts.force);
   const id = pipelineWorkflowId('tag', input.repository, input.tag);
   return startStage(client, 'tag', id, input, { ...input, version: input.tag }, opts);
 }

@@ -12,6 +12,9 @@ import { createLocalFencedResource } from './adapters/local/fenced-resource';
 import type { FencedResource } from './ports/fenced-resource';
 import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
+import type { StepSandbox } from './adapters/local/step-sandbox';
+import { maskingInterceptor } from './temporal/masking-interceptor';
+import { definitiveAccessInterceptor } from './activities/definitive';
 import { createLocalPipelinePorts } from './pipeline-ports';
 import { isUserError } from './errors';
 import { logLinkKey, logLinks } from './http/log-routes';
@@ -77,6 +80,8 @@ export interface CreateWorkerOptions {
   logsUrl?: string;
   /** Where GitHub credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Where steps run (default: from `config.sandbox`; the demo runs its own code as the worker). */
+  sandbox?: StepSandbox;
 }
 
 export function workerIdentity(): string {
@@ -102,10 +107,14 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
         fencedResource,
         ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
         ...(opts.env ? { env: opts.env } : {}),
+        ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
       }),
       ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl, logLinkKey(stateDir)) } : {}),
     }),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
+    // GitHub refusing the token is definitive at once (README "GitHub"); the masking runs outermost.
+    interceptors: { activity: [maskingInterceptor(opts.env ?? process.env), definitiveAccessInterceptor()] },
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not

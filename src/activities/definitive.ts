@@ -4,6 +4,9 @@
  * and the activity's retry policy handles it.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { isDefinitiveAccessError } from '../adapters/github/access-errors';
+import { isUserError } from '../errors';
 import { isDefinitiveFailure } from '../ports/failures';
 
 export async function definitive<T>(work: () => Promise<T>): Promise<T> {
@@ -15,4 +18,30 @@ export async function definitive<T>(work: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/**
+ * GitHub refusing the token (401) or a permission (403) fails the activity at once, naming what
+ * to grant: whichever activity made the call, retrying cannot change the token's rights.
+ */
+export function definitiveAccessInterceptor(): ActivityInterceptorsFactory {
+  const inbound: ActivityInboundCallsInterceptor = {
+    async execute(input, next) {
+      try {
+        return await next(input);
+      } catch (err) {
+        if (isDefinitiveAccessError(err)) {
+          throw ApplicationFailure.nonRetryable(err.render(), 'GitHubAccessDenied', {
+            status: err.status,
+            permission: err.permission,
+          });
+        }
+        if (isUserError(err) && err.code === 'GITHUB_APP_REJECTED') {
+          throw ApplicationFailure.nonRetryable(err.render(), 'GitHubAccessDenied', { status: 401 });
+        }
+        throw err;
+      }
+    },
+  };
+  return () => ({ inbound });
 }

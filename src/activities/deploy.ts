@@ -11,6 +11,7 @@ import type {
   Environments,
   RollbackTarget,
 } from '../ports/environments';
+import type { ReleaseRecord } from '../ports/release-record';
 import { definitive } from './definitive';
 
 export interface DeployPorts {
@@ -23,6 +24,8 @@ export interface DeployPorts {
     version: string;
     by: string;
   }) => Promise<unknown>;
+  /** Where versions that reached production are kept beyond Temporal's retention. */
+  releases?: ReleaseRecord;
 }
 
 /**
@@ -61,13 +64,23 @@ export function createDeployActivities(ports: DeployPorts) {
           artifact: input.repository,
           tag: input.artifact.tag,
         });
-        return await ports.environments.deploy({
+        const result = await ports.environments.deploy({
           env: environmentKey(input.repository, input.env),
           version: input.version,
           ...(location ? { artifact: { digest: location.digest, uri: location.uri } } : {}),
           by: input.by,
           ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
         });
+        // Recorded here, not in the workflow: the doors refuse this version's tag from now on,
+        // even after its runs have left Temporal (README "Released means released").
+        if (input.env === 'production') {
+          ports.releases?.recordProduction({
+            repository: input.repository,
+            version: input.version,
+            by: input.by,
+          });
+        }
+        return result;
       });
     },
 

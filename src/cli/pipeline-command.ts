@@ -17,10 +17,13 @@ import { LocalEnvironments } from '../adapters/local/local-environments';
 import { LocalGitRepository } from '../adapters/local/git-repository';
 import { PullRequestRegistry, pullRequestRegistryPath } from '../adapters/local/local-pull-requests';
 import { loadConfig } from '../config/load';
+import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledger';
+import { DEFAULT_RELEASE_TAG_FORMAT, isReleaseTag } from '../domain/release-tags';
 import type { Config, RepositoryConfig } from '../config/schema';
 import { githubSelection, servedByGitHub } from '../github-selection';
 import { UserError } from '../errors';
 import {
+  AlreadyReleased,
   startMainCommit,
   startPullRequestGate,
   startPullRequestRecheck,
@@ -82,6 +85,16 @@ async function resolveCommit(repo: RepositoryConfig, revision: string): Promise<
 /** A full commit id as given, else `sha` (or `fallback`) resolved in the local clone. */
 async function headOf(repo: RepositoryConfig, sha: string | undefined, fallback: string): Promise<string> {
   return sha && /^[0-9a-f]{40}$/.test(sha) ? sha : await resolveCommit(repo, sha ?? fallback);
+}
+
+interface TagStartOptions {
+  repo: string;
+  tag: string;
+  sha?: string;
+  force?: boolean;
+  by?: string;
+  reason?: string;
+  json?: boolean;
 }
 
 interface PrGateStartOptions {
@@ -173,25 +186,55 @@ export function registerPipelineCommands(program: Command, ctx: CliContext): voi
     .requiredOption('--repo <name>', 'configured repository')
     .requiredOption('--tag <tag>', 'the release tag, e.g. v1.2.3')
     .option('--sha <commit>', 'the commit the tag marks (default: read from the local repository)')
+    .option('--force', 'start even though this version already reached production (needs --by and --reason)')
+    .option('--by <name>', 'who forces the re-release (recorded)')
+    .option('--reason <text>', 'why it is released again (recorded)')
     .option('--config <file>', 'configuration file')
     .option('--json', 'print JSON')
-    .action(async (opts: { repo: string; tag: string; sha?: string; json?: boolean } & GlobalOptions) => {
-      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
-        const repo = repositoryOf(config, opts.repo);
-        if (!new RegExp(repo.releaseTagPattern).test(opts.tag)) {
-          throw new UserError(
-            'NOT_A_RELEASE_TAG',
-            `${opts.tag} does not match ${repo.releaseTagPattern}`,
-            'pass a release tag such as v1.2.3',
-          );
-        }
-        const commit = opts.sha ?? (await resolveCommit(repo, `refs/tags/${opts.tag}`));
-        const result = await startTagRelease(
-          client,
-          { repository: repo.name, tag: opts.tag, commit },
-          { taskQueue: config.temporal.taskQueue },
+    .action(async (opts: TagStartOptions & GlobalOptions) => {
+      if (opts.force && (!opts.by?.trim() || !opts.reason?.trim())) {
+        throw new UserError(
+          'FORCE_NEEDS_REASON',
+          '--force re-releases a version that reached production: say who and why',
+          'add --by NAME --reason TEXT',
         );
-        printStart(ctx, `tag ${repo.name} ${opts.tag}`, result, opts.json);
+      }
+      // The tag rule and the ledger are asked before any connection: both answer without Temporal.
+      const repo = repositoryOf(loadConfig({ file: opts.config }).config, opts.repo);
+      if (!isReleaseTag(opts.tag, { pattern: repo.releaseTagPattern, format: DEFAULT_RELEASE_TAG_FORMAT })) {
+        throw new UserError(
+          'NOT_A_RELEASE_TAG',
+          `${opts.tag} is not a release tag of ${repo.name}: it must match ${repo.releaseTagPattern} and name a semantic version without leading zeros`,
+          'pass a release tag such as v1.2.3',
+        );
+      }
+      const refused = (releasedAt: string) =>
+        new UserError(
+          'ALREADY_RELEASED',
+          `${opts.tag} of ${repo.name} was already released (reached production ${releasedAt})`,
+          'release a new version, or re-release this one with --force --by NAME --reason TEXT',
+        );
+      await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+        const ledger = ReleaseLedger.open(releaseLedgerPath(path.resolve(config.stateDir)));
+        try {
+          const earlier = ledger.released(repo.name, opts.tag);
+          if (earlier && !opts.force) throw refused(earlier.releasedAt);
+          const commit = opts.sha ?? (await resolveCommit(repo, `refs/tags/${opts.tag}`));
+          const result = await startTagRelease(
+            client,
+            { repository: repo.name, tag: opts.tag, commit },
+            {
+              taskQueue: config.temporal.taskQueue,
+              releases: ledger,
+              ...(opts.force ? { force: { by: opts.by!.trim(), reason: opts.reason!.trim() } } : {}),
+            },
+          ).catch((err: unknown) => {
+            throw err instanceof AlreadyReleased ? refused(err.releasedAt) : err;
+          });
+          printStart(ctx, `tag ${repo.name} ${opts.tag}`, result, opts.json);
+        } finally {
+          ledger.close();
+        }
       });
     });
 

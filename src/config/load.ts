@@ -2,6 +2,7 @@
  * Load the configuration once: find the file, parse YAML or JSON, apply environment overrides,
  * validate, and report every problem together (each with field, value and fix) before failing.
  */
+import { patternAdmitsNonSemver } from '../domain/release-tags';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -165,7 +166,9 @@ function crossFieldProblems(config: Config): string[] {
       problems.push(`repositories[${i}].name: got ${JSON.stringify(repo.name)}: duplicate repository name`);
     seen.add(repo.name);
     try {
-      new RegExp(repo.releaseTagPattern);
+      // One release-tag rule everywhere: a custom pattern must accept only tags naming a semver.
+      for (const problem of patternAdmitsNonSemver(repo.releaseTagPattern))
+        problems.push(`repositories[${i}].releaseTagPattern: ${problem}`);
     } catch {
       problems.push(
         `repositories[${i}].releaseTagPattern: got ${JSON.stringify(repo.releaseTagPattern)}: not a valid regular expression`,

@@ -4,6 +4,7 @@
  * Secrets are never here: they come from environment variables (see secrets.ts).
  */
 import { z } from 'zod';
+import { DEFAULT_RELEASE_TAG_PATTERN } from '../domain/release-tags';
 
 const duration = z
   .string()
@@ -120,7 +121,8 @@ const repository = z.strictObject({
   /** Local path of the repository (local git adapter). */
   path: z.string().min(1).optional(),
   defaultBranch: z.string().min(1).default('main'),
-  releaseTagPattern: z.string().default('^v\\d+\\.\\d+\\.\\d+$'),
+  /** `v` + semver core without leading zeros by default; a custom one is checked (load.ts). */
+  releaseTagPattern: z.string().default(DEFAULT_RELEASE_TAG_PATTERN),
   preset: z.enum(['angular', 'conventionalcommits']).default('angular'),
   /** Wait for a `promote` decision between staging and production instead of handing off. */
   requirePromote: z.boolean().default(false),
@@ -228,6 +230,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   stateDir: z.string().default('.release-flow'),
+  /**
+   * Where build, test and deploy steps run (README "Threat model"): `auto` is bubblewrap when pull
+   * requests are built and the worker holds secrets, else the worker's own identity.
+   */
+  sandbox: z
+    .strictObject({
+      mode: z.enum(['auto', 'bubblewrap', 'user', 'command', 'none']).default('auto'),
+      user: z
+        .string()
+        .regex(/^\d+:\d+$/, 'expected uid:gid such as "65534:65534"')
+        .default('65534:65534'),
+      network: z.boolean().default(false),
+      command: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   repositories: z.array(repository).default([]),
   timeouts: z
     .strictObject({

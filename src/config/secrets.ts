@@ -41,8 +41,18 @@ export function registerSecret(value: string): void {
   }
 }
 
+// A value a step printed through `base64` (or a tool that encodes credentials, like HTTP basic
+// auth) is as readable as the value itself.
+function encodedForms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const forms = new Set([bytes.toString('base64'), bytes.toString('base64url')]);
+  for (const form of [...forms]) forms.add(form.replace(/=+$/, ''));
+  return [...forms].filter((f) => f.length >= 6 && f !== value);
+}
+
 function maskValue(text: string, value: string): string {
   let masked = text.split(value).join('****');
+  for (const form of encodedForms(value)) masked = masked.split(form).join('****');
   // A PEM key spans lines, and a JSON log line carries it with its newlines escaped, so the
   // whole value would not match: its body lines are masked one by one. The BEGIN/END armour
   // and a short last line are not secret.
@@ -55,7 +65,10 @@ function maskValue(text: string, value: string): string {
   return masked;
 }
 
-/** Replace every secret value present in `env`, and every registered one, inside `text`. */
+/**
+ * Replace every secret value present in `env`, and every registered one, inside `text`, with
+ * their base64 forms.
+ */
 export function maskSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let masked = text;
   for (const name of SECRET_ENV_VARS) {
@@ -64,4 +77,15 @@ export function maskSecrets(text: string, env: NodeJS.ProcessEnv = process.env):
   }
   for (const value of runtimeSecrets) masked = maskValue(masked, value);
   return masked;
+}
+
+/** `value` with every string inside it (object keys left alone) masked; other values unchanged. */
+export function maskDeep<T>(value: T, env: NodeJS.ProcessEnv = process.env, depth = 0): T {
+  if (typeof value === 'string') return maskSecrets(value, env) as T;
+  if (depth > 32 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, env, depth + 1)) as T;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = maskDeep(v, env, depth + 1);
+  return out as T;
 }

@@ -4,8 +4,26 @@
  */
 import semver from 'semver';
 
-/** The seed's pattern: `^v\d+\.\d+\.\d+$` (seed: "triggered by tag matching"). */
-export const DEFAULT_RELEASE_TAG_PATTERN = '^v\\d+\\.\\d+\\.\\d+$';
+/**
+ * The seed's `^v\d+\.\d+\.\d+$` narrowed to semver's own core: no leading zeros, so `v01.1.2`
+ * is not a second name for `v1.1.2` (one commit released twice, a rollback to the same artifact).
+ */
+export const DEFAULT_RELEASE_TAG_PATTERN = '^v(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)$';
+
+/**
+ * Tags no release rule may accept: each names no semantic version (leading zeros, too few or
+ * too many parts). A custom pattern that matches one is a configuration error.
+ */
+export const NOT_SEMVER_TAGS: readonly string[] = [
+  '01.0.0',
+  '1.01.0',
+  '1.0.01',
+  '00.0.0',
+  '1.0',
+  '1',
+  '1.0.0.0',
+  '1.0.0.01',
+].flatMap((v) => ['v', '', 'release-', 'release/', 'V'].map((prefix) => `${prefix}${v}`));
 
 /** How a version becomes a tag name; `{version}` is replaced by `1.2.3`. */
 export const DEFAULT_RELEASE_TAG_FORMAT = 'v{version}';
@@ -26,6 +44,21 @@ export interface ReleaseTag {
   name: string;
   /** The semantic version the tag names, without prefix (`1.2.3`). */
   version: string;
+}
+
+/** Problems of a pattern that accepts tags naming no semantic version (config validation). */
+export function patternAdmitsNonSemver(pattern: string, regex: RegExp = new RegExp(pattern)): string[] {
+  const admitted = NOT_SEMVER_TAGS.filter((tag) => regex.test(tag));
+  return admitted.length
+    ? [
+        `tag pattern ${JSON.stringify(pattern)} accepts ${admitted
+          .slice(0, 3)
+          .map((t) => JSON.stringify(t))
+          .join(', ')}, ` +
+          `which name no semantic version (leading zeros or wrong number of parts); use numbers as (0|[1-9]\\d*), ` +
+          `e.g. ${JSON.stringify(DEFAULT_RELEASE_TAG_PATTERN)}`,
+      ]
+    : [];
 }
 
 /** The problems with a rule, empty when it is usable; callers turn them into user errors. */

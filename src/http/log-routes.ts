@@ -11,7 +11,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
+import { maskSecrets, registerSecret } from '../config/secrets';
 import { attemptLogPath, attemptOfLog } from '../adapters/local/worktree-command-runner';
 import type { Config } from '../config/schema';
 import { sendJson, type Route } from './server';
@@ -31,7 +33,10 @@ export function logLinkKey(stateDir: string): Buffer {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  const hex = readFileSync(file, 'utf8').trim();
+  // Whoever reads the key forges links to every log: it is masked like an environment secret.
+  registerSecret(hex);
+  return Buffer.from(hex, 'hex');
 }
 
 /** The `sig` of a log link: an HMAC of `<run>/<attempt>` under the state directory's key. */
@@ -67,7 +72,14 @@ export function logRoutes(workDir: string, key: Buffer): Route[] {
           'x-content-type-options': 'nosniff',
           'cache-control': 'no-store',
         });
-        await pipeline(createReadStream(file), res);
+        // Line by line, masked: a step that printed a secret must not publish it through its log.
+        const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+        await pipeline(
+          (async function* () {
+            for await (const line of lines) yield `${maskSecrets(line)}\n`;
+          })(),
+          res,
+        );
       },
     },
   ];

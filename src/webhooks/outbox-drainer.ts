@@ -9,6 +9,7 @@
  */
 import type { Logger } from '../logging';
 import type { Outbox, OutboxEntry } from './outbox';
+import { AlreadyReleased } from '../starter';
 import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
 
 export interface DrainerOptions {
@@ -72,6 +73,20 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
       );
       return 'done';
     } catch (err) {
+      if (err instanceof AlreadyReleased) {
+        // The version reached production while this start waited: it is not released twice.
+        outbox.remove(entry.workflowId);
+        logger.warn(
+          {
+            delivery: entry.delivery,
+            repository: entry.repository,
+            workflowId: entry.workflowId,
+            reason: err.message,
+          },
+          'outbox: queued start dropped: already released',
+        );
+        return 'done';
+      }
       const unavailable = isTemporalUnavailable(err);
       const wait = unavailable ? delay : Math.min(maxDelay, minDelay * 2 ** Math.min(entry.attempts, 16));
       outbox.recordFailure(entry.workflowId, message(err), Date.now() + wait);

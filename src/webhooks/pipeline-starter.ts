@@ -6,6 +6,7 @@
  */
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import {
+  refuseReleased,
   startMainCommit,
   startPullRequestGate,
   startPullRequestRecheck,
@@ -61,9 +62,15 @@ export function temporalStarter(
   opts: TemporalStarterOptions,
 ): PipelineStarter {
   const timeoutMs = opts.timeoutMs ?? 3_000;
-  const startOpts: StartOptions = { taskQueue: opts.taskQueue, searchAttributes: opts.searchAttributes };
+  const startOpts: StartOptions = {
+    taskQueue: opts.taskQueue,
+    searchAttributes: opts.searchAttributes,
+    ...(opts.releases ? { releases: opts.releases } : {}),
+  };
   return {
     async start(request) {
+      // Before the connection: a released version is refused (AlreadyReleased) even while Temporal is away.
+      if (request.stage === 'tag') refuseReleased(opts.releases, request.input);
       const c = client();
       if (!c) throw new TemporalUnavailable('not connected to Temporal yet');
       const call = () => {

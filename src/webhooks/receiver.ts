@@ -5,7 +5,8 @@
  *
  *   503 no secret configured · 415 content type · 413 body over the limit · 401 signature ·
  *   400 not a JSON object · 200 ping · 202 ignored (with the reason) ·
- *   201 started · 200 already started · 202 queued (Temporal unreachable: in the outbox)
+ *   202 already released (the tag's version reached production) · 201 started ·
+ *   200 already started · 202 queued (Temporal unreachable: in the outbox)
  *
  * Every answer is `{ delivery, event, decision, workflowId?, reason }`, and every delivery is
  * one log line with the same fields and the repository; never the secret or the signature.
@@ -20,6 +21,8 @@ import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter'
 import { BodyTooLarge, DEFAULT_BODY_LIMIT_BYTES, readRawBody } from './raw-body';
 import { routeEvent, type RoutedRepository, type StartRequest } from './route-event';
 import { checkSignature } from './signature';
+import type { ReleaseLedger } from '../adapters/local/release-ledger';
+import { AlreadyReleased, refuseReleased, type ReleasedVersions } from '../starter';
 
 export const WEBHOOK_PATH = '/webhooks/github';
 
@@ -29,6 +32,8 @@ export const WebhookDecisions = {
   started: 'started',
   alreadyStarted: 'already-started',
   queued: 'queued',
+  /** A release tag whose version already reached production: nothing started (202). */
+  alreadyReleased: 'already-released',
   rejected: 'rejected',
 } as const;
 export type WebhookDecision = (typeof WebhookDecisions)[keyof typeof WebhookDecisions];
@@ -53,6 +58,11 @@ export interface WebhookDeps {
   logger: Logger;
   bodyLimitBytes?: number;
   path?: string;
+  /**
+   * The release ledger: every verified delivery id is recorded, and a release tag whose version
+   * reached production is answered 202 already released instead of being started again.
+   */
+  ledger?: ReleasedVersions & Pick<ReleaseLedger, 'recordDelivery' | 'delivery'>;
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
@@ -89,6 +99,16 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
         reason: `${why}; ${added ? 'queued' : 'already queued'} in the outbox, started as soon as Temporal answers`,
       };
     };
+    // Checked before the outbox too: a released version is refused whether or not Temporal answers.
+    if (request.stage === 'tag') {
+      try {
+        refuseReleased(deps.ledger, request.input);
+      } catch (err) {
+        if (err instanceof AlreadyReleased)
+          return { status: 202, decision: WebhookDecisions.alreadyReleased, reason: err.message };
+        throw err;
+      }
+    }
     // Starts of one repository keep push order: while any wait in the outbox, new ones queue behind them.
     const waiting = deps.outbox?.waitingFor(repository) ?? 0;
     if (waiting > 0) return queue(`${waiting} earlier start(s) of ${repository} wait in the outbox`);
@@ -102,6 +122,8 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
             reason: 'already started: nothing new started',
           };
     } catch (err) {
+      if (err instanceof AlreadyReleased)
+        return { status: 202, decision: WebhookDecisions.alreadyReleased, reason: err.message };
       if (isTemporalUnavailable(err)) return queue(`Temporal unreachable (${message(err)})`);
       throw err;
     }
@@ -111,10 +133,28 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
     const delivery = header(req, 'x-github-delivery') ?? '(no X-GitHub-Delivery)';
     const event = header(req, 'x-github-event') ?? '';
     // Known once the payload is verified and routed; logged with every answer.
-    const known: { repository?: string } = {};
+    const known: {
+      repository?: string;
+      verified?: boolean;
+      seen?: { redelivery: true; firstSeenAt: string; firstDecision: string };
+    } = {};
     const answer = (status: number, body: Omit<WebhookAnswer, 'delivery' | 'event'>) => {
       const full: WebhookAnswer = { delivery, event, ...body };
-      const line = { ...full, repository: known.repository, status };
+      const line = { ...full, repository: known.repository, status, ...known.seen };
+      // Only verified deliveries are kept: an unsigned flood must not fill the ledger.
+      if (known.verified && deps.ledger) {
+        try {
+          deps.ledger.recordDelivery({
+            delivery,
+            event,
+            repository: known.repository ?? null,
+            decision: body.decision,
+            workflowId: body.workflowId ?? null,
+          });
+        } catch (err) {
+          deps.logger.error({ err, delivery }, 'could not record the delivery in the release ledger');
+        }
+      }
       if (status >= 500) deps.logger.error(line, 'webhook delivery');
       else if (status === 400 || status === 401 || status === 413 || status === 415)
         deps.logger.warn(line, 'webhook delivery');
@@ -150,6 +190,10 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
     }
     const signature = await checkSignature(req, body, deps.secret);
     if (!signature.ok) return reject(401, signature.reason);
+    known.verified = true;
+    const earlier = deps.ledger?.delivery(delivery);
+    if (earlier)
+      known.seen = { redelivery: true, firstSeenAt: earlier.seenAt, firstDecision: earlier.decision };
     let payload: Record<string, unknown>;
     try {
       payload = parsePayload(body, type);

@@ -14,6 +14,7 @@
  *   (see pull-request-event.ts): the PR gate of the head, `pr-gate:<repository>#<n>:<head sha>`.
  *   Other actions change nothing the gate reads and are ignored.
  */
+import { DEFAULT_RELEASE_TAG_FORMAT, isReleaseTag } from '../domain/release-tags';
 import { forkOfEvent, pullRequestOfEvent } from '../adapters/github/pull-request-event';
 import {
   pipelineWorkflowId,
@@ -77,8 +78,9 @@ export function findRepository(
   return repositories.find((r) => r.name.toLowerCase() === wanted);
 }
 
+// The pattern and semver both (src/domain/release-tags.ts): `v01.1.2` is no release tag, whatever a pattern says.
 function matchesPattern(repo: RoutedRepository, tag: string): boolean {
-  return new RegExp(repo.releaseTagPattern).test(tag);
+  return isReleaseTag(tag, { pattern: repo.releaseTagPattern, format: DEFAULT_RELEASE_TAG_FORMAT });
 }
 
 function tagStart(repo: RoutedRepository, tag: string, commit: string): StartRequest {
@@ -131,7 +133,9 @@ function routePush(repo: RoutedRepository, payload: Payload): Routing {
   if (ref.startsWith('refs/tags/')) {
     const tag = ref.slice('refs/tags/'.length);
     if (!matchesPattern(repo, tag)) {
-      return ignore(`tag ${tag} does not match the release tag pattern ${repo.releaseTagPattern}`);
+      return ignore(
+        `tag ${tag} is not a release tag: it does not match the release tag pattern ${repo.releaseTagPattern} with a semantic version (no leading zeros)`,
+      );
     }
     const headCommit = payload.head_commit as { id?: unknown } | null | undefined;
     const commit = str(headCommit?.id) ?? after;
@@ -153,7 +157,9 @@ function routeCreate(repo: RoutedRepository, payload: Payload): Routing {
   if (refType !== 'tag')
     return ignore(`creation of ${refType ?? 'a ref'} ${ref} starts nothing; its pushes do`);
   if (!matchesPattern(repo, ref)) {
-    return ignore(`tag ${ref} does not match the release tag pattern ${repo.releaseTagPattern}`);
+    return ignore(
+      `tag ${ref} is not a release tag: it does not match the release tag pattern ${repo.releaseTagPattern} with a semantic version (no leading zeros)`,
+    );
   }
   return ignore(
     `create events carry no commit; the push delivery of tag ${ref} starts workflow ${pipelineWorkflowId('tag', repo.name, ref)}`,

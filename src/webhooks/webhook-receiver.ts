@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Route } from '../http/server';
 import type { Logger } from '../logging';
+import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledger';
 import { Outbox, outboxPath } from './outbox';
 import { startOutboxDrainer, type OutboxDrainer } from './outbox-drainer';
 import { temporalStarter, type PipelineStarter } from './pipeline-starter';
@@ -35,6 +36,7 @@ export interface WebhookReceiverOptions {
 export interface WebhookReceiver {
   routes: Route[];
   outbox: Outbox;
+  ledger: ReleaseLedger;
   drainer: OutboxDrainer;
   close(): Promise<void>;
 }
@@ -44,12 +46,14 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
   if (!opts.secret) {
     logger.warn('GITHUB_WEBHOOK_SECRET is not set: POST /webhooks/github refuses every delivery (503)');
   }
+  const ledger = ReleaseLedger.open(releaseLedgerPath(opts.stateDir));
   const starter =
     opts.starter ??
     temporalStarter(opts.client, {
       taskQueue: opts.taskQueue,
       searchAttributes: opts.searchAttributes,
       timeoutMs: opts.startTimeoutMs,
+      releases: ledger,
     });
   const outbox = Outbox.open(outboxPath(opts.stateDir));
   const waiting = outbox.size();
@@ -70,15 +74,18 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
     onQueued: () => drainer.notify(),
     logger,
     bodyLimitBytes: opts.bodyLimitBytes,
+    ledger,
   });
   let closed: Promise<void> | undefined;
   return {
     routes,
     outbox,
+    ledger,
     drainer,
     close: () =>
       (closed ??= drainer.stop().then(() => {
         outbox.close();
+        ledger.close();
       })),
   };
 }

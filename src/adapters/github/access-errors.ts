@@ -59,7 +59,7 @@ export function githubMessage(err: GitHubRequestFailure): string {
  * `permission`), else `err` unchanged.
  */
 export function explainAccess(err: unknown, action: string, permission: GitHubPermission): unknown {
-  if (!isRequestFailure(err)) return err;
+  if (err instanceof GitHubAccessError || !isRequestFailure(err)) return err;
   const accepted = err.response?.headers?.['x-accepted-github-permissions'];
   const granted = accepted ? ` (GitHub accepts: ${String(accepted)})` : '';
   if (err.status === 401) {
@@ -100,4 +100,28 @@ export async function withAccess<T>(
   } catch (err) {
     throw explainAccess(err, action, permission);
   }
+}
+
+/**
+ * The permission a REST call needs, from its method and path, for calls made without
+ * `withAccess` (a refusal must still name what to grant).
+ */
+export function permissionForRequest(method: string, url: string): GitHubPermission {
+  const write = method.toUpperCase() !== 'GET' && method.toUpperCase() !== 'HEAD';
+  const path = url.replace(/^https?:\/\/[^/]+/, '').split('?')[0]!;
+  if (/\/statuses\//.test(path)) return GitHubPermissions.statusesWrite;
+  if (/\/issues(\/|$)/.test(path))
+    return write ? GitHubPermissions.issuesWrite : GitHubPermissions.issuesRead;
+  if (/\/pulls(\/|$)/.test(path)) return GitHubPermissions.pullRequestsRead;
+  if (/\/protection(\/|$)/.test(path) || (write && /^\/repos\/[^/]+\/[^/]+$/.test(path)))
+    return write ? GitHubPermissions.administrationWrite : GitHubPermissions.administrationRead;
+  return write ? GitHubPermissions.contentsWrite : GitHubPermissions.contentsRead;
+}
+
+/**
+ * A refusal no retry changes: the token was rejected (401) or lacks a permission (403 that is
+ * not a rate limit). Activities fail at once on it, naming the permission (src/activities/definitive.ts).
+ */
+export function isDefinitiveAccessError(err: unknown): err is GitHubAccessError {
+  return err instanceof GitHubAccessError && (err.status === 401 || err.status === 403);
 }

@@ -20,7 +20,7 @@ import type { Octokit } from '@octokit/rest';
 import { maskSecrets, registerSecret } from '../../config/secrets';
 import { UserError } from '../../errors';
 import { packageVersion } from '../../package-info';
-import { githubMessage, isRequestFailure } from './access-errors';
+import { explainAccess, githubMessage, isRequestFailure, permissionForRequest } from './access-errors';
 import { fullName, type RepositoryRef } from './repository-ref';
 
 export type GitHubClient = Octokit;
@@ -274,6 +274,17 @@ async function buildClient(
       },
     },
   }) as GitHubClient;
+  // Every 401 and permission 403 names what to fix; activities then fail at once instead of
+  // retrying a token that will not change (README "GitHub").
+  client.hook.error('request', (error, request) => {
+    if (ACCESS_TOKENS.test(request.url) || !isRequestFailure(error)) throw error;
+    if (error.status !== 401 && error.status !== 403) throw error;
+    throw explainAccess(
+      error,
+      `${request.method} ${request.url}`,
+      permissionForRequest(request.method, request.url),
+    );
+  });
   if ('app' in auth) watchInstallationTokens(client, auth.app);
   return client;
 }

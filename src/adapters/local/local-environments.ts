@@ -22,6 +22,7 @@ import type {
 } from '../../ports/environments';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 import { describeOutcome, logTail, runLoggedProcess } from './logged-process';
+import type { StepSandbox } from './step-sandbox';
 import { defaultInheritedEnv } from './worktree-command-runner';
 
 export interface DeployCommand {
@@ -38,6 +39,8 @@ export interface LocalEnvironmentsOptions {
   fencing?: { resource: FencedResource; environments: Readonly<Record<string, string>> };
   inheritEnv?: readonly string[];
   killGraceMs?: number;
+  /** The identity deploy commands run as (README "Threat model"); default: the worker's own. */
+  sandbox?: StepSandbox;
 }
 
 interface StoredState {
@@ -314,6 +317,7 @@ export class LocalEnvironments implements Environments {
       timeoutMs,
       logPath,
       killGraceMs: this.options.killGraceMs,
+      sandbox: this.options.sandbox,
     });
     if (outcome.exitCode !== 0) {
       // Left retryable: a deploy tool failing is often the cluster, not the release.

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
+import type { StepSandbox } from './step-sandbox';
 
 export interface LoggedProcessSpec {
   argv: readonly string[];
@@ -18,6 +19,9 @@ export interface LoggedProcessSpec {
   signal?: AbortSignal;
   onProgress?: (elapsedMs: number) => void;
   progressIntervalMs?: number;
+  /** Runs the step as another identity (README "Threat model"); `cwdWritable` for a checkout. */
+  sandbox?: StepSandbox;
+  cwdWritable?: boolean;
 }
 
 export interface LoggedProcessOutcome {
@@ -41,8 +45,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedProcessOutcome> {
-  const [command, ...args] = spec.argv;
-  if (!command) throw new Error('runLoggedProcess: empty argv');
+  if (!spec.argv.length) throw new Error('runLoggedProcess: empty argv');
+  const spawned = spec.sandbox ? await spec.sandbox.wrap(spec) : spec;
+  const [command, ...args] = spawned.argv as [string, ...string[]];
   const log = await open(spec.logPath, 'a');
   await log.write(`$ ${JSON.stringify(spec.argv)}\n`);
   const started = Date.now();
@@ -62,8 +67,8 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
       }
       // detached: the child leads a new process group that killGroup can reach as a whole.
       const child = spawn(command, args, {
-        cwd: spec.cwd,
-        env: spec.env,
+        cwd: spawned.cwd,
+        env: spawned.env,
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });

@@ -22,6 +22,7 @@ import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
 import { createFileExclusive, readJsonFile } from './durable-files';
 import { describeOutcome, logTail, runLoggedProcess } from './logged-process';
 import { gitEnv, HARDENED_GIT_CONFIG } from './git-process';
+import type { StepSandbox } from './step-sandbox';
 
 /** Variables a build may need from the worker's environment; secrets stay out unless named. */
 export const defaultInheritedEnv = [
@@ -45,6 +46,8 @@ export interface WorktreeCommandRunnerOptions {
   /** Names of worker environment variables passed to steps (default `defaultInheritedEnv`). */
   inheritEnv?: readonly string[];
   killGraceMs?: number;
+  /** The identity steps run as (README "Threat model"); default: the worker's own. */
+  sandbox?: StepSandbox;
   tailLines?: number;
   progressIntervalMs?: number;
 }
@@ -166,6 +169,8 @@ export class WorktreeCommandRunner implements CommandRunner {
           timeoutMs,
           logPath,
           killGraceMs: this.options.killGraceMs,
+          sandbox: this.options.sandbox,
+          cwdWritable: true,
           signal: request.signal,
           progressIntervalMs: this.options.progressIntervalMs,
           onProgress: request.onProgress
