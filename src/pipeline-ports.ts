@@ -1,6 +1,7 @@
 /**
  * The composition root of the pipelines: config -> adapters -> the ports the pipeline
- * activities take. Builds, the registry, environments, APM and alerts are local; what acts on
+ * activities take. Builds and environments are local; the registry, APM and alerts are local
+ * unless the configuration names real ones (integration-ports.ts); what acts on
  * a repository (refs, tickets, wiki, commit statuses) is GitHub's for a repository GitHub
  * serves and local otherwise (repository-ports.ts). Every local adapter keeps its state under
  * `stateDir`, so a restart (or a SIGKILL) of the worker finds its earlier work and never
@@ -37,6 +38,8 @@ import type { FencedResource } from './ports/fenced-resource';
 import { githubSelection } from './github-selection';
 import type { CommitStatuses } from './ports/commit-statuses';
 import { createRepositoryPorts } from './repository-ports';
+import { alertsFromConfig, ociRegistryFromConfig, RoutedApm, RoutedRegistry } from './integration-ports';
+import type { Registry } from './ports/registry';
 
 export interface LocalPipelineOptions {
   config: Readonly<Config>;
@@ -170,6 +173,23 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     // One shared staging lock guards every repository's staging (MISSION: the shared staging).
     fenced[environmentKey(repo.name, 'staging')] = 'staging';
   }
+  // Real integrations where the configuration names them (integration-ports.ts); local otherwise.
+  let oci: Registry | undefined;
+  const registry = new RoutedRegistry(
+    config,
+    new FilesystemRegistry(path.join(stateDir, 'registry')),
+    () => (oci ??= ociRegistryFromConfig(config, stateDir, env)),
+  );
+  const alerts = alertsFromConfig({
+    config,
+    stateDir,
+    env,
+    journal: new AlertJournal({
+      file: path.join(stateDir, 'alerts.jsonl'),
+      ...(opts.printAlert ? { print: opts.printAlert } : {}),
+    }),
+    warn: opts.warn ?? warnInActivity,
+  });
   return {
     runner: new WorktreeCommandRunner({
       repositoryPath: (name) => repositoryPath(config, name),
@@ -178,20 +198,17 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     repository: (name: string): RepositoryConfig | undefined =>
       config.repositories.find((r) => r.name === name),
     git: perRepository.git,
-    registry: new FilesystemRegistry(path.join(stateDir, 'registry')),
+    registry,
     environments: new LocalEnvironments({
       dir: path.join(stateDir, 'environments'),
       commands,
       fencing: { resource: opts.fencedResource, environments: fenced },
     }),
-    apm: new LocalMetricSource({ dir: path.join(stateDir, 'apm') }),
+    apm: new RoutedApm(config, new LocalMetricSource({ dir: path.join(stateDir, 'apm') }), env),
     tickets: perRepository.tickets,
     wiki: perRepository.wiki,
     statuses: perRepository.statuses,
-    alerts: new AlertJournal({
-      file: path.join(stateDir, 'alerts.jsonl'),
-      ...(opts.printAlert ? { print: opts.printAlert } : {}),
-    }),
+    alerts,
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
     pullRequestPorts: pullRequestPorts({
       config,

@@ -1,14 +1,34 @@
+import path from 'node:path';
 import type { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import { isUserError } from '../errors';
 import { projectRoot } from '../package-info';
+import { checkIntegrations, type IntegrationCheck } from './integration-checks';
 import { lookup, type ExecutableKind } from '../temporal/executables';
 import type { CliContext } from './main';
 
 export function registerSetupCommands(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
-    .description('show which Temporal executables release-flow would use, and where each came from')
+    .description(
+      'show which Temporal executables release-flow would use, and check every configured integration (APM, registry, alert channels)',
+    )
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => {
+    .option('--config <file>', 'configuration file')
+    .option('--send-test-alert', 'send one test message to every alert channel')
+    .action(async (opts: { json?: boolean; config?: string; sendTestAlert?: boolean }) => {
+      let integrations: IntegrationCheck[] = [];
+      try {
+        const { config } = loadConfig({ file: opts.config });
+        integrations = await checkIntegrations(config, {
+          env: process.env,
+          stateDir: path.resolve(config.stateDir),
+          sendTestAlert: !!opts.sendTestAlert,
+        });
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        integrations = [{ kind: 'config', name: 'configuration', ok: false, detail: err.render() }];
+      }
       const kinds: ExecutableKind[] = ['cli', 'test-server'];
       const report = kinds.map((kind) => {
         const found = lookup(kind, { root: projectRoot });
@@ -19,7 +39,7 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
       if (opts.json)
         ctx.out(
           JSON.stringify(
-            { temporalAddress: process.env.TEMPORAL_ADDRESS ?? null, executables: report },
+            { temporalAddress: process.env.TEMPORAL_ADDRESS ?? null, executables: report, integrations },
             null,
             2,
           ),
@@ -33,7 +53,9 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
               : `${r.kind}: not found; tried:\n  ${r.tried.join('\n  ')}\n  run \`npm run setup:temporal\``,
           );
         }
+        for (const c of integrations) ctx.out(`${c.kind} ${c.name}: ${c.ok ? 'ok' : 'FAILED'}: ${c.detail}`);
       }
       if (report.some((r) => !r.found) && !process.env.TEMPORAL_ADDRESS) ctx.setExitCode(1);
+      if (integrations.some((c) => !c.ok)) ctx.setExitCode(1);
     });
 }

@@ -4,6 +4,7 @@
  * Secrets are never here: they come from environment variables (see secrets.ts).
  */
 import { z } from 'zod';
+import { integrationsSchema, repositoryIntegrationsSchema } from './integrations-schema';
 
 const duration = z
   .string()
@@ -132,6 +133,8 @@ const repository = z.strictObject({
     })
     .prefault({}),
   github,
+  /** Which APM, registry and alert channels of `integrations` this repository uses (README "Integrations"). */
+  integrations: repositoryIntegrationsSchema,
 });
 
 export const configSchema = z.strictObject({
@@ -188,6 +191,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   stateDir: z.string().default('.release-flow'),
   repositories: z.array(repository).default([]),
+  /** Real APM sources, alert channels and an OCI registry (README "Integrations"). */
+  integrations: integrationsSchema,
   timeouts: z
     .strictObject({
       /** How long to keep retrying an unreachable TEMPORAL_ADDRESS before giving up. */
