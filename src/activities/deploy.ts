@@ -30,7 +30,10 @@ async function noticeProductionChange(
 ): Promise<AlertDelivery[]> {
   if (input.env !== 'production' || !ports.alerts?.notifyChange) return [];
   // A retry after the change was made finds it already made, by the same caller: notify anyway (keyed, so once).
-  const ours = result.changed || result.state.current?.by === input.by;
+  const last = result.state.history.at(-1);
+  const ours =
+    result.changed ||
+    (last?.action === notice.action && last.by === input.by && last.version === notice.version);
   if (!ours) return [];
   try {
     return await ports.alerts.notifyChange({

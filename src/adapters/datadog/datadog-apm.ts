@@ -76,7 +76,9 @@ export class DatadogApm implements Apm {
       this.query('requests', fillDatadog(this.options.requestQuery, values), query.from, query.to),
     ]);
     const errorCount = this.options.errorsAs === 'ratio' ? errors * requests : errors;
-    return { at: query.to, requests, errors: Math.min(errorCount, requests) };
+    // Counts: rate extrapolation gives fractions, people read whole requests.
+    const total = Math.round(requests);
+    return { at: query.to, requests: total, errors: Math.min(Math.round(errorCount), total) };
   }
 
   async query(role: string, text: string, from: number, to: number): Promise<number> {

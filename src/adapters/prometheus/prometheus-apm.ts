@@ -84,7 +84,9 @@ export class PrometheusApm implements Apm {
       this.instant('requests', fillPromql(this.options.requestQuery, values), query.to),
     ]);
     const errorCount = this.options.errorsAs === 'ratio' ? errors * requests : errors;
-    return { at: query.to, requests, errors: Math.min(errorCount, requests) };
+    // Counts: rate extrapolation gives fractions, people read whole requests.
+    const total = Math.round(requests);
+    return { at: query.to, requests: total, errors: Math.min(Math.round(errorCount), total) };
   }
 
   /** Runs one instant query at `at` (epoch ms); rejects with a message naming the query. */
