@@ -29,7 +29,7 @@ const commands = z
     integrationTests: z.array(commandStep).default([]),
     /**
      * Run on every deploy and rollback of that environment (helm, kubectl, a script), with
-     * RELEASE_FLOW_ACTION, _ENV, _VERSION, _DIGEST, _ARTIFACT set; without one the local state
+     * RELEASE_FLOW_ACTION, _ENV, _VERSION, _DIGEST, _ARTIFACT, _FENCING_TOKEN set; without one the local state
      * file is the deployment.
      */
     deploy: z
