@@ -1,6 +1,11 @@
 # release-flow, run against an existing Temporal (TEMPORAL_ADDRESS), as docker-compose.yml does.
+# oras: the OCI registry adapter's client (README "Integrations").
+FROM golang:1.26-bookworm AS oras
+RUN GOBIN=/out go install oras.land/oras/cmd/oras@v1.3.6
+
 FROM node:20-bookworm-slim
 WORKDIR /app
+COPY --from=oras /out/oras /usr/local/bin/oras
 ENV NODE_ENV=production
 RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./

@@ -1,6 +1,7 @@
 /**
  * The composition root of the pipelines: config -> adapters -> the ports the pipeline
- * activities take. Builds, the registry, environments, APM and alerts are local; what acts on
+ * activities take. Builds and environments are local; the registry, APM and alerts are local
+ * unless the configuration names real ones (integration-ports.ts); what acts on
  * a repository (refs, tickets, wiki, commit statuses) is GitHub's for a repository GitHub
  * serves and local otherwise (repository-ports.ts). Every local adapter keeps its state under
  * `stateDir`, so a restart (or a SIGKILL) of the worker finds its earlier work and never
@@ -43,6 +44,8 @@ import type { TicketTracker } from './ports/ticket-tracker';
 import { createRepositoryPorts } from './repository-ports';
 import { stepSandboxFor, type StepSandbox } from './adapters/local/step-sandbox';
 import { ReleaseLedger, releaseLedgerPath } from './adapters/local/release-ledger';
+import { alertsFromConfig, ociRegistryFromConfig, RoutedApm, RoutedRegistry } from './integration-ports';
+import type { Registry } from './ports/registry';
 
 export interface LocalPipelineOptions {
   config: Readonly<Config>;
@@ -190,6 +193,23 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
   const db = path.resolve(config.temporal.devServer.dbFile);
   const sandbox =
     opts.sandbox ?? stepSandboxFor(config, { stateDir, env, hide: [db, `${db}-wal`, `${db}-shm`] });
+  // Real integrations where the configuration names them (integration-ports.ts); local otherwise.
+  let oci: Registry | undefined;
+  const registry = new RoutedRegistry(
+    config,
+    new FilesystemRegistry(path.join(stateDir, 'registry')),
+    () => (oci ??= ociRegistryFromConfig(config, stateDir, env)),
+  );
+  const alerts = alertsFromConfig({
+    config,
+    stateDir,
+    env,
+    journal: new AlertJournal({
+      file: path.join(stateDir, 'alerts.jsonl'),
+      ...(opts.printAlert ? { print: opts.printAlert } : {}),
+    }),
+    warn: opts.warn ?? warnInActivity,
+  });
   return {
     runner: new WorktreeCommandRunner({
       repositoryPath: (name) => repositoryPath(config, name),
@@ -199,22 +219,19 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     repository: (name: string): RepositoryConfig | undefined =>
       config.repositories.find((r) => r.name === name),
     git: perRepository.git,
-    registry: new FilesystemRegistry(path.join(stateDir, 'registry')),
     releases: ReleaseLedger.open(releaseLedgerPath(stateDir)),
+    registry,
     environments: new LocalEnvironments({
       dir: path.join(stateDir, 'environments'),
       commands,
       fencing: { resource: opts.fencedResource, environments: fenced },
       sandbox,
     }),
-    apm: new LocalMetricSource({ dir: path.join(stateDir, 'apm') }),
+    apm: new RoutedApm(config, new LocalMetricSource({ dir: path.join(stateDir, 'apm') }), env),
     tickets: perRepository.tickets,
     wiki: perRepository.wiki,
     statuses: perRepository.statuses,
-    alerts: new AlertJournal({
-      file: path.join(stateDir, 'alerts.jsonl'),
-      ...(opts.printAlert ? { print: opts.printAlert } : {}),
-    }),
+    alerts,
     ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),
     announceRelease: (release) =>
       linkReleaseOnTickets(

@@ -59,6 +59,8 @@ export function createAlertActivities(ports: AlertPorts) {
       return await definitive(() =>
         ports.alerts.send({
           key: `${workflowId}/failed/${notice.step}`,
+          kind: 'pipeline-failed',
+          ...(workflowId !== 'unknown' ? { workflowId } : {}),
           team: 'development',
           severity: 'warning',
           title: `${notice.repository} ${subject}: ${notice.stage} pipeline failed at ${notice.step}`,

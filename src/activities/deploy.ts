@@ -4,6 +4,7 @@
  * this worker never see each other's versions. Staging writes carry the lock's fencing token.
  */
 import { createHash } from 'node:crypto';
+import type { AlertDelivery, Alerts, ChangeNotice } from '../ports/alerts';
 import type { ArtifactRepository, Registry } from '../ports/registry';
 import type {
   EnvironmentChangeResult,
@@ -26,6 +27,36 @@ export interface DeployPorts {
   }) => Promise<unknown>;
   /** Where versions that reached production are kept beyond Temporal's retention. */
   releases?: ReleaseRecord;
+  /** Told of production deploys and rollbacks (PagerDuty change events), and closes a rolled-back release's incident. */
+  alerts?: Alerts;
+}
+
+/** Production changes reach the alert channels that track them; a channel that is down is journaled, never thrown. */
+async function noticeProductionChange(
+  ports: DeployPorts,
+  input: { repository: string; env: string; by: string },
+  result: EnvironmentChangeResult,
+  notice: Omit<ChangeNotice, 'key' | 'repository' | 'env' | 'by' | 'links'>,
+): Promise<AlertDelivery[]> {
+  if (input.env !== 'production' || !ports.alerts?.notifyChange) return [];
+  // A retry after the change was made finds it already made, by the same caller: notify anyway (keyed, so once).
+  const last = result.state.history.at(-1);
+  const ours =
+    result.changed ||
+    (last?.action === notice.action && last.by === input.by && last.version === notice.version);
+  if (!ours) return [];
+  try {
+    return await ports.alerts.notifyChange({
+      key: `${input.by}/${notice.action}/${notice.version}`,
+      repository: input.repository,
+      env: input.env,
+      by: input.by,
+      links: [],
+      ...notice,
+    });
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -80,6 +111,12 @@ export function createDeployActivities(ports: DeployPorts) {
             by: input.by,
           });
         }
+        await noticeProductionChange(ports, input, result, {
+          action: 'deploy',
+          version: input.version,
+          ...(location ? { digest: location.digest } : {}),
+          ...(result.state.previous ? { fromVersion: result.state.previous.version } : {}),
+        });
         return result;
       });
     },
@@ -93,15 +130,31 @@ export function createDeployActivities(ports: DeployPorts) {
       by: string;
       fencingToken?: number;
     }): Promise<EnvironmentChangeResult> {
-      return await definitive(() =>
-        ports.environments.rollback({
+      return await definitive(async () => {
+        const result = await ports.environments.rollback({
           env: environmentKey(input.repository, input.env),
           to: input.to,
           ...(input.fromVersion ? { fromVersion: input.fromVersion } : {}),
           by: input.by,
           ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
-        }),
-      );
+        });
+        if (input.env === 'production' && input.fromVersion) {
+          await noticeProductionChange(ports, input, result, {
+            action: 'rollback',
+            version: result.state.current?.version ?? '',
+            fromVersion: input.fromVersion,
+          });
+          // Rolling back is a decision: the release's incident is closed.
+          await ports.alerts
+            ?.resolveRelease?.({
+              repository: input.repository,
+              version: input.fromVersion,
+              reason: `rolled back by ${input.by}`,
+            })
+            .catch(() => []);
+        }
+        return result;
+      });
     },
 
     /** Records the running version as last good (after its checks passed). */
@@ -112,21 +165,27 @@ export function createDeployActivities(ports: DeployPorts) {
       by: string;
       fencingToken?: number;
     }): Promise<EnvironmentChangeResult> {
-      const result = await definitive(() =>
-        ports.environments.markGood({
+      return await definitive(async () => {
+        const result = await ports.environments.markGood({
           env: environmentKey(input.repository, input.env),
           version: input.version,
           by: input.by,
           ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
-        }),
-      );
-      await ports.announceRelease?.({
-        repository: input.repository,
-        env: input.env,
-        version: input.version,
-        by: input.by,
+        });
+        if (input.env === 'production') {
+          // Healthy in production: whatever was opened about this release is closed.
+          await ports.alerts
+            ?.resolveRelease?.({ repository: input.repository, version: input.version, reason: 'healthy' })
+            .catch(() => []);
+        }
+        await ports.announceRelease?.({
+          repository: input.repository,
+          env: input.env,
+          version: input.version,
+          by: input.by,
+        });
+        return result;
       });
-      return result;
     },
 
     async environmentState(input: { repository: string; env: string }): Promise<EnvironmentState> {

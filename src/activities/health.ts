@@ -5,9 +5,13 @@
  */
 import type { HealthSample } from '../domain/health-verdict';
 import type { Apm } from '../ports/apm';
+import type { Environments } from '../ports/environments';
+import { environmentKey } from './deploy';
 
 export interface HealthPorts {
   apm: Apm;
+  /** Tells which version runs, for APM queries that filter by `{version}`. */
+  environments?: Environments;
 }
 
 export interface MeasureHealthInput {
@@ -26,9 +30,15 @@ export function createHealthActivities(ports: HealthPorts) {
     /** Requests and errors of `repository` in `env` over the interval, stamped `at: to`; a failed sample when the APM cannot say. */
     async measureHealth(input: MeasureHealthInput): Promise<HealthSample> {
       try {
+        const version = await ports.environments
+          ?.state(environmentKey(input.repository, input.env))
+          .then((state) => state.current?.version)
+          .catch(() => undefined);
         const sample = await ports.apm.measure({
           env: input.env,
           service: input.repository,
+          repository: input.repository,
+          ...(version ? { version } : {}),
           from: input.from,
           to: input.to,
         });

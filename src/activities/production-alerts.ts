@@ -6,7 +6,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import { decisionCommands, type AlertCommand, type AlertReceipt, type AlertSeverity } from '../ports/alerts';
-import type { Alerts } from '../ports/alerts';
+import type { AlertDelivery, Alerts } from '../ports/alerts';
 import { workflowUrl } from '../temporal/ui-links';
 import { definitive } from './definitive';
 
@@ -120,6 +120,9 @@ export function createProductionAlertActivities(ports: ProductionAlertPorts) {
       return await definitive(() =>
         ports.alerts.send({
           key: page.key,
+          kind: page.kind,
+          verdict: page.verdict,
+          ...(workflowId !== 'unknown' ? { workflowId } : {}),
           team: page.team,
           severity,
           title: title(page),
@@ -131,6 +134,19 @@ export function createProductionAlertActivities(ports: ProductionAlertPorts) {
           commands,
         }),
       );
+    },
+
+    /**
+     * Closes what was opened about a release (its PagerDuty incident) once it is decided or
+     * healthy; a channel that is down is journaled and reported, never thrown.
+     */
+    async resolveReleaseAlerts(input: {
+      repository: string;
+      version: string;
+      reason: string;
+    }): Promise<{ deliveries: AlertDelivery[] }> {
+      const deliveries = (await ports.alerts.resolveRelease?.(input).catch(() => [])) ?? [];
+      return { deliveries };
     },
   };
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load';
-import { describeSecrets, maskSecrets } from '../config/secrets';
+import { integrationSecretNames } from '../config/integrations-checks';
+import { describeSecrets, maskSecrets, registerSecret } from '../config/secrets';
 import { githubSelection } from '../github-selection';
 import type { CliContext } from './main';
 
@@ -20,7 +21,17 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
           address: process.env.TEMPORAL_ADDRESS ?? '(embedded dev server)',
           ...loaded.config.temporal,
         },
-        secrets: describeSecrets(process.env),
+        secrets: {
+          ...describeSecrets(process.env),
+          // The variables the configured integrations read (README "Integrations").
+          ...Object.fromEntries(
+            integrationSecretNames(loaded.config).map((name) => {
+              const value = process.env[name];
+              if (value) registerSecret(value);
+              return [name, value ? 'set (masked)' : 'not set'];
+            }),
+          ),
+        },
         // Which adapters each repository gets in this environment (README "GitHub").
         servedBy: Object.fromEntries(
           loaded.config.repositories.map((repo) => {

@@ -14,6 +14,10 @@ function metricSource(configFile: string | undefined): LocalMetricSource {
   return new LocalMetricSource({ dir: path.resolve(config.stateDir, 'apm') });
 }
 
+function target(repository: string | undefined) {
+  return repository ? { service: repository, env: 'production' } : 'production';
+}
+
 export function registerDemoCommands(program: Command, ctx: CliContext): void {
   const demo = program.command('demo').description("the newcomer's demo (npm start with no configuration)");
   demo
@@ -21,7 +25,11 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
     .description('make production unhealthy: its error rate jumps above the threshold, so the watch breaches')
     .option('--error-rate <rate>', 'share of failing requests, 0..1', '0.3')
     .option('--config <file>', 'configuration file')
-    .action(async (opts: { errorRate: string; config?: string }) => {
+    .option(
+      '--repository <name>',
+      'only this repository (service); default: every repository without its own traffic',
+    )
+    .action(async (opts: { errorRate: string; config?: string; repository?: string }) => {
       const rate = Number(opts.errorRate);
       if (!(rate >= 0 && rate <= 1)) {
         throw new UserError(
@@ -30,7 +38,7 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
           'pass e.g. --error-rate 0.3',
         );
       }
-      await metricSource(opts.config).setErrorRate('production', rate);
+      await metricSource(opts.config).setErrorRate(target(opts.repository), rate);
       ctx.out(`production error rate is now ${rate * 100}%: the health watch breaches within a few samples`);
       ctx.out(
         'then decide: npx release-flow decide REPO VERSION emergency|rollback|fail-forward --by NAME (see `release-flow status`)',
@@ -40,8 +48,9 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
     .command('heal')
     .description('bring production back to a healthy error rate')
     .option('--config <file>', 'configuration file')
-    .action(async (opts: { config?: string }) => {
-      await metricSource(opts.config).setErrorRate('production', 0);
+    .option('--repository <name>', 'only this repository (service)')
+    .action(async (opts: { config?: string; repository?: string }) => {
+      await metricSource(opts.config).setErrorRate(target(opts.repository), 0);
       ctx.out('production error rate is now 0%');
     });
 }

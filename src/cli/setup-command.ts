@@ -1,5 +1,9 @@
+import path from 'node:path';
 import type { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import { isUserError } from '../errors';
 import { projectRoot } from '../package-info';
+import { checkIntegrations, type IntegrationCheck } from './integration-checks';
 import { lookup, type ExecutableKind } from '../temporal/executables';
 import { doctorAtlassian } from './atlassian-doctor';
 import type { CliContext } from './main';
@@ -7,11 +11,26 @@ import type { CliContext } from './main';
 export function registerSetupCommands(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
-    .description('show which Temporal executables release-flow would use, and where each came from')
+    .description(
+      'show which Temporal executables release-flow would use, and check every configured integration (APM, registry, alert channels)',
+    )
     .option('--json', 'print JSON')
-    .option('--config <file>', 'the configuration whose Jira and Confluence settings to check')
-    .action(async (opts: { json?: boolean; config?: string }) => {
+    .option('--config <file>', 'the configuration whose integrations, Jira and Confluence settings to check')
+    .option('--send-test-alert', 'send one test message to every alert channel')
+    .action(async (opts: { json?: boolean; config?: string; sendTestAlert?: boolean }) => {
       const atlassian = await doctorAtlassian(opts.config);
+      let integrations: IntegrationCheck[] = [];
+      try {
+        const { config } = loadConfig({ file: opts.config });
+        integrations = await checkIntegrations(config, {
+          env: process.env,
+          stateDir: path.resolve(config.stateDir),
+          sendTestAlert: !!opts.sendTestAlert,
+        });
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        integrations = [{ kind: 'config', name: 'configuration', ok: false, detail: err.render() }];
+      }
       const kinds: ExecutableKind[] = ['cli', 'test-server'];
       const report = kinds.map((kind) => {
         const found = lookup(kind, { root: projectRoot });
@@ -22,7 +41,12 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
       if (opts.json)
         ctx.out(
           JSON.stringify(
-            { temporalAddress: process.env.TEMPORAL_ADDRESS ?? null, executables: report, ...atlassian.json },
+            {
+              temporalAddress: process.env.TEMPORAL_ADDRESS ?? null,
+              executables: report,
+              integrations,
+              ...atlassian.json,
+            },
             null,
             2,
           ),
@@ -36,9 +60,11 @@ export function registerSetupCommands(program: Command, ctx: CliContext): void {
               : `${r.kind}: not found; tried:\n  ${r.tried.join('\n  ')}\n  run \`npm run setup:temporal\``,
           );
         }
+        for (const c of integrations) ctx.out(`${c.kind} ${c.name}: ${c.ok ? 'ok' : 'FAILED'}: ${c.detail}`);
         atlassian.lines.forEach((line) => ctx.out(line));
       }
       if (atlassian.failed) ctx.setExitCode(1);
       if (report.some((r) => !r.found) && !process.env.TEMPORAL_ADDRESS) ctx.setExitCode(1);
+      if (integrations.some((c) => !c.ok)) ctx.setExitCode(1);
     });
 }

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { isRepositoryFullName } from '../adapters/github/repository-ref';
 import { UserError } from '../errors';
+import { integrationProblems } from './integrations-checks';
 import { configSchema, type Config } from './schema';
 
 export const DEFAULT_CONFIG_FILES = ['release-flow.yml', 'release-flow.yaml', 'release-flow.json'];
@@ -176,6 +177,7 @@ function crossFieldProblems(config: Config): string[] {
     }
     problems.push(...githubProblems(repo, `repositories[${i}]`));
   });
+  problems.push(...integrationProblems(config));
   return problems;
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_RELEASE_TAG_PATTERN } from '../domain/release-tags';
+import { integrationsSchema, repositoryIntegrationsSchema } from './integrations-schema';
 
 const duration = z
   .string()
@@ -29,7 +30,7 @@ const commands = z
     integrationTests: z.array(commandStep).default([]),
     /**
      * Run on every deploy and rollback of that environment (helm, kubectl, a script), with
-     * RELEASE_FLOW_ACTION, _ENV, _VERSION, _DIGEST, _ARTIFACT set; without one the local state
+     * RELEASE_FLOW_ACTION, _ENV, _VERSION, _DIGEST, _ARTIFACT, _FENCING_TOKEN set; without one the local state
      * file is the deployment.
      */
     deploy: z
@@ -175,6 +176,8 @@ const repository = z.strictObject({
   github,
   jira: jira.optional(),
   confluence: confluence.optional(),
+  /** Which APM, registry and alert channels of `integrations` this repository uses (README "Integrations"). */
+  integrations: repositoryIntegrationsSchema,
 });
 
 export const configSchema = z.strictObject({
@@ -246,6 +249,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   repositories: z.array(repository).default([]),
+  /** Real APM sources, alert channels and an OCI registry (README "Integrations"). */
+  integrations: integrationsSchema,
   timeouts: z
     .strictObject({
       /** How long to keep retrying an unreachable TEMPORAL_ADDRESS before giving up. */

@@ -39,6 +39,24 @@ export interface Alert {
   env?: string;
   links: readonly AlertLink[];
   commands: readonly AlertCommand[];
+  /** What the page is about (`decision-needed`, `escalation`, `emergency`, `pipeline-failed`). */
+  kind?: string;
+  /** The workflow the alert is about: what decision buttons act on. */
+  workflowId?: string;
+  /** The health verdict behind a production page (`breach`, `inconclusive`, `not-enough-data`). */
+  verdict?: string;
+}
+
+/** What one alert channel (a Slack webhook, a PagerDuty service) did with an alert. */
+export interface AlertDelivery {
+  channel: string;
+  /** `slack`, `pagerduty`. */
+  type: string;
+  /** `delivered`, or `failed` after every attempt (the release goes on: the journal keeps it). */
+  state: 'delivered' | 'failed';
+  attempts: number;
+  /** Why the last attempt failed. */
+  error?: string;
 }
 
 export interface AlertReceipt {
@@ -46,10 +64,33 @@ export interface AlertReceipt {
   sent: boolean;
   /** When the alert with this key was first sent, epoch milliseconds. */
   sentAt: number;
+  /** Each configured channel's outcome; absent when only the local journal is configured. */
+  deliveries?: AlertDelivery[];
+}
+
+/** A production deploy or rollback, for channels that track changes (PagerDuty change events). */
+export interface ChangeNotice {
+  /** Idempotency key: one notice per key. */
+  key: string;
+  repository: string;
+  env: string;
+  action: 'deploy' | 'rollback';
+  version: string;
+  fromVersion?: string;
+  digest?: string;
+  by: string;
+  links: readonly AlertLink[];
 }
 
 export interface Alerts {
   send(alert: Alert): Promise<AlertReceipt>;
+  /**
+   * Closes what was opened about a release (a PagerDuty incident) once it is decided or healthy.
+   * Never rejects: a channel that is down is journaled.
+   */
+  resolveRelease?(release: { repository: string; version: string; reason: string }): Promise<AlertDelivery[]>;
+  /** Records a production change; never rejects. */
+  notifyChange?(change: ChangeNotice): Promise<AlertDelivery[]>;
 }
 
 // Safe characters pass as they are; anything else is single-quoted for POSIX shells.

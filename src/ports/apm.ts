@@ -13,6 +13,10 @@ export interface ApmQuery {
   /** The interval, epoch milliseconds: `from` exclusive, `to` inclusive. */
   from: number;
   to: number;
+  /** The repository the release belongs to (the service's default name). */
+  repository?: string;
+  /** The version running in `env`, when known (for queries that filter by it). */
+  version?: string;
 }
 
 export interface Apm {

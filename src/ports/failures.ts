@@ -16,6 +16,8 @@ export const FailureTypes = {
   tagConflict: 'TagConflict',
   /** The artifact (tag or digest) asked for is not in the repository. */
   artifactNotFound: 'ArtifactNotFound',
+  /** A tag now names another digest than the one release-flow pushed or copied: refused before deploy. */
+  artifactChanged: 'ArtifactChanged',
   /** A name, tag, key or path that the adapter must not accept (path traversal, bad grammar). */
   invalidReference: 'InvalidReference',
   /** A staging write carried a lock token older than one already seen: the lock was lost. */

@@ -98,7 +98,7 @@ export class LocalEnvironments implements Environments {
           at: Date.now(),
           by: request.by,
         };
-        await this.runCommand(env, 'deploy', next, current ?? null);
+        await this.runCommand(env, 'deploy', next, current ?? null, request.fencingToken);
         return {
           stack: [...stored.stack, next],
           note: `${env} now runs ${request.version}`,
@@ -147,7 +147,7 @@ export class LocalEnvironments implements Environments {
           target = index >= 0 ? stack[index]! : good;
         }
         const restored: DeployedVersion = { ...target, at: Date.now(), by: request.by };
-        await this.runCommand(env, 'rollback', restored, current);
+        await this.runCommand(env, 'rollback', restored, current, request.fencingToken);
         return {
           stack: [...below, restored],
           note: `${env} rolled back from ${current?.version ?? 'nothing'} to ${restored.version}`,
@@ -293,6 +293,7 @@ export class LocalEnvironments implements Environments {
     action: 'deploy' | 'rollback',
     target: DeployedVersion,
     current: DeployedVersion | null,
+    fencingToken: number | undefined,
   ): Promise<void> {
     const command = this.options.commands?.[env];
     if (!command) return;
@@ -313,6 +314,8 @@ export class LocalEnvironments implements Environments {
         RELEASE_FLOW_DIGEST: target.digest ?? '',
         RELEASE_FLOW_ARTIFACT: target.artifactUri ?? '',
         RELEASE_FLOW_FROM_VERSION: current?.version ?? '',
+        // The staging lock's token: a deploy tool can refuse a write older than one it has seen.
+        RELEASE_FLOW_FENCING_TOKEN: fencingToken !== undefined ? String(fencingToken) : '',
       },
       timeoutMs,
       logPath,

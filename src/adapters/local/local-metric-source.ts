@@ -8,10 +8,14 @@
  *   {"at":..., "kind":"count", "requests":120, "errors":3}
  *       exact counts at one instant, added on top
  *
- * A sample integrates the traffic lines over its interval, so `setErrorRate('production', 0.3)`
- * turns the following samples bad, exactly like a release that starts failing. The service
- * name is ignored: one service per environment.
+ * A sample integrates the traffic lines over its interval, so
+ * `setErrorRate({ service: 'acme/shop', env: 'production' }, 0.3)` turns that service's following
+ * samples bad, exactly like a release that starts failing. Traffic is keyed by service (the
+ * repository) and environment, so two repositories on one machine never share it; a target
+ * given as an environment alone (`setErrorRate('production', 0.3)`) is the traffic of every
+ * service there that has none of its own.
  */
+import { createHash } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { readJsonLines } from './durable-files';
@@ -39,6 +43,19 @@ export interface LocalMetricSourceOptions {
 const ENV_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const MINUTE = 60_000;
 
+/** An environment (every service without traffic of its own), or one service in an environment. */
+export type TrafficTarget = string | { service: string; env: string };
+
+/** A service's folder name: readable, file-name safe, distinct for names differing in punctuation. */
+function serviceFolder(service: string): string {
+  const slug = service
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  return `${slug || 'service'}-${createHash('sha256').update(service).digest('hex').slice(0, 8)}`;
+}
+
 export class LocalMetricSource implements Apm {
   private readonly dir: string;
   private readonly baseline: Traffic;
@@ -51,24 +68,27 @@ export class LocalMetricSource implements Apm {
   }
 
   /** From `at` (default now) on, traffic changes to what is given; unnamed fields keep their value. */
-  async setTraffic(env: string, traffic: Partial<Traffic>, at = this.now()): Promise<void> {
-    const lines = await this.lines(env);
+  async setTraffic(target: TrafficTarget, traffic: Partial<Traffic>, at = this.now()): Promise<void> {
+    const lines = await this.lines(target);
     const before = this.trafficAt(lines, at);
     const next: Traffic = { ...before, ...traffic };
     if (!(next.errorRate >= 0 && next.errorRate <= 1))
       throw new RangeError('errorRate must be between 0 and 1');
     if (!(next.requestsPerMinute >= 0)) throw new RangeError('requestsPerMinute must be >= 0');
-    await this.append(env, { kind: 'traffic', at, ...next });
+    await this.append(target, { kind: 'traffic', at, ...next });
   }
 
-  /** Makes the environment unhealthy (or healthy again) from `at` on. */
-  setErrorRate(env: string, errorRate: number, at = this.now()): Promise<void> {
-    return this.setTraffic(env, { errorRate }, at);
+  /** Makes the target unhealthy (or healthy again) from `at` on. */
+  setErrorRate(target: TrafficTarget, errorRate: number, at = this.now()): Promise<void> {
+    return this.setTraffic(target, { errorRate }, at);
   }
 
   /** Adds exact counts at one instant. */
-  async record(env: string, sample: { at?: number; requests: number; errors: number }): Promise<void> {
-    await this.append(env, {
+  async record(
+    target: TrafficTarget,
+    sample: { at?: number; requests: number; errors: number },
+  ): Promise<void> {
+    await this.append(target, {
       kind: 'count',
       at: sample.at ?? this.now(),
       requests: sample.requests,
@@ -77,7 +97,8 @@ export class LocalMetricSource implements Apm {
   }
 
   async measure(query: ApmQuery): Promise<MeasuredSample> {
-    const lines = await this.lines(query.env);
+    const own = await this.lines({ service: query.service, env: query.env });
+    const lines = own.length ? own : await this.lines(query.env);
     const changes = lines
       .filter((l): l is Extract<Line, { kind: 'traffic' }> => l.kind === 'traffic')
       .sort((a, b) => a.at - b.at);
@@ -124,24 +145,26 @@ export class LocalMetricSource implements Apm {
     };
   }
 
-  private file(env: string): string {
+  private file(target: TrafficTarget): string {
+    const env = typeof target === 'string' ? target : target.env;
     if (!ENV_NAME.test(env)) {
       throw new DefinitiveFailure(
         FailureTypes.invalidReference,
         `invalid environment name ${JSON.stringify(env)}`,
       );
     }
-    return path.join(this.dir, `${env}.jsonl`);
+    if (typeof target === 'string') return path.join(this.dir, `${env}.jsonl`);
+    return path.join(this.dir, serviceFolder(target.service), `${env}.jsonl`);
   }
 
-  private async append(env: string, line: Line): Promise<void> {
-    const file = this.file(env);
-    await mkdir(this.dir, { recursive: true });
+  private async append(target: TrafficTarget, line: Line): Promise<void> {
+    const file = this.file(target);
+    await mkdir(path.dirname(file), { recursive: true });
     // One appendFile call per line: O_APPEND keeps concurrent writers' lines whole.
     await appendFile(file, `${JSON.stringify(line)}\n`);
   }
 
-  private async lines(env: string): Promise<Line[]> {
-    return await readJsonLines<Line>(this.file(env));
+  private async lines(target: TrafficTarget): Promise<Line[]> {
+    return await readJsonLines<Line>(this.file(target));
   }
 }
