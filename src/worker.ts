@@ -18,6 +18,7 @@ import { logLinkKey, logLinks } from './http/log-routes';
 import { createLogger, sdkLogger, type Logger } from './logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
 import { parseDuration } from './duration';
+import { attemptJournalInterceptor, failOrphanedAttempts } from './temporal/attempt-journal';
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
 
@@ -87,7 +88,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const identity = opts.identity ?? workerIdentity();
   const stateDir = path.resolve(opts.stateDir ?? '.release-flow');
   const fencedResource = opts.fencedResource ?? createLocalFencedResource(path.join(stateDir, 'fenced'));
-  return await Worker.create({
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
@@ -112,7 +113,11 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // 80% of a one-minute heartbeat timeout.
     maxHeartbeatThrottleInterval: '5 seconds',
     shutdownForceTime: '30 seconds',
+    // Journals running attempts so the next worker fails a crashed one's at once (README "Crash safety").
+    interceptors: { activity: [attemptJournalInterceptor(stateDir)] },
   });
+  await failOrphanedAttempts(opts.client, opts.namespace, stateDir);
+  return worker;
 }
 
 /**

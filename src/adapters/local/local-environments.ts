@@ -313,6 +313,7 @@ export class LocalEnvironments implements Environments {
       },
       timeoutMs,
       logPath,
+      groupRecord: path.join(this.dir, `${env}.process-group.json`),
       killGraceMs: this.options.killGraceMs,
     });
     if (outcome.exitCode !== 0) {

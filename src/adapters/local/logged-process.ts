@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
+import { clearGroupRecord, killRecordedGroup, recordGroup } from './process-group-record';
 
 export interface LoggedProcessSpec {
   argv: readonly string[];
@@ -18,6 +19,11 @@ export interface LoggedProcessSpec {
   signal?: AbortSignal;
   onProgress?: (elapsedMs: number) => void;
   progressIntervalMs?: number;
+  /**
+   * Where this step records its process group; the same file for every attempt of the step, so
+   * an attempt first ends what an earlier one (its worker SIGKILLed) left running.
+   */
+  groupRecord?: string;
 }
 
 export interface LoggedProcessOutcome {
@@ -43,6 +49,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedProcessOutcome> {
   const [command, ...args] = spec.argv;
   if (!command) throw new Error('runLoggedProcess: empty argv');
+  if (spec.groupRecord) await killRecordedGroup(spec.groupRecord);
   const log = await open(spec.logPath, 'a');
   await log.write(`$ ${JSON.stringify(spec.argv)}\n`);
   const started = Date.now();
@@ -67,6 +74,7 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });
+      if (spec.groupRecord && child.pid !== undefined) recordGroup(spec.groupRecord, child.pid, command);
       let killTimer: NodeJS.Timeout | undefined;
       const stop = () => {
         if (child.pid === undefined || killTimer) return;
@@ -95,6 +103,7 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
         spec.signal?.removeEventListener('abort', onAbort);
         // Whatever the leader left running in the background (a server a test started) goes too.
         if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+        if (spec.groupRecord && child.pid !== undefined) clearGroupRecord(spec.groupRecord, child.pid);
         outcome.durationMs = Date.now() - started;
         resolve(outcome);
       };

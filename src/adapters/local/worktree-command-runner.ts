@@ -165,6 +165,7 @@ export class WorktreeCommandRunner implements CommandRunner {
           env: this.stepEnv(request, commit),
           timeoutMs,
           logPath,
+          groupRecord: path.join(runDir, 'process-group.json'),
           killGraceMs: this.options.killGraceMs,
           signal: request.signal,
           progressIntervalMs: this.options.progressIntervalMs,
