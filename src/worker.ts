@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createLocalFencedResource } from './adapters/local/fenced-resource';
 import type { FencedResource } from './ports/fenced-resource';
@@ -78,6 +84,8 @@ export interface CreateWorkerOptions {
   logsUrl?: string;
   /** Where GitHub credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** More activity interceptors, inside the attempt journal (the chaos suite kills from one). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export function workerIdentity(): string {
@@ -114,7 +122,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     maxHeartbeatThrottleInterval: '5 seconds',
     shutdownForceTime: '30 seconds',
     // Journals running attempts so the next worker fails a crashed one's at once (README "Crash safety").
-    interceptors: { activity: [attemptJournalInterceptor(stateDir)] },
+    interceptors: { activity: [attemptJournalInterceptor(stateDir), ...(opts.activityInterceptors ?? [])] },
   });
   await failOrphanedAttempts(opts.client, opts.namespace, stateDir);
   return worker;

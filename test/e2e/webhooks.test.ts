@@ -37,7 +37,9 @@ async function runsOf(client: Client, workflowId: string): Promise<number> {
   return n;
 }
 
-async function receiverOn(stateDir: string, client: Client, taskQueue: string) {
+// A start answers within a second on an idle machine; on a busy one it may take longer, and a
+// delivery would then be queued instead of started. Tests of a live server allow that time.
+async function receiverOn(stateDir: string, client: Client, taskQueue: string, startTimeoutMs = 10_000) {
   const receiver = openWebhookReceiver({
     stateDir,
     repositories: [REPO],
@@ -45,7 +47,7 @@ async function receiverOn(stateDir: string, client: Client, taskQueue: string) {
     client: () => client,
     taskQueue,
     logger: capturingLogger().logger,
-    startTimeoutMs: 1_000,
+    startTimeoutMs,
     retryMinDelayMs: 100,
     retryMaxDelayMs: 500,
   });
@@ -139,7 +141,7 @@ describe('webhooks on a dev server', () => {
     try {
       const client1 = deadClient();
       const closeClient1 = closing(() => client1.connection.close());
-      const first = await receiverOn(stateDir, client1, taskQueue);
+      const first = await receiverOn(stateDir, client1, taskQueue, 1_000);
       const stopFirst = closing(() => first.stop());
       const t0 = Date.now();
       const queued = [
@@ -162,7 +164,7 @@ describe('webhooks on a dev server', () => {
 
       const client2 = deadClient();
       closing(() => client2.connection.close());
-      const second = await receiverOn(stateDir, client2, taskQueue);
+      const second = await receiverOn(stateDir, client2, taskQueue, 1_000);
       closing(() => second.stop());
       const third = await deliver(second.url, { event: 'push', body: push(sha(0x52)) });
       assert.equal(third.body.decision, 'queued');
