@@ -210,7 +210,9 @@ async function effects(repo: PathRepo): Promise<{ tally: Tally; duplicates: stri
   for (const a of alerts) alertKeys.set(a.key, (alertKeys.get(a.key) ?? 0) + 1);
   for (const [k, n] of alertKeys) if (n > 1) duplicates.push(`${n}x alert ${k}`);
   const mentions = (files: string[]) => files.filter((f) => readFileSync(f, 'utf8').includes(repo.name));
-  const uploads = walk(path.join(stateDir, 'registry'), '.json').filter((f) => f.includes(key)).length;
+  const uploads = walk(path.join(stateDir, 'registry'), '.json').filter((f) =>
+    f.includes(encodeURIComponent(repo.name)),
+  ).length;
   return {
     tally: {
       tags: git(repo.dir, 'tag', '--list', 'v*').length,
@@ -282,7 +284,11 @@ const PATHS: PathSpec[] = [
     run: async (repo) => {
       const main = await startMainCommit(client, { repository: repo.name, commit: repo.releases[0]! }, opts);
       const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string };
-      return { ok: out.tag === 'v1.0.0', detail: JSON.stringify(out), expect: { tags: 1, branches: 0 } };
+      return {
+        ok: out.tag === 'v1.0.0',
+        detail: JSON.stringify(out),
+        expect: { tags: 1, uploads: 1, deploys: 1, branches: 0 },
+      };
     },
   },
   {
