@@ -16,6 +16,7 @@ import {
   isRunning,
   parseIdentity,
   processStartTime,
+  selfIdentity,
   type ProcessIdentity,
 } from '../adapters/local/process-identity';
 import { freePort } from './executables';
@@ -63,6 +64,8 @@ interface PidRecord extends ProcessIdentity {
   port: number;
   uiPort: number;
   dbFile: string;
+  /** The release-flow process that started it. */
+  owner?: ProcessIdentity;
 }
 
 function readPidRecord(file: string): PidRecord | null {
@@ -94,6 +97,14 @@ export async function stopOrphanedDevServer(dbFile: string): Promise<number | un
   const file = devServerPidFile(dbFile);
   const record = readPidRecord(file);
   if (record && isRunning(record) && record.startTime !== null) {
+    // Its owner still runs: not an orphan but another release-flow on the same database.
+    if (record.owner && record.owner.pid !== process.pid && isRunning(record.owner)) {
+      throw new UserError(
+        'DEV_SERVER_OWNED',
+        `another release-flow (pid ${record.owner.pid}) runs the Temporal dev server (pid ${record.pid}) on ${dbFile}`,
+        'stop that release-flow first, or give this one its own temporal.devServer.dbFile',
+      );
+    }
     process.kill(record.pid, 'SIGTERM');
     if (!(await waitUntilGone(record, 10_000))) {
       process.kill(record.pid, 'SIGKILL');
@@ -198,6 +209,7 @@ async function startOnce(opts: DevServerOptions): Promise<DevServer> {
       port: opts.port,
       uiPort: opts.uiPort,
       dbFile: opts.dbFile,
+      owner: selfIdentity(),
     };
     writeFileSync(pidFile, JSON.stringify(record));
   }

@@ -138,7 +138,11 @@ interface PathRepo {
   releases: string[];
 }
 const FAIL = [['node', '-e', 'process.exit(1)']];
-const SLOW = [['node', '-e', 'setTimeout(() => {}, 120000)']];
+// Integration tests run in dev (main-commit) and in staging (tag): these fail or hang in staging only.
+const FAIL_IN_STAGING = [['node', '-e', "process.exit(process.env.RELEASE_FLOW_ENV === 'staging' ? 1 : 0)"]];
+const SLOW_IN_STAGING = [
+  ['node', '-e', "if (process.env.RELEASE_FLOW_ENV === 'staging') setTimeout(() => {}, 120000)"],
+];
 
 async function makeRepo(name: string): Promise<PathRepo> {
   const repo = await ensureDemoRepository(path.join(base, 'repos', name));
@@ -242,12 +246,20 @@ async function settle(handle: WorkflowHandle): Promise<unknown> {
   return await handle.result().catch((err: unknown) => ({ failed: String(err) }));
 }
 
-async function tagThenProduction(repo: PathRepo, commit: string): Promise<WorkflowHandle> {
-  git(repo.dir, 'tag', 'v1.0.0', commit);
+/** Main-commit first (it builds, uploads to dev and tags v1.0.0), then the tag pipeline. */
+async function releasedTag(repo: PathRepo): Promise<WorkflowHandle> {
+  const commit = repo.releases[0]!;
+  const main = await startMainCommit(client, { repository: repo.name, commit }, opts);
+  const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string };
+  if (out.tag !== 'v1.0.0')
+    throw new Error(`main-commit of ${repo.name} did not release: ${JSON.stringify(out)}`);
   const tag = await startTagRelease(client, { repository: repo.name, tag: 'v1.0.0', commit }, opts);
-  const outcome = (await client.workflow.getHandle(tag.workflowId).result()) as {
-    productionWorkflowId?: string;
-  };
+  return client.workflow.getHandle(tag.workflowId);
+}
+
+async function tagThenProduction(repo: PathRepo): Promise<WorkflowHandle> {
+  const tag = await releasedTag(repo);
+  const outcome = (await tag.result()) as { productionWorkflowId?: string };
   if (!outcome.productionWorkflowId) throw new Error(`tag of ${repo.name} handed off nothing`);
   return client.workflow.getHandle(outcome.productionWorkflowId);
 }
@@ -256,7 +268,7 @@ async function breachThen(
   repo: PathRepo,
   decide: (h: WorkflowHandle) => Promise<void>,
 ): Promise<{ state?: string }> {
-  const production = await tagThenProduction(repo, repo.releases[0]!);
+  const production = await tagThenProduction(repo);
   await waitFor(
     async () => (await status(production.workflowId))?.step === 'watch production health',
     120_000,
@@ -325,7 +337,7 @@ const PATHS: PathSpec[] = [
   {
     name: 'tag-passed+production-healthy',
     run: async (repo) => {
-      const production = await tagThenProduction(repo, repo.releases[0]!);
+      const production = await tagThenProduction(repo);
       const out = (await settle(production)) as { state?: string };
       return {
         ok: out.state === 'healthy',
@@ -336,29 +348,23 @@ const PATHS: PathSpec[] = [
   },
   {
     name: 'tag-failed',
-    commands: { integrationTests: FAIL },
+    commands: { integrationTests: FAIL_IN_STAGING },
     run: async (repo) => {
-      git(repo.dir, 'tag', 'v1.0.0', repo.releases[0]!);
-      const tag = await startTagRelease(
-        client,
-        { repository: repo.name, tag: 'v1.0.0', commit: repo.releases[0]! },
-        opts,
-      );
-      await settle(client.workflow.getHandle(tag.workflowId));
+      const tag = await releasedTag(repo);
+      await settle(tag);
       const s = await status(tag.workflowId);
-      return { ok: s?.state === 'failed', detail: String(s?.state), expect: { tags: 1 } };
+      return {
+        ok: s?.state === 'failed' && s.failure?.step === 'integration tests (staging)',
+        detail: `${s?.state} at ${s?.failure?.step}`,
+        expect: { tags: 1, uploads: 1 },
+      };
     },
   },
   {
     name: 'tag-preempted',
-    commands: { integrationTests: SLOW },
+    commands: { integrationTests: SLOW_IN_STAGING },
     run: async (repo) => {
-      git(repo.dir, 'tag', 'v1.0.0', repo.releases[0]!);
-      const tag = await startTagRelease(
-        client,
-        { repository: repo.name, tag: 'v1.0.0', commit: repo.releases[0]! },
-        opts,
-      );
+      const tag = await releasedTag(repo);
       await waitFor(
         async () => (await status(tag.workflowId))?.step === 'integration tests (staging)',
         120_000,
@@ -371,7 +377,7 @@ const PATHS: PathSpec[] = [
           { resource: 'staging', holdMs: 10, force: { by: 'ops', reason: 'SEV-1' }, priority: 'hotfix' },
         ],
       });
-      await settle(client.workflow.getHandle(tag.workflowId));
+      await settle(tag);
       await settle(forcer);
       const s = await status(tag.workflowId);
       await client.workflow

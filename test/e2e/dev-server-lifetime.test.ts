@@ -18,7 +18,7 @@ function cliPath(): string {
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'rf-dev-lifetime-'));
 
 describe('the embedded dev server does not outlive the process that owns it', () => {
-  it('dies with its parent when the parent is SIGKILLed', async () => {
+  it('is refused to a second owner, and dies with its parent when the parent is SIGKILLed', async () => {
     const dir = tmp();
     const dbFile = path.join(dir, 'temporal.db');
     const script = `
@@ -34,6 +34,13 @@ describe('the embedded dev server does not outlive the process that owns it', ()
     await waitFor(() => /pid \d+/.test(out), 90_000, 100);
     const pid = Number(/pid (\d+)/.exec(out)?.[1]);
     assert.ok(pid > 0, `the dev server started: ${out}`);
+    // While its owner lives it is not an orphan: another start on the same database is refused.
+    await assert.rejects(
+      startDevServer({ cliPath: cliPath(), port: 0, uiPort: 0, dbFile, logFile: path.join(dir, 'dev2.log') }),
+      (err: Error & { code?: string }) =>
+        err.code === 'DEV_SERVER_OWNED' && err.message.includes(`pid ${pid}`),
+    );
+    assert.equal(processAlive(pid), true);
     parent.kill('SIGKILL');
     assert.equal(
       await waitFor(() => !processAlive(pid), 20_000, 100),
