@@ -1,9 +1,15 @@
 /**
- * `npm run bench:webhooks`: signed `push` deliveries (each a new commit, so each answer is a real
- * "workflow started") sent open-loop at increasing rates on loopback to the receiver, backed by
- * an embedded dev server (no worker: the figure is request -> start acknowledged). Per rate:
- * p50/p99/max latency and the rate actually achieved; stops after the first rate whose p99 is
- * 100 ms or more. Bounded: at most RATES.length steps of STEP_SECONDS each. Last line: JSON.
+ * `npm run bench:webhooks`: signed `push` deliveries (each a new commit) sent open-loop on
+ * loopback to the receiver, backed by a dev server (no worker: the figure is request -> start).
+ *
+ * Default: a sustained RATE deliveries/s for SECONDS (500/s for 20 s; `--rate N --seconds N`).
+ * The receiver answers within its start budget (ANSWER_BUDGET_MS) whether or not the dev
+ * server has started the run yet; what it cannot start at once waits in the outbox and is
+ * started by the drainer. Afterwards every run is counted on the server: `lost` (a delivery
+ * without its runs, or refused) and `startedOnce` (each run exactly once). The dev server's own
+ * start rate (direct client starts, 64 in flight) is printed beside the offered rate.
+ * `--sweep`: the older rate ladder (25 to 800/s, 3 s each, until p99 reaches 100 ms).
+ * Last line: one JSON object.
  */
 import '../test/helpers/runtime';
 import fs from 'node:fs';
@@ -66,7 +72,7 @@ function post(agent: http.Agent, port: number, body: string, signature: string, 
   });
 }
 
-async function main(): Promise<void> {
+async function sweep(): Promise<void> {
   const env = await devServerEnv();
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-webhooks-'));
   const receiver = openWebhookReceiver({
@@ -161,7 +167,150 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
+const args = process.argv.slice(2);
+const numberArg = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  const n = i >= 0 ? Number(args[i + 1]) : fallback;
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number, got ${args[i + 1]}`);
+  return n;
+};
+/** The receiver's wait for a start before it answers "queued" (webhook receiver option startTimeoutMs). */
+const ANSWER_BUDGET_MS = 50;
+const START_RATE_PROBE = 2_000;
+
+/** Starts per second the dev server manages by itself: direct client starts, 64 in flight. */
+async function devServerStartRate(env: Awaited<ReturnType<typeof devServerEnv>>): Promise<number> {
+  const taskQueue = unique('bench-start-rate');
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < START_RATE_PROBE) {
+        const n = next++;
+        await env.client.workflow.start('mainCommitWorkflow', {
+          taskQueue,
+          workflowId: `bench-rate-${taskQueue}-${n}`,
+          args: [{ repository: 'bench/app', commit: n.toString(16).padStart(40, '0') }],
+        });
+      }
+    }),
+  );
+  return round(START_RATE_PROBE / ((performance.now() - t0) / 1000));
+}
+
+async function sustained(): Promise<void> {
+  const rate = numberArg('--rate', 500);
+  const seconds = numberArg('--seconds', 20);
+  const count = Math.round(rate * seconds);
+  const env = await devServerEnv();
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-webhooks-'));
+  const taskQueue = unique('bench-webhooks');
+  const receiver = openWebhookReceiver({
+    stateDir,
+    repositories: [{ name: 'bench/app', defaultBranch: 'main', releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$' }],
+    secret: SECRET,
+    client: () => env.client,
+    taskQueue,
+    logger: createLogger('silent'),
+    startTimeoutMs: ANSWER_BUDGET_MS,
+  });
+  const server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: receiver.routes });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const statuses = new Map<number, number>();
+  const latencies: number[] = [];
+  let errors = 0;
+  const commits: string[] = [];
+  try {
+    console.log(`signing ${count} deliveries ...`);
+    const prepared = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const after = (i + 1).toString(16).padStart(40, 'b');
+        commits.push(after);
+        const body = JSON.stringify({
+          ref: 'refs/heads/main',
+          before: '0'.repeat(39) + '1',
+          after,
+          repository: { full_name: 'bench/app' },
+        });
+        return { body, signature: await signBody(SECRET, body), n: i };
+      }),
+    );
+    console.log(`sending ${rate}/s for ${seconds} s (answer budget ${ANSWER_BUDGET_MS} ms) ...`);
+    const inflight: Promise<void>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      const wait = t0 + (i * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const p = prepared[i]!;
+      const sentAt = performance.now();
+      inflight.push(
+        post(agent, server.port, p.body, p.signature, p.n).then(
+          (status) => {
+            latencies.push(performance.now() - sentAt);
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          },
+          () => {
+            errors++;
+          },
+        ),
+      );
+    }
+    await Promise.all(inflight);
+    const sendSeconds = (performance.now() - t0) / 1000;
+    const queuedPeak = receiver.outbox.size();
+    console.log(`sent in ${round(sendSeconds)} s; ${queuedPeak} starts still in the outbox; draining ...`);
+    const drainStart = performance.now();
+    while (receiver.outbox.size() > 0 && performance.now() - drainStart < 600_000)
+      await new Promise((r) => setTimeout(r, 250));
+    const drainSeconds = round((performance.now() - drainStart) / 1000);
+    // Every run on the server, counted by id: a second start would be a second run.
+    const runs = new Map<string, number>();
+    for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }))
+      runs.set(wf.workflowId, (runs.get(wf.workflowId) ?? 0) + 1);
+    const missing = commits.filter((c) => !runs.has(`main-commit:bench/app:${c}`)).length;
+    const refused = errors + [...statuses].filter(([s]) => s >= 300).reduce((a, [, n]) => a + n, 0);
+    const lost = Math.max(missing, refused);
+    const startedOnce =
+      lost === 0 && [...runs.values()].every((n) => n === 1) && receiver.outbox.size() === 0;
+    console.log('measuring the dev server start rate by itself ...');
+    const devServerStartsPerSecond = await devServerStartRate(env);
+    const p99Ms = round(percentile(latencies, 99));
+    const summary = {
+      bench: 'webhooks',
+      ratePerSecond: rate,
+      seconds,
+      deliveries: count,
+      achievedRatePerSecond: round(count / sendSeconds),
+      p50Ms: round(percentile(latencies, 50)),
+      p99Ms,
+      maxMs: round(Math.max(...latencies)),
+      answers: Object.fromEntries([...statuses].map(([s, n]) => [String(s), n])),
+      lost,
+      startedOnce,
+      runs: runs.size,
+      drainSeconds,
+      devServerStartsPerSecond,
+      offeredToDevServerRatio: round(rate / devServerStartsPerSecond),
+      answerBudgetMs: ANSWER_BUDGET_MS,
+      p99UnderBudget: p99Ms < P99_BUDGET_MS,
+    };
+    console.log(
+      `answers p50 ${summary.p50Ms} ms, p99 ${p99Ms} ms (budget ${P99_BUDGET_MS} ms), lost ${lost}, started once: ${startedOnce} (${runs.size} runs)`,
+    );
+    console.log(
+      `dev server by itself: ${devServerStartsPerSecond} starts/s; offered ${rate} deliveries/s (${summary.offeredToDevServerRatio}x)`,
+    );
+    console.log(JSON.stringify(summary));
+  } finally {
+    agent.destroy();
+    await server.close();
+    await receiver.close();
+    await env.teardown();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+(args.includes('--sweep') ? sweep() : sustained()).catch((err) => {
   console.error(err);
   process.exit(1);
 });

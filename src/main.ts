@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { noSandbox } from './adapters/local/step-sandbox';
-import { loadConfig, validateConfig } from './config/load';
+import { demoConfigPath, loadConfig, validateConfig } from './config/load';
+import { writeFileAtomic } from './adapters/local/durable-files';
 import type { Config } from './config/schema';
 import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
 import { runDemo } from './demo/run-demo';
@@ -29,6 +30,8 @@ async function withDemo(config: Readonly<Config>, file: string | undefined, logg
   const repo = await ensureDemoRepository(path.resolve(config.stateDir, 'demo', 'shop'));
   logger.info({ path: repo.path, created: repo.created }, 'demo repository ready');
   const withRepo = validateConfig({ ...config, repositories: [demoRepositoryConfig(repo.path)] }, {});
+  // Written down, so every CLI command (status, start, lock...) sees the demo repository too.
+  await writeDemoConfig(withRepo, repo.path);
   // Our own deliveries are signed like GitHub's; without a configured secret the demo makes one.
   const secret = process.env.GITHUB_WEBHOOK_SECRET ?? randomBytes(24).toString('hex');
   return {
@@ -37,8 +40,33 @@ async function withDemo(config: Readonly<Config>, file: string | undefined, logg
   };
 }
 
+async function writeDemoConfig(config: Readonly<Config>, repoPath: string): Promise<void> {
+  const stateDir = path.resolve(config.stateDir);
+  const dev = config.temporal.devServer;
+  const file = demoConfigPath(stateDir);
+  await writeFileAtomic(
+    file,
+    `${JSON.stringify(
+      {
+        stateDir,
+        temporal: {
+          taskQueue: config.temporal.taskQueue,
+          devServer: { port: dev.port, uiPort: dev.uiPort, dbFile: path.resolve(dev.dbFile) },
+        },
+        repositories: [demoRepositoryConfig(repoPath)],
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
 async function main(): Promise<void> {
-  const loaded = loadConfig();
+  const found = loadConfig();
+  // The demo's own written configuration is not a user's file: the demo still runs.
+  const loaded = found.demo
+    ? { config: validateConfig({ ...found.config, repositories: [] }, {}), file: undefined }
+    : found;
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
   const { config, demo } = await withDemo(loaded.config, loaded.file, logger);

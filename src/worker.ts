@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createLocalFencedResource } from './adapters/local/fenced-resource';
 import type { FencedResource } from './ports/fenced-resource';
@@ -21,6 +27,7 @@ import { logLinkKey, logLinks } from './http/log-routes';
 import { createLogger, sdkLogger, type Logger } from './logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
 import { parseDuration } from './duration';
+import { attemptJournalInterceptor, failOrphanedAttempts } from './temporal/attempt-journal';
 
 export const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
 
@@ -82,6 +89,8 @@ export interface CreateWorkerOptions {
   env?: NodeJS.ProcessEnv;
   /** Where steps run (default: from `config.sandbox`; the demo runs its own code as the worker). */
   sandbox?: StepSandbox;
+  /** More activity interceptors, inside the attempt journal (the chaos suite kills from one). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export function workerIdentity(): string {
@@ -92,7 +101,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const identity = opts.identity ?? workerIdentity();
   const stateDir = path.resolve(opts.stateDir ?? '.release-flow');
   const fencedResource = opts.fencedResource ?? createLocalFencedResource(path.join(stateDir, 'fenced'));
-  return await Worker.create({
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
@@ -114,14 +123,24 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
     // GitHub refusing the token is definitive at once (README "GitHub"); the masking runs outermost.
-    interceptors: { activity: [maskingInterceptor(opts.env ?? process.env), definitiveAccessInterceptor()] },
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
     // 80% of a one-minute heartbeat timeout.
     maxHeartbeatThrottleInterval: '5 seconds',
     shutdownForceTime: '30 seconds',
+    // Journals running attempts so the next worker fails a crashed one's at once (README "Crash safety").
+    interceptors: {
+      activity: [
+        maskingInterceptor(opts.env ?? process.env),
+        attemptJournalInterceptor(stateDir),
+        definitiveAccessInterceptor(),
+        ...(opts.activityInterceptors ?? []),
+      ],
+    },
   });
+  await failOrphanedAttempts(opts.client, opts.namespace, stateDir);
+  return worker;
 }
 
 /**

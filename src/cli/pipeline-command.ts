@@ -10,7 +10,7 @@
  *   release-flow status [--json]
  */
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { environmentKey } from '../activities/deploy';
 import { LocalEnvironments } from '../adapters/local/local-environments';
@@ -376,11 +376,11 @@ export function registerPipelineCommands(program: Command, ctx: CliContext): voi
       'every release: repository, version, stage, state, whether a decision is awaited, versions per environment',
     )
     .option('--json', 'print JSON')
-    .option('--limit <n>', 'newest releases to show', '50')
+    .option('--limit <n>', 'newest releases to show (1-1000)', parseLimit, 50)
     .option('--config <file>', 'configuration file')
-    .action(async (opts: { json?: boolean; limit: string } & GlobalOptions) => {
+    .action(async (opts: { json?: boolean; limit: number } & GlobalOptions) => {
       await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
-        const releases = await collectReleases(client, config, Number(opts.limit) || 50);
+        const releases = await collectReleases(client, config, opts.limit);
         if (opts.json) ctx.out(JSON.stringify(releases, null, 2));
         else if (!releases.length) ctx.out('no releases yet');
         else for (const r of releases) ctx.out(renderRelease(r));
@@ -493,4 +493,12 @@ function renderRelease(r: ReleaseEntry): string {
   const decision = r.awaitingDecision ? '  AWAITING DECISION' : '';
   const envs = `dev=${r.environments.dev?.slice(0, 12) ?? '-'} staging=${r.environments.staging ?? '-'} production=${r.environments.production ?? '-'}`;
   return `${r.repo} ${what}  ${r.stage}: ${r.state}${r.step ? ` (${r.step})` : ''}${decision}\n    ${envs}\n    workflow ${r.workflowId}`;
+}
+
+/** `--limit`: a whole number of releases; anything else is refused before Temporal is asked. */
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1000)
+    throw new InvalidArgumentError(`expected a whole number from 1 to 1000, got ${JSON.stringify(value)}`);
+  return n;
 }

@@ -3,7 +3,7 @@
  * validate, and report every problem together (each with field, value and fix) before failing.
  */
 import { patternAdmitsNonSemver } from '../domain/release-tags';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -16,6 +16,8 @@ export const DEFAULT_CONFIG_FILES = ['release-flow.yml', 'release-flow.yaml', 'r
 
 export interface LoadedConfig {
   config: Readonly<Config>;
+  /** True when no file was named or found and the demo's written configuration was used. */
+  demo?: boolean;
   /** The file read, or undefined when running on defaults. */
   file?: string;
 }
@@ -53,13 +55,40 @@ export function findConfigFile(
         'check the path given to --config or RELEASE_FLOW_CONFIG',
       );
     }
+    if (statSync(full).isDirectory()) {
+      throw new UserError(
+        'CONFIG_NOT_A_FILE',
+        `config file ${full} is a directory`,
+        `name the file itself, e.g. ${path.join(full, DEFAULT_CONFIG_FILES[0]!)}`,
+      );
+    }
     return full;
   }
-  return DEFAULT_CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f));
+  return (
+    DEFAULT_CONFIG_FILES.map((f) => path.join(cwd, f)).find((f) => existsSync(f)) ??
+    // Last: the configuration `npm start` wrote for its demo, so the CLI sees the demo repository.
+    [demoConfigPath(path.join(cwd, DEFAULT_STATE_DIR))].find((f) => existsSync(f))
+  );
 }
 
+/** Where `npm start` writes the demo's configuration: inside the state directory. */
+export function demoConfigPath(stateDir: string): string {
+  return path.join(stateDir, 'demo', 'release-flow.json');
+}
+
+const DEFAULT_STATE_DIR = '.release-flow';
+
 function parseFile(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(
+      'CONFIG_UNREADABLE',
+      `config file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      'check its permissions, or name another file with --config or RELEASE_FLOW_CONFIG',
+    );
+  }
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
@@ -206,5 +235,6 @@ export function loadConfig(
   const cwd = opts.cwd ?? process.cwd();
   const file = findConfigFile(opts.file, env, cwd);
   const raw = file ? parseFile(file) : {};
-  return { config: deepFreeze(validateConfig(raw, env, file)), file };
+  const demo = file !== undefined && file === demoConfigPath(path.join(cwd, DEFAULT_STATE_DIR));
+  return { config: deepFreeze(validateConfig(raw, env, file)), file, ...(demo ? { demo } : {}) };
 }

@@ -194,8 +194,9 @@ export const configSchema = z.strictObject({
       /** Only used when TEMPORAL_ADDRESS is unset: the embedded dev server. */
       devServer: z
         .strictObject({
-          port: z.number().int().min(1).max(65535).default(7233),
-          uiPort: z.number().int().min(1).max(65535).default(8233),
+          // 0: a free port chosen at start (retried with another if taken before the server binds it).
+          port: z.number().int().min(0).max(65535).default(7233),
+          uiPort: z.number().int().min(0).max(65535).default(8233),
           dbFile: z.string().default('.release-flow/temporal.db'),
         })
         .prefault({}),

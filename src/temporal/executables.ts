@@ -326,28 +326,36 @@ async function recordClassArchive(
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
   const net = await import('node:net');
-  const port = await freePort();
-  const child = spawn(
-    'java',
-    [
-      ...JVM_FLAGS,
-      `-XX:ArchiveClassesAtExit=${archive}`,
-      '-cp',
-      `${lib}/*`,
-      'io.temporal.testserver.TestServer',
-      String(port),
-    ],
-    { env, stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const up = await new Promise<boolean>((resolve) => {
-      const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => (sock.destroy(), resolve(true)));
-      sock.once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 200));
+  // The JVM needs a port number: one looked up now may be taken before it binds, so a server
+  // that exits before its port opens is started again on a fresh one.
+  let child!: ReturnType<typeof spawn>;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    child = spawn(
+      'java',
+      [
+        ...JVM_FLAGS,
+        `-XX:ArchiveClassesAtExit=${archive}`,
+        '-cp',
+        `${lib}/*`,
+        'io.temporal.testserver.TestServer',
+        String(port),
+      ],
+      { env, stdio: 'ignore' },
+    );
+    let gone = false;
+    child.once('exit', () => (gone = true));
+    const deadline = Date.now() + 60_000;
+    let up = false;
+    while (!up && !gone && Date.now() < deadline) {
+      up = await new Promise<boolean>((resolve) => {
+        const sock = net.connect(port, '127.0.0.1');
+        sock.once('connect', () => (sock.destroy(), resolve(true)));
+        sock.once('error', () => resolve(false));
+      });
+      if (!up) await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!gone) break;
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -356,6 +364,11 @@ async function recordClassArchive(
   void wrapper;
 }
 
+/**
+ * A port free at the moment of asking. Another process can take it before the caller binds it:
+ * bind 0 and read the port back where the program allows it, and where it needs a number (the
+ * Temporal CLI, the JVM test server) start again with a fresh port when the bind fails.
+ */
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
   return await new Promise<number>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,12 +20,13 @@ async function appConfig(stateDir: string, overrides: { httpPort?: number } = {}
   return validateConfig(
     {
       stateDir,
-      server: { port: overrides.httpPort ?? (await freePort()) },
+      server: { port: overrides.httpPort ?? 0 },
       temporal: {
         taskQueue: 'e2e-app',
         devServer: {
-          port: await freePort(),
-          uiPort: await freePort(),
+          // 0: the dev server picks free ports and picks again if one is taken before it binds.
+          port: 0,
+          uiPort: 0,
           dbFile: path.join(stateDir, 'temporal.db'),
         },
       },
@@ -162,46 +163,60 @@ function groupAlive(pgid: number): boolean {
 describe('npm start as a process', () => {
   it('serves metrics when configured; Ctrl-C (SIGINT to the process group) stops worker, HTTP server and dev server; nothing is left', async () => {
     const stateDir = tempState();
-    const httpPort = await freePort();
-    const metricsPort = await freePort();
     const configFile = path.join(stateDir, 'release-flow.yml');
-    writeFileSync(
-      configFile,
-      [
-        `stateDir: ${stateDir}`,
-        'metrics:',
-        `  prometheusBindAddress: 127.0.0.1:${metricsPort}`,
-        'temporal:',
-        '  devServer:',
-        `    port: ${await freePort()}`,
-        `    uiPort: ${await freePort()}`,
-        `    dbFile: ${path.join(stateDir, 'temporal.db')}`,
-        '',
-      ].join('\n'),
-    );
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      RELEASE_FLOW_CONFIG: configFile,
-      PORT: String(httpPort),
-      LOG_LEVEL: 'info',
-    };
-    delete env.TEMPORAL_ADDRESS;
-    const child = spawn('npm', ['start'], {
-      cwd: projectRoot,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // HTTP and dev server ports are 0 (bound, then read back). The SDK's metrics endpoint needs a
+    // number: a port that another process takes before it binds costs a fresh attempt.
+    let child!: ChildProcess;
     let output = '';
-    child.stdout.on('data', (d) => (output += String(d)));
-    child.stderr.on('data', (d) => (output += String(d)));
-    const exited = new Promise<string>((resolve) =>
-      child.once('exit', (code, signal) => resolve(`${code ?? signal}`)),
-    );
+    let exited!: Promise<string>;
+    let metricsPort = 0;
+    let httpUrl: string | undefined;
+    for (let attempt = 1; attempt <= 3 && !httpUrl; attempt++) {
+      metricsPort = await freePort();
+      writeFileSync(
+        configFile,
+        [
+          `stateDir: ${stateDir}`,
+          'metrics:',
+          `  prometheusBindAddress: 127.0.0.1:${metricsPort}`,
+          'temporal:',
+          '  devServer:',
+          '    port: 0',
+          '    uiPort: 0',
+          `    dbFile: ${path.join(stateDir, 'temporal.db')}`,
+          '',
+        ].join('\n'),
+      );
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        RELEASE_FLOW_CONFIG: configFile,
+        PORT: '0',
+        LOG_LEVEL: 'info',
+      };
+      delete env.TEMPORAL_ADDRESS;
+      child = spawn('npm', ['start'], {
+        cwd: projectRoot,
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      output = '';
+      child.stdout!.on('data', (d) => (output += String(d)));
+      child.stderr!.on('data', (d) => (output += String(d)));
+      const running = child;
+      exited = new Promise<string>((resolve) =>
+        running.once('exit', (code, signal) => resolve(`${code ?? signal}`)),
+      );
+      let ended = false;
+      void exited.then(() => (ended = true));
+      await waitFor(() => ended || /Health: +http:\/\/[^/\s]+\/healthz/.test(output), 90_000, 100);
+      httpUrl = /Health: +(http:\/\/[^/\s]+)\/healthz/.exec(output)?.[1];
+      if (!httpUrl && !(ended && /in use/i.test(output))) break;
+    }
+    assert.ok(httpUrl, `npm start never printed its URLs; output:\n${output}`);
     try {
       const ready = await waitFor(
-        async () =>
-          (await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined))?.status === 200,
+        async () => (await fetch(`${httpUrl}/readyz`).catch(() => undefined))?.status === 200,
         60_000,
         250,
       );

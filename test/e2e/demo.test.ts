@@ -18,7 +18,7 @@ import { runDemo } from '../../src/demo/run-demo';
 import { createLogger } from '../../src/logging';
 import { statusQuery } from '../../src/workflows/pipeline-messages';
 import { WEBHOOK_PATH } from '../../src/webhooks/receiver';
-import { freePort, waitFor } from '../helpers/ports';
+import { waitFor } from '../helpers/ports';
 
 describe('the npm start demo on the dev server', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rf-demo-'));
@@ -38,12 +38,13 @@ describe('the npm start demo on the dev server', () => {
     };
     const raw = {
       stateDir,
-      server: { port: await freePort() },
+      server: { port: 0 },
       temporal: {
         taskQueue: 'e2e-demo',
         devServer: {
-          port: await freePort(),
-          uiPort: await freePort(),
+          // 0: the dev server picks free ports and picks again if one is taken before it binds.
+          port: 0,
+          uiPort: 0,
           dbFile: path.join(stateDir, 'temporal.db'),
         },
       },

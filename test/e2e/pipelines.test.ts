@@ -11,7 +11,6 @@ import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/logging';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
 import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
-import { freePort } from '../helpers/ports';
 import { git } from '../helpers/git-fixture';
 
 /** A small app whose build, tests and integration tests are node scripts. */
@@ -45,12 +44,13 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     makeRepository(repoDir);
     const raw = {
       stateDir,
-      server: { port: await freePort() },
+      server: { port: 0 },
       temporal: {
         taskQueue: 'e2e-pipelines',
         devServer: {
-          port: await freePort(),
-          uiPort: await freePort(),
+          // 0: the dev server picks free ports and picks again if one is taken before it binds.
+          port: 0,
+          uiPort: 0,
           dbFile: path.join(stateDir, 'temporal.db'),
         },
       },

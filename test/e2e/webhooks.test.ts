@@ -14,10 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startHttpServer } from '../../src/http/server';
-import { releaseSearchAttributes } from '../../src/temporal/search-attributes';
 import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
-import { freePort, waitFor } from '../helpers/ports';
-import { devServerEnv, executableFor, unique } from '../helpers/temporal-env';
+import { waitFor } from '../helpers/ports';
+import { tcpForwarder } from '../helpers/tcp-forwarder';
+import { devServerEnv, unique } from '../helpers/temporal-env';
 import { capturingLogger, deliver, SECRET, sha } from '../helpers/webhooks';
 
 const REPO = { name: 'acme/shop', defaultBranch: 'main', releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$' };
@@ -37,7 +37,9 @@ async function runsOf(client: Client, workflowId: string): Promise<number> {
   return n;
 }
 
-async function receiverOn(stateDir: string, client: Client, taskQueue: string) {
+// A start answers within a second on an idle machine; on a busy one it may take longer, and a
+// delivery would then be queued instead of started. Tests of a live server allow that time.
+async function receiverOn(stateDir: string, client: Client, taskQueue: string, startTimeoutMs = 10_000) {
   const receiver = openWebhookReceiver({
     stateDir,
     repositories: [REPO],
@@ -45,7 +47,7 @@ async function receiverOn(stateDir: string, client: Client, taskQueue: string) {
     client: () => client,
     taskQueue,
     logger: capturingLogger().logger,
-    startTimeoutMs: 1_000,
+    startTimeoutMs,
     retryMinDelayMs: 100,
     retryMaxDelayMs: 500,
   });
@@ -123,9 +125,10 @@ describe('webhooks on a dev server', () => {
 
   it('the outbox survives a receiver restart while Temporal is down and drains when it returns', async () => {
     const stateDir = tmp();
-    const port = await freePort();
+    // The receivers' address is held from the start; the server behind it comes later.
+    const forwarder = await tcpForwarder();
     const taskQueue = unique('webhooks-outbox');
-    const deadClient = () => new Client({ connection: Connection.lazy({ address: `127.0.0.1:${port}` }) });
+    const deadClient = () => new Client({ connection: Connection.lazy({ address: forwarder.address }) });
     // Everything opened here is closed whatever fails, newest first, once.
     const cleanups: (() => Promise<void>)[] = [];
     const closing = (fn: () => Promise<void>) => {
@@ -134,10 +137,11 @@ describe('webhooks on a dev server', () => {
       cleanups.push(once);
       return once;
     };
+    cleanups.push(() => forwarder.close());
     try {
       const client1 = deadClient();
       const closeClient1 = closing(() => client1.connection.close());
-      const first = await receiverOn(stateDir, client1, taskQueue);
+      const first = await receiverOn(stateDir, client1, taskQueue, 1_000);
       const stopFirst = closing(() => first.stop());
       const t0 = Date.now();
       const queued = [
@@ -160,17 +164,16 @@ describe('webhooks on a dev server', () => {
 
       const client2 = deadClient();
       closing(() => client2.connection.close());
-      const second = await receiverOn(stateDir, client2, taskQueue);
+      const second = await receiverOn(stateDir, client2, taskQueue, 1_000);
       closing(() => second.stop());
       const third = await deliver(second.url, { event: 'push', body: push(sha(0x52)) });
       assert.equal(third.body.decision, 'queued');
       // Two pushes to main (each with its PR re-check) and one tag push.
       assert.equal(second.receiver.outbox.size(), 5);
 
-      const env = await TestWorkflowEnvironment.createLocal({
-        server: { executable: executableFor('cli'), port, searchAttributes: releaseSearchAttributes },
-      });
+      const env = await devServerEnv();
       cleanups.unshift(() => env.teardown()); // torn down last, after the receiver stopped using it
+      forwarder.setTarget(env.address);
       await waitFor(() => second.receiver.outbox.size() === 0, 20_000, 100);
       assert.equal(second.receiver.outbox.size(), 0, JSON.stringify(second.receiver.outbox.list()));
       for (const id of [

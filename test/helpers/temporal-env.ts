@@ -20,11 +20,28 @@ export function executableFor(kind: ExecutableKind): Executable {
   return Array.isArray(found) ? { type: 'cached-download' } : { type: 'existing-path', path: found.path };
 }
 
+/**
+ * The SDK looks up a free port and the server binds it a moment later; another process can
+ * take it in between (other suites run on this machine too). A failed start is tried again,
+ * and the SDK picks a fresh port each time.
+ */
+async function withFreshPortRetry<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+    }
+  }
+}
+
 /** The Java (or native) time-skipping test server, started by the SDK (it drives the skipping). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: executableFor('test-server') },
-  });
+  return await withFreshPortRetry(() =>
+    TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: executableFor('test-server') },
+    }),
+  );
 }
 
 export interface DevEnvOptions {
@@ -35,14 +52,16 @@ export interface DevEnvOptions {
 
 /** A real Temporal dev server (in memory unless dbFilename), with our search attributes. */
 export async function devServerEnv(opts: DevEnvOptions = {}): Promise<TestWorkflowEnvironment> {
-  return await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: executableFor('cli'),
-      searchAttributes: releaseSearchAttributes,
-      extraArgs: opts.extraArgs,
-      ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
-    },
-  });
+  return await withFreshPortRetry(() =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: executableFor('cli'),
+        searchAttributes: releaseSearchAttributes,
+        extraArgs: opts.extraArgs,
+        ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
+      },
+    }),
+  );
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

@@ -3,8 +3,9 @@
  * of one file across processes on this machine. The local adapters keep all their state this way.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isRunning, parseIdentity, selfIdentity, type ProcessIdentity } from './process-identity';
 
 function temporaryName(target: string): string {
   return path.join(
@@ -64,21 +65,17 @@ export async function readJsonFile<T>(file: string): Promise<T | null> {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 // Callers in this process queue here first, so the file lock is only contended across processes.
 const inProcess = new Map<string, Promise<unknown>>();
 
+/** An empty or unreadable lock older than this is a crash's leftover, not a holder mid-write. */
+const UNREADABLE_LOCK_GRACE_MS = 2_000;
+
 /**
- * Runs `fn` while holding `lockPath` (a file created with O_EXCL holding our pid). A lock left
- * by a process that is gone is broken: on one machine a dead pid is proof the holder crashed.
+ * Runs `fn` while holding `lockPath`: a file created atomically (complete or absent) naming the
+ * holder by pid and process start time. A lock whose holder is gone is broken: on one machine a
+ * dead holder is proof it crashed. A reused pid is not mistaken for the holder (its start time
+ * differs), and an empty or corrupt lock file (a crash of an older release) is broken too.
  */
 export async function withFileLock<T>(
   lockPath: string,
@@ -96,30 +93,56 @@ export async function withFileLock<T>(
   }
 }
 
+type LockHolder = { kind: 'gone' } | { kind: 'unreadable'; ageMs: number } | ProcessIdentity;
+
+async function readHolder(lockPath: string): Promise<LockHolder> {
+  let text: string;
+  let ageMs: number;
+  try {
+    const [content, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
+    text = content.trim();
+    ageMs = Date.now() - info.mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone' };
+    throw err;
+  }
+  // Older releases wrote a bare pid.
+  if (/^\d+$/.test(text)) return { pid: Number(text), startTime: null };
+  try {
+    return parseIdentity(JSON.parse(text)) ?? { kind: 'unreadable', ageMs };
+  } catch {
+    return { kind: 'unreadable', ageMs };
+  }
+}
+
+function isStale(holder: LockHolder, self: ProcessIdentity): boolean {
+  if ('kind' in holder) return holder.kind === 'unreadable' && holder.ageMs > UNREADABLE_LOCK_GRACE_MS;
+  // Callers in this process are queued above, so a lock naming this process was left behind by
+  // it (an unlink that failed), or by an earlier process with our pid (pid 1 in a container).
+  if (holder.pid === self.pid) return true;
+  return !isRunning(holder);
+}
+
 async function holdFileLock<T>(lockPath: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
   await mkdir(path.dirname(lockPath), { recursive: true });
+  const self = selfIdentity();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      const file = await open(lockPath, 'wx');
-      await file.writeFile(String(process.pid));
-      await file.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (await createFileExclusive(lockPath, JSON.stringify(self))) break;
+    const holder = await readHolder(lockPath);
+    if (!('kind' in holder) || holder.kind !== 'gone') {
+      // Known gap: two processes breaking the same dead holder's lock at once can both proceed.
+      // That needs a crash and a race together, on one machine; the adapters' own checks (tag
+      // digests, exclusive creates) still refuse a conflicting write.
+      if (isStale(holder, self)) {
+        await unlink(lockPath).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `lock ${lockPath} is held by ${'pid' in holder ? `pid ${holder.pid}` : 'an unreadable holder'}; gave up after ${timeoutMs} ms`,
+        );
     }
-    const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    // Known gap: two processes breaking the same dead holder's lock at once can both proceed.
-    // That needs a crash and a race together, on one machine; the adapters' own checks (tag
-    // digests, exclusive creates) still refuse a conflicting write.
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && !processAlive(holder)) {
-      await unlink(lockPath).catch(() => undefined);
-      continue;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `lock ${lockPath} is held by pid ${holder || 'unknown'}; gave up after ${timeoutMs} ms`,
-      );
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   try {

@@ -319,6 +319,7 @@ export class LocalEnvironments implements Environments {
       },
       timeoutMs,
       logPath,
+      groupRecord: path.join(this.dir, `${env}.process-group.json`),
       killGraceMs: this.options.killGraceMs,
       sandbox: this.options.sandbox,
     });

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import type { StepSandbox } from './step-sandbox';
+import { clearGroupRecord, killRecordedGroup, recordGroup } from './process-group-record';
 
 export interface LoggedProcessSpec {
   argv: readonly string[];
@@ -22,6 +23,11 @@ export interface LoggedProcessSpec {
   /** Runs the step as another identity (README "Threat model"); `cwdWritable` for a checkout. */
   sandbox?: StepSandbox;
   cwdWritable?: boolean;
+  /**
+   * Where this step records its process group; the same file for every attempt of the step, so
+   * an attempt first ends what an earlier one (its worker SIGKILLed) left running.
+   */
+  groupRecord?: string;
 }
 
 export interface LoggedProcessOutcome {
@@ -48,6 +54,7 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
   if (!spec.argv.length) throw new Error('runLoggedProcess: empty argv');
   const spawned = spec.sandbox ? await spec.sandbox.wrap(spec) : spec;
   const [command, ...args] = spawned.argv as [string, ...string[]];
+  if (spec.groupRecord) await killRecordedGroup(spec.groupRecord);
   const log = await open(spec.logPath, 'a');
   await log.write(`$ ${JSON.stringify(spec.argv)}\n`);
   const started = Date.now();
@@ -72,6 +79,7 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
       });
+      if (spec.groupRecord && child.pid !== undefined) recordGroup(spec.groupRecord, child.pid, command);
       let killTimer: NodeJS.Timeout | undefined;
       const stop = () => {
         if (child.pid === undefined || killTimer) return;
@@ -100,6 +108,7 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
         spec.signal?.removeEventListener('abort', onAbort);
         // Whatever the leader left running in the background (a server a test started) goes too.
         if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+        if (spec.groupRecord && child.pid !== undefined) clearGroupRecord(spec.groupRecord, child.pid);
         outcome.durationMs = Date.now() - started;
         resolve(outcome);
       };

@@ -168,6 +168,7 @@ export class WorktreeCommandRunner implements CommandRunner {
           env: this.stepEnv(request, commit),
           timeoutMs,
           logPath,
+          groupRecord: path.join(runDir, 'process-group.json'),
           killGraceMs: this.options.killGraceMs,
           sandbox: this.options.sandbox,
           cwdWritable: true,

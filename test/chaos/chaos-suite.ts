@@ -1,0 +1,646 @@
+/**
+ * `npm run test:chaos`: SIGKILL the worker at the activity boundaries of every pipeline path and
+ * start it again; every release completes and every effect (tag, upload, deploy, ticket, page,
+ * branch, alert) happens once, counted in the local adapters' journals. Then: the Temporal dev
+ * server stopped and started again mid-release, and the webhook outbox under 50 deliveries/s
+ * with Temporal down for a minute. The last line printed is one JSON object (README "Chaos suite").
+ *
+ * Boundaries: the kill switch in chaos-worker.ts kills at the first start of each activity key
+ * (workflow family + activity type, once right after it starts and once after its effect before
+ * its result reaches Temporal). By default a key killed in one path is not killed again in the
+ * next (`--every` kills at every key of every path: slower, same checks).
+ * Options: --every, --outbox-seconds N (default 60), --only NAME[,NAME] (paths by name).
+ */
+import '../helpers/runtime';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
+import { readJsonLines } from '../../src/adapters/local/durable-files';
+import { validateConfig } from '../../src/config/load';
+import { createLogger } from '../../src/logging';
+import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
+import { startHttpServer } from '../../src/http/server';
+import { projectRoot } from '../../src/package-info';
+import { startMainCommit, startTagRelease } from '../../src/starter';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { lookup } from '../../src/temporal/executables';
+import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
+import { lockWorkflowId, setModeSignal } from '../../src/workflows/lock-messages';
+import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
+import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
+import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
+import { waitFor } from '../helpers/ports';
+import { tcpForwarder, type TcpForwarder } from '../helpers/tcp-forwarder';
+import { deliver, sha } from '../helpers/webhooks';
+import { workflowsPath } from '../../src/worker';
+
+const args = process.argv.slice(2);
+const every = args.includes('--every');
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const outboxSeconds = Number(flag('--outbox-seconds') ?? 60);
+const only = flag('--only')?.split(',');
+
+const started = Date.now();
+const base = mkdtempSync(path.join(os.tmpdir(), 'rf-chaos-'));
+const stateDir = path.join(base, 'state');
+const chaosDir = path.join(base, 'chaos');
+const configFile = path.join(base, 'release-flow.json');
+const taskQueue = 'chaos';
+mkdirSync(chaosDir, { recursive: true });
+
+const log = (line: string) =>
+  process.stdout.write(`[chaos ${Math.round((Date.now() - started) / 1000)}s] ${line}\n`);
+const failures: string[] = [];
+const check = (ok: boolean, what: string) => {
+  if (!ok) {
+    failures.push(what);
+    log(`FAIL ${what}`);
+  }
+};
+
+// ---- the worker, restarted whenever it dies ----------------------------------------------------
+let worker: ChildProcess | undefined;
+let stopping = false;
+let restarts = 0;
+let bundlePath = '';
+let forwarder: TcpForwarder;
+
+function startWorker(): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'chaos-worker.ts')], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: forwarder.address,
+      RELEASE_FLOW_CONFIG: configFile,
+      LOG_LEVEL: 'error',
+      CHAOS_DIR: chaosDir,
+      CHAOS_BUNDLE: bundlePath,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  worker = child;
+  child.once('exit', () => {
+    if (stopping || worker !== child) return;
+    restarts++;
+    startWorker();
+  });
+}
+
+async function stopWorker(): Promise<void> {
+  stopping = true;
+  const child = worker;
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+function setCurrent(name: string | null): void {
+  const file = path.join(chaosDir, 'current');
+  if (name === null) writeFileSync(file, 'null');
+  else
+    writeFileSync(
+      file,
+      JSON.stringify({ path: name, scope: every ? 'path' : 'family', phases: ['start', 'done'] }),
+    );
+}
+
+interface Kill {
+  key: string;
+  path: string;
+  family: string;
+  activityType: string;
+  phase: string;
+}
+const kills = () => {
+  try {
+    return readFileSync(path.join(chaosDir, 'kills.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Kill);
+  } catch {
+    return [];
+  }
+};
+
+// ---- repositories, one per path -----------------------------------------------------------------
+interface PathRepo {
+  name: string;
+  dir: string;
+  releases: string[];
+}
+const FAIL = [['node', '-e', 'process.exit(1)']];
+// Integration tests run in dev (main-commit) and in staging (tag): these fail or hang in staging only.
+const FAIL_IN_STAGING = [['node', '-e', "process.exit(process.env.RELEASE_FLOW_ENV === 'staging' ? 1 : 0)"]];
+const SLOW_IN_STAGING = [
+  ['node', '-e', "if (process.env.RELEASE_FLOW_ENV === 'staging') setTimeout(() => {}, 120000)"],
+];
+
+async function makeRepo(name: string): Promise<PathRepo> {
+  const repo = await ensureDemoRepository(path.join(base, 'repos', name));
+  return { name: `chaos/${name}`, dir: repo.path, releases: repo.releases };
+}
+
+function repoConfig(repo: PathRepo, commands: Record<string, unknown> = {}) {
+  const demo = demoRepositoryConfig(repo.dir);
+  return {
+    ...demo,
+    name: repo.name,
+    commands: { ...demo.commands, ...commands },
+    health: { window: '5s', sampleInterval: '1s', minRequests: 1 },
+    escalation: { realertAfter: '1h', escalateAfter: '2h' },
+  };
+}
+
+function git(dir: string, ...a: string[]): string[] {
+  return execFileSync('git', a, { cwd: dir, encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+// ---- effects, counted in the adapters' journals -------------------------------------------------
+function walk(dir: string, suffix: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? walk(path.join(dir, e.name), suffix)
+      : e.name.endsWith(suffix)
+        ? [path.join(dir, e.name)]
+        : [],
+  );
+}
+
+interface Tally {
+  tags: number;
+  uploads: number;
+  deploys: number;
+  tickets: number;
+  pages: number;
+  branches: number;
+  alerts: number;
+}
+
+/** Every effect of a repository, and how many of them happened more than once. */
+async function effects(repo: PathRepo): Promise<{ tally: Tally; duplicates: string[] }> {
+  const duplicates: string[] = [];
+  const key = repo.name.replace('/', '-');
+  const deploys = new Map<string, number>();
+  for (const file of walk(path.join(stateDir, 'environments'), '.json')) {
+    if (!path.basename(file).includes(key)) continue;
+    const state = JSON.parse(readFileSync(file, 'utf8')) as {
+      history?: { action: string; version: string; at?: string }[];
+    };
+    for (const h of state.history ?? []) {
+      const k = `${path.basename(file)} ${h.action} ${h.version}`;
+      deploys.set(k, (deploys.get(k) ?? 0) + 1);
+    }
+  }
+  for (const [k, n] of deploys) if (n > 1) duplicates.push(`${n}x ${k}`);
+  const alerts = (
+    await readJsonLines<{ key: string; repository?: string; text?: string }>(
+      path.join(stateDir, 'alerts.jsonl'),
+    )
+  ).filter((a) => JSON.stringify(a).includes(repo.name));
+  const alertKeys = new Map<string, number>();
+  for (const a of alerts) alertKeys.set(a.key, (alertKeys.get(a.key) ?? 0) + 1);
+  for (const [k, n] of alertKeys) if (n > 1) duplicates.push(`${n}x alert ${k}`);
+  const mentions = (files: string[]) => files.filter((f) => readFileSync(f, 'utf8').includes(repo.name));
+  const uploads = walk(path.join(stateDir, 'registry'), '.json').filter((f) =>
+    f.includes(encodeURIComponent(repo.name)),
+  ).length;
+  return {
+    tally: {
+      tags: git(repo.dir, 'tag', '--list', 'v*').length,
+      uploads,
+      deploys: [...deploys.values()].reduce((a, b) => a + b, 0),
+      tickets: mentions(walk(path.join(stateDir, 'tickets'), '.md')).length,
+      pages: mentions(walk(path.join(stateDir, 'wiki'), '.md')).length,
+      branches: git(repo.dir, 'branch', '--list', 'HOT-*').length,
+      alerts: alerts.length,
+    },
+    duplicates,
+  };
+}
+
+// ---- the paths ------------------------------------------------------------------------------------
+let client: Client;
+const opts = { taskQueue, searchAttributes: true };
+
+async function status(id: string): Promise<PipelineStatus | undefined> {
+  return await client.workflow
+    .getHandle(id)
+    .query(statusQuery)
+    .catch(() => undefined);
+}
+
+async function settle(handle: WorkflowHandle): Promise<unknown> {
+  return await handle.result().catch((err: unknown) => ({ failed: String(err) }));
+}
+
+/** Main-commit first (it builds, uploads to dev and tags v1.0.0), then the tag pipeline. */
+async function releasedTag(repo: PathRepo): Promise<WorkflowHandle> {
+  const commit = repo.releases[0]!;
+  const main = await startMainCommit(client, { repository: repo.name, commit }, opts);
+  const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string };
+  if (out.tag !== 'v1.0.0')
+    throw new Error(`main-commit of ${repo.name} did not release: ${JSON.stringify(out)}`);
+  const tag = await startTagRelease(client, { repository: repo.name, tag: 'v1.0.0', commit }, opts);
+  return client.workflow.getHandle(tag.workflowId);
+}
+
+async function tagThenProduction(repo: PathRepo): Promise<WorkflowHandle> {
+  const tag = await releasedTag(repo);
+  const outcome = (await tag.result()) as { productionWorkflowId?: string };
+  if (!outcome.productionWorkflowId) throw new Error(`tag of ${repo.name} handed off nothing`);
+  return client.workflow.getHandle(outcome.productionWorkflowId);
+}
+
+async function breachThen(
+  repo: PathRepo,
+  decide: (h: WorkflowHandle) => Promise<void>,
+): Promise<{ state?: string }> {
+  const production = await tagThenProduction(repo);
+  await waitFor(
+    async () => (await status(production.workflowId))?.step === 'watch production health',
+    120_000,
+    200,
+  );
+  const apm = new LocalMetricSource({ dir: path.join(stateDir, 'apm') });
+  await apm.setErrorRate('production', 0.5);
+  await waitFor(async () => (await status(production.workflowId))?.awaitingDecision === true, 120_000, 250);
+  await decide(production);
+  const ended = (await settle(production)) as { state?: string };
+  await apm.setErrorRate('production', 0);
+  return ended;
+}
+
+interface PathSpec {
+  name: string;
+  commands?: Record<string, unknown>;
+  /** Runs the path; returns what must hold of its outcome and of its effects. */
+  run: (repo: PathRepo) => Promise<{ ok: boolean; detail: string; expect: Partial<Tally> }>;
+}
+
+const PATHS: PathSpec[] = [
+  {
+    name: 'main-commit-released',
+    run: async (repo) => {
+      const main = await startMainCommit(client, { repository: repo.name, commit: repo.releases[0]! }, opts);
+      const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string };
+      return {
+        ok: out.tag === 'v1.0.0',
+        detail: JSON.stringify(out),
+        expect: { tags: 1, uploads: 1, deploys: 1, branches: 0 },
+      };
+    },
+  },
+  {
+    name: 'main-commit-no-release',
+    run: async (repo) => {
+      // Released up to the head already; a docs commit on top releases nothing.
+      git(repo.dir, 'tag', 'v1.1.0', repo.releases[1]!);
+      writeFileSync(path.join(repo.dir, 'NOTES.md'), 'notes\n');
+      git(repo.dir, 'add', 'NOTES.md');
+      execFileSync(
+        'git',
+        ['-c', 'user.name=chaos', '-c', 'user.email=c@x.invalid', 'commit', '-qm', 'docs: notes'],
+        {
+          cwd: repo.dir,
+        },
+      );
+      const commit = git(repo.dir, 'rev-parse', 'HEAD')[0]!;
+      const main = await startMainCommit(client, { repository: repo.name, commit }, opts);
+      const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string | null };
+      return { ok: !out.tag && !('failed' in out), detail: JSON.stringify(out), expect: { tags: 1 } };
+    },
+  },
+  {
+    name: 'main-commit-failed',
+    commands: { unitTests: FAIL },
+    run: async (repo) => {
+      const main = await startMainCommit(client, { repository: repo.name, commit: repo.releases[0]! }, opts);
+      const h = client.workflow.getHandle(main.workflowId);
+      await settle(h);
+      const s = await status(main.workflowId);
+      return { ok: s?.state === 'failed', detail: String(s?.state), expect: { tags: 0, deploys: 0 } };
+    },
+  },
+  {
+    name: 'tag-passed+production-healthy',
+    run: async (repo) => {
+      const production = await tagThenProduction(repo);
+      const out = (await settle(production)) as { state?: string };
+      return {
+        ok: out.state === 'healthy',
+        detail: JSON.stringify(out),
+        expect: { tags: 1, branches: 0, tickets: 0 },
+      };
+    },
+  },
+  {
+    name: 'tag-failed',
+    commands: { integrationTests: FAIL_IN_STAGING },
+    run: async (repo) => {
+      const tag = await releasedTag(repo);
+      await settle(tag);
+      const s = await status(tag.workflowId);
+      return {
+        ok: s?.state === 'failed' && s.failure?.step === 'integration tests (staging)',
+        detail: `${s?.state} at ${s?.failure?.step}`,
+        expect: { tags: 1, uploads: 1 },
+      };
+    },
+  },
+  {
+    name: 'tag-preempted',
+    commands: { integrationTests: SLOW_IN_STAGING },
+    run: async (repo) => {
+      const tag = await releasedTag(repo);
+      await waitFor(
+        async () => (await status(tag.workflowId))?.step === 'integration tests (staging)',
+        120_000,
+        200,
+      );
+      const forcer = await client.workflow.start(lockProbeWorkflow, {
+        taskQueue,
+        workflowId: `chaos-emergency-${Date.now()}`,
+        args: [
+          { resource: 'staging', holdMs: 10, force: { by: 'ops', reason: 'SEV-1' }, priority: 'hotfix' },
+        ],
+      });
+      await settle(tag);
+      await settle(forcer);
+      const s = await status(tag.workflowId);
+      await client.workflow
+        .getHandle(lockWorkflowId('staging'))
+        .signal(setModeSignal, { mode: 'normal', by: 'chaos', reason: 'path done' });
+      return { ok: s?.state === 'preempted', detail: String(s?.state), expect: { tags: 1 } };
+    },
+  },
+  {
+    name: 'production-rollback',
+    run: async (repo) => {
+      const out = await breachThen(repo, (h) => h.signal(rollbackSignal, { by: 'oncall', reason: 'chaos' }));
+      return { ok: out.state === 'rolled-back', detail: JSON.stringify(out), expect: { branches: 0 } };
+    },
+  },
+  {
+    name: 'production-fail-forward',
+    run: async (repo) => {
+      const out = await breachThen(repo, async (h) => {
+        await h.executeUpdate(decideUpdate, { args: [{ decision: 'failForward', by: 'oncall' }] });
+      });
+      return { ok: out.state === 'failed-forward', detail: JSON.stringify(out), expect: { branches: 0 } };
+    },
+  },
+  {
+    name: 'production-emergency',
+    run: async (repo) => {
+      const out = await breachThen(repo, (h) => h.signal(emergencySignal, { by: 'oncall', reason: 'chaos' }));
+      await client.workflow
+        .getHandle(lockWorkflowId('staging'))
+        .signal(setModeSignal, { mode: 'normal', by: 'chaos', reason: 'path done' });
+      return {
+        ok: out.state === 'hotfix-pending',
+        detail: JSON.stringify(out),
+        expect: { branches: 1, tickets: 1, pages: 1 },
+      };
+    },
+  },
+  // The hotfix flow's paths go here once it exists (hotfix passed, failed, preempting staging),
+  // each with its own repository and the same checks.
+];
+
+// ---- scenarios beyond the worker ------------------------------------------------------------------
+let devServer: DevServer;
+let cliPath = '';
+
+async function startServer(): Promise<void> {
+  devServer = await startDevServer({
+    cliPath,
+    port: 0,
+    uiPort: 0,
+    dbFile: path.join(base, 'temporal.db'),
+    logFile: path.join(base, 'temporal-dev-server.log'),
+  });
+  forwarder.setTarget(devServer.address);
+}
+
+async function devServerRestartMidRelease(repo: PathRepo): Promise<{ ok: boolean; detail: string }> {
+  const main = await startMainCommit(client, { repository: repo.name, commit: repo.releases[0]! }, opts);
+  await waitFor(async () => ((await status(main.workflowId))?.steps.length ?? 0) >= 2, 60_000, 100);
+  log('stopping the Temporal dev server mid-release');
+  await devServer.stop();
+  forwarder.setTarget(null);
+  await new Promise((r) => setTimeout(r, 5_000));
+  await startServer();
+  log(`dev server started again (${devServer.address}, same database)`);
+  const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string };
+  return { ok: out.tag === 'v1.0.0', detail: JSON.stringify(out) };
+}
+
+async function outboxWithTemporalDown(seconds: number): Promise<{
+  deliveries: number;
+  lost: number;
+  startedTwice: number;
+  p99Ms: number;
+}> {
+  const outboxDir = path.join(base, 'outbox');
+  const queue = 'chaos-outbox-no-worker';
+  const receiver = openWebhookReceiver({
+    stateDir: outboxDir,
+    repositories: validateConfig(
+      { repositories: [{ ...demoRepositoryConfig(base), name: 'chaos/outbox' }] },
+      {},
+    ).repositories,
+    secret: 'chaos-secret',
+    client: () => client,
+    taskQueue: queue,
+    logger: createLogger('silent'),
+    startTimeoutMs: 1_000,
+    retryMinDelayMs: 200,
+    retryMaxDelayMs: 2_000,
+  });
+  const http = await startHttpServer({ host: '127.0.0.1', port: 0, routes: receiver.routes });
+  forwarder.setTarget(null);
+  log(`Temporal unreachable; ${seconds}s of 50 deliveries/s into the outbox`);
+  const answers: Promise<{ ms: number; status: number }>[] = [];
+  const tags: string[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < seconds * 50; i++) {
+    const due = t0 + i * 20;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const tag = `v9.${Math.floor(i / 1000)}.${i % 1000}`;
+    tags.push(tag);
+    const body = JSON.stringify({
+      ref: `refs/tags/${tag}`,
+      after: sha(i + 1),
+      head_commit: { id: sha(i + 1) },
+      repository: { full_name: 'chaos/outbox' },
+    });
+    const at = Date.now();
+    answers.push(
+      deliver(http.url, { event: 'push', body, secret: 'chaos-secret' }).then((a) => ({
+        ms: Date.now() - at,
+        status: a.status,
+      })),
+    );
+  }
+  const answered = await Promise.all(answers);
+  log(`delivered ${answered.length}; Temporal back`);
+  forwarder.setTarget(devServer.address);
+  await waitFor(() => receiver.outbox.size() === 0, 300_000, 500);
+  await http.close();
+  await receiver.close();
+  // Each tag push starts one run; count runs per id (a second start would be a second run).
+  const runs = new Map<string, number>();
+  for await (const wf of client.workflow.list({ query: `TaskQueue = '${queue}'` }))
+    runs.set(wf.workflowId, (runs.get(wf.workflowId) ?? 0) + 1);
+  const expected = tags.map((t) => `tag:chaos/outbox:${t}`);
+  const lost = expected.filter((id) => !runs.has(id)).length + answered.filter((a) => a.status >= 300).length;
+  const startedTwice = [...runs.values()].filter((n) => n > 1).length;
+  const sorted = answered.map((a) => a.ms).sort((a, b) => a - b);
+  for await (const wf of client.workflow.list({
+    query: `TaskQueue = '${queue}' AND ExecutionStatus = 'Running'`,
+  }))
+    await client.workflow
+      .getHandle(wf.workflowId)
+      .terminate('chaos outbox check done')
+      .catch(() => undefined);
+  return {
+    deliveries: answered.length,
+    lost,
+    startedTwice,
+    p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+  };
+}
+
+// ---- main -----------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  const cli = lookup('cli', { root: projectRoot });
+  if (Array.isArray(cli)) throw new Error('no Temporal CLI: run `npm run setup:temporal` first');
+  cliPath = cli.path;
+  forwarder = await tcpForwarder();
+  await startServer();
+  client = new Client({ connection: await Connection.connect({ address: forwarder.address }) });
+  log(`dev server ${devServer.address} behind ${forwarder.address}; state in ${base}`);
+
+  const selected = PATHS.filter((p) => !only || only.includes(p.name));
+  const repos = new Map<string, PathRepo>();
+  for (const p of selected) repos.set(p.name, await makeRepo(p.name.replace('+', '-')));
+  const restartRepo = await makeRepo('dev-server-restart');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      stateDir,
+      temporal: { taskQueue },
+      log: { level: 'error' },
+      repositories: [
+        ...selected.map((p) => repoConfig(repos.get(p.name)!, p.commands)),
+        repoConfig(restartRepo),
+      ],
+    }),
+  );
+  bundlePath = path.join(base, 'workflow-bundle.js');
+  const bundle = await bundleWorkflowCode({
+    workflowsPath,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
+  writeFileSync(bundlePath, bundle.code);
+  setCurrent(null);
+  startWorker();
+
+  const perPath: { path: string; ok: boolean; kills: number; seconds: number; tally: Tally }[] = [];
+  let duplicates = 0;
+  for (const p of selected) {
+    const repo = repos.get(p.name)!;
+    const before = kills().length;
+    const t = Date.now();
+    setCurrent(p.name);
+    let outcome: { ok: boolean; detail: string; expect: Partial<Tally> };
+    try {
+      outcome = await p.run(repo);
+    } catch (err) {
+      outcome = { ok: false, detail: String(err), expect: {} };
+    }
+    setCurrent(null);
+    const { tally, duplicates: dups } = await effects(repo);
+    duplicates += dups.length;
+    for (const d of dups) log(`DUPLICATE in ${p.name}: ${d}`);
+    check(outcome.ok, `${p.name} completed as expected: ${outcome.detail}`);
+    for (const [k, v] of Object.entries(outcome.expect))
+      check(tally[k as keyof Tally] === v, `${p.name}: ${k} = ${tally[k as keyof Tally]}, expected ${v}`);
+    const n = kills().length - before;
+    perPath.push({
+      path: p.name,
+      ok: outcome.ok,
+      kills: n,
+      seconds: Math.round((Date.now() - t) / 1000),
+      tally,
+    });
+    log(
+      `${p.name}: ${outcome.ok ? 'completed' : 'FAILED'} after ${n} kills in ${Math.round((Date.now() - t) / 1000)}s; effects ${JSON.stringify(tally)}`,
+    );
+  }
+
+  const restart = await devServerRestartMidRelease(restartRepo);
+  const restartEffects = await effects(restartRepo);
+  duplicates += restartEffects.duplicates.length;
+  check(restart.ok && restartEffects.tally.tags === 1, `dev server restart mid-release: ${restart.detail}`);
+  log(
+    `dev server restart mid-release: ${restart.ok ? 'completed' : 'FAILED'}; effects ${JSON.stringify(restartEffects.tally)}`,
+  );
+
+  const outbox = await outboxWithTemporalDown(outboxSeconds);
+  check(outbox.lost === 0, `outbox lost ${outbox.lost}`);
+  check(outbox.startedTwice === 0, `outbox started ${outbox.startedTwice} twice`);
+  log(
+    `outbox: ${outbox.deliveries} deliveries with Temporal down, lost ${outbox.lost}, started twice ${outbox.startedTwice}, answer p99 ${outbox.p99Ms} ms`,
+  );
+
+  await stopWorker();
+  const all = kills();
+  const boundaries = new Set(all.map((k) => `${k.path}/${k.family}/${k.activityType}/${k.phase}`)).size;
+  const families = new Set(all.map((k) => `${k.family}/${k.activityType}`));
+  log(
+    `killed the worker at ${boundaries} boundaries (${families.size} activity types x phases), ${restarts} restarts`,
+  );
+  log(`exactly-once tally: ${duplicates} duplicate effects; ${failures.length} failed checks`);
+  await client.connection.close();
+  await devServer.stop();
+  await forwarder.close();
+  const summary = {
+    boundaries,
+    kills: all.length,
+    restarts,
+    duplicates,
+    failures: failures.length,
+    paths: perPath,
+    devServerRestart: restart.ok,
+    outbox,
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    mode: every ? 'every' : 'family',
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.exit(failures.length === 0 && duplicates === 0 ? 0 : 1);
+}
+
+main().catch(async (err) => {
+  console.error(err);
+  await stopWorker().catch(() => undefined);
+  await devServer?.stop().catch(() => undefined);
+  process.stdout.write(
+    `${JSON.stringify({ boundaries: 0, kills: kills().length, duplicates: -1, error: String(err) })}\n`,
+  );
+  process.exit(1);
+});
