@@ -192,7 +192,12 @@ export class BoardState {
         .query(statusQuery)
         .then((s) => s as PipelineStatus & Record<string, unknown>)
         .catch(() => undefined);
-      if (status && !open) this.closed.set(info.runId, status);
+      if (status && !open) {
+        this.closed.set(info.runId, status);
+        // Bounded: runs older than the newest listed ones are not shown any more.
+        if (this.closed.size > 4 * (this.opts.limit ?? 150))
+          this.closed.delete(this.closed.keys().next().value!);
+      }
     }
     const ui = this.opts.uiUrl?.();
     return {
