@@ -25,6 +25,7 @@ import { createWorker, installRuntime } from './worker';
 import { startHttpServer, type RunningHttpServer } from './http/server';
 import { createReadinessProbe, healthRoutes, type ReadinessProbe } from './http/health-routes';
 import { logLinkKey, logRoutes, publicBaseUrl } from './http/log-routes';
+import { openBoard } from './http/board/open-board';
 
 export interface AppOptions {
   config: Readonly<Config>;
@@ -74,6 +75,17 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       taskQueue: config.temporal.taskQueue,
       logger,
     });
+    const temporal: { namespace: string; uiUrl?: string } = { namespace: 'default' };
+    const board = openBoard({
+      config,
+      stateDir: path.resolve(baseDir, config.stateDir),
+      baseDir,
+      env,
+      logger,
+      client: () => clients.current,
+      namespace: () => temporal.namespace,
+      uiUrl: () => temporal.uiUrl,
+    });
     const http = await startHttpServer({
       host: config.server.host,
       port: config.server.port,
@@ -85,6 +97,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
           path.join(path.resolve(baseDir, config.stateDir), 'work'),
           logLinkKey(path.resolve(baseDir, config.stateDir)),
         ),
+        ...board.routes,
       ],
       onError: (err, req) => logger.error({ err, url: req.url }, 'request failed'),
     }).catch(async (err) => {
@@ -125,6 +138,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
     // The configured UI wins: behind a proxy the dev server's loopback address is not what people open.
     const uiUrl = config.temporal.uiUrl ?? devServer?.uiUrl;
+    temporal.uiUrl = uiUrl;
+    temporal.namespace = target.namespace;
     const retry = {
       timeoutMs: parseDuration(config.timeouts.connect),
       onRetry: (attempt: number, delayMs: number) =>

@@ -5,8 +5,10 @@
  * user's mistake.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { noSandbox } from './adapters/local/step-sandbox';
+import { hashToken, newToken } from './http/board/token-hash';
 import { demoConfigPath, loadConfig, validateConfig } from './config/load';
 import { writeFileAtomic } from './adapters/local/durable-files';
 import type { Config } from './config/schema';
@@ -22,6 +24,8 @@ interface Demo {
   releases: string[];
   pullRequest: DemoPullRequest;
   secret: string;
+  /** The demo's board sign-in: name `you` and this token. */
+  boardToken: string;
 }
 
 /** No config file and no repositories: serve the demo repository (RELEASE_FLOW_DEMO=0 turns it off). */
@@ -29,14 +33,30 @@ async function withDemo(config: Readonly<Config>, file: string | undefined, logg
   if (file || config.repositories.length || process.env.RELEASE_FLOW_DEMO === '0') return { config };
   const repo = await ensureDemoRepository(path.resolve(config.stateDir, 'demo', 'shop'));
   logger.info({ path: repo.path, created: repo.created }, 'demo repository ready');
-  const withRepo = validateConfig({ ...config, repositories: [demoRepositoryConfig(repo.path)] }, {});
+  // The board's buttons need a signed-in person: the demo has one, `you`, with a token of its own.
+  const boardToken = demoBoardToken(path.resolve(config.stateDir, 'demo'));
+  const withRepo = validateConfig(
+    {
+      ...config,
+      repositories: [demoRepositoryConfig(repo.path)],
+      board: {
+        ...config.board,
+        auth: {
+          ...config.board.auth,
+          mode: 'tokens',
+          tokens: [{ name: 'you', hash: await hashToken(boardToken) }],
+        },
+      },
+    },
+    {},
+  );
   // Written down, so every CLI command (status, start, lock...) sees the demo repository too.
   await writeDemoConfig(withRepo, repo.path);
   // Our own deliveries are signed like GitHub's; without a configured secret the demo makes one.
   const secret = process.env.GITHUB_WEBHOOK_SECRET ?? randomBytes(24).toString('hex');
   return {
     config: withRepo,
-    demo: { releases: repo.releases, pullRequest: repo.pullRequest, secret } satisfies Demo,
+    demo: { releases: repo.releases, pullRequest: repo.pullRequest, secret, boardToken } satisfies Demo,
   };
 }
 
@@ -59,6 +79,18 @@ async function writeDemoConfig(config: Readonly<Config>, repoPath: string): Prom
       2,
     )}\n`,
   );
+}
+
+/** Made once per state directory, so a restarted demo keeps its sign-in. */
+function demoBoardToken(dir: string): string {
+  const file = path.join(dir, 'board-token');
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(file, newToken(), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readFileSync(file, 'utf8').trim();
 }
 
 async function main(): Promise<void> {
@@ -88,6 +120,12 @@ async function main(): Promise<void> {
     ...(app.uiUrl ? [`  Temporal UI:      ${app.uiUrl}`] : []),
     `  Health:           ${app.http.url}/healthz   readiness: ${app.http.url}/readyz`,
     `  Webhook receiver: ${app.http.url}${WEBHOOK_PATH}`,
+    `  Release board:    ${app.http.url}/board`,
+    ...(demo
+      ? [
+          `                    sign in at ${app.http.url}/board/login as "you" with the token ${demo.boardToken}`,
+        ]
+      : []),
     '  Stop with Ctrl-C.',
     '',
   ];

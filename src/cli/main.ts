@@ -15,6 +15,7 @@ import { registerPipelineCommands } from './pipeline-command';
 import { registerReplayCommand } from './replay-command';
 import { registerDemoCommands } from './demo-command';
 import { registerOutboxCommand } from './outbox-command';
+import { registerBoardCommands } from './board-command';
 import { packageVersion } from '../package-info';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -38,6 +39,7 @@ const registrars: CommandRegistrar[] = [
   registerReplayCommand,
   registerDemoCommands,
   registerOutboxCommand,
+  registerBoardCommands,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

@@ -207,6 +207,28 @@ function crossFieldProblems(config: Config): string[] {
     problems.push(...githubProblems(repo, `repositories[${i}]`));
   });
   problems.push(...integrationProblems(config));
+  problems.push(...boardProblems(config.board));
+  return problems;
+}
+
+function boardProblems(board: Config['board']): string[] {
+  const { auth } = board;
+  const problems: string[] = [];
+  if (auth.mode === 'proxy' && auth.proxy.trustedAddresses.length === 0) {
+    problems.push(
+      'board.auth.proxy.trustedAddresses: got []: mode "proxy" trusts the identity header only from the proxy (fix: list the addresses the proxy connects from, e.g. [127.0.0.1])',
+    );
+  }
+  if (auth.mode === 'tokens' && auth.tokens.length === 0 && !auth.tokensFile) {
+    problems.push(
+      'board.auth.tokens: got []: mode "tokens" needs people to sign in (fix: add {name, hash} entries from `release-flow board hash-token`, or set board.auth.tokensFile)',
+    );
+  }
+  if (auth.mode === 'none' && auth.read === 'login') {
+    problems.push(
+      'board.auth.read: got "login", but board.auth.mode is "none", so nobody could sign in (fix: set board.auth.mode to "proxy" or "tokens", or read to "open")',
+    );
+  }
   return problems;
 }
 

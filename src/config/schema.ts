@@ -180,6 +180,60 @@ const repository = z.strictObject({
   integrations: repositoryIntegrationsSchema,
 });
 
+/**
+ * The release board and its decision doors (README "The release board"): who a person is
+ * (`auth`), and which Slack user is which decider (`slack`).
+ */
+const board = z
+  .strictObject({
+    auth: z
+      .strictObject({
+        /** `none`: the board is read-only; `proxy`: a header set by an authenticating proxy; `tokens`: per-person tokens. */
+        mode: z.enum(['none', 'proxy', 'tokens']).default('none'),
+        /** `open`: anyone who reaches the server reads the board; `login`: only signed-in people. */
+        read: z.enum(['open', 'login']).default('open'),
+        /** How long a token login lasts. */
+        sessionTtl: duration.default('12h'),
+        proxy: z
+          .strictObject({
+            /** The header the proxy sets to the person's name (oauth2-proxy: X-Forwarded-User, X-Forwarded-Email). */
+            header: z
+              .string()
+              .regex(/^[A-Za-z0-9-]+$/, 'expected a header name such as "X-Forwarded-User"')
+              .default('X-Forwarded-User'),
+            /** Addresses the proxy connects from; the header from any other address is ignored. */
+            trustedAddresses: z.array(z.string().min(1)).default([]),
+          })
+          .prefault({}),
+        /** People and their hashed tokens (`release-flow board hash-token`). */
+        tokens: z
+          .array(
+            z.strictObject({
+              name: z.string().min(1),
+              hash: z
+                .string()
+                .regex(
+                  /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+                  'expected a hash printed by `release-flow board hash-token`',
+                ),
+            }),
+          )
+          .default([]),
+        /** A YAML or JSON file with more `{name, hash}` entries, read again at every login. */
+        tokensFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
+    slack: z
+      .strictObject({
+        /** Slack user id (`U024BE7LH`) -> the decider's name as `deciders` knows it. */
+        users: z.record(z.string().min(1), z.string().min(1)).default({}),
+        /** Hosts a reply through an interaction's `response_url` may go to. */
+        responseUrlHosts: z.array(z.string().min(1)).default(['hooks.slack.com']),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   temporal: z
     .strictObject({
@@ -258,6 +312,7 @@ export const configSchema = z.strictObject({
       connect: duration.default('30s'),
     })
     .prefault({}),
+  board,
 });
 
 export type Config = z.output<typeof configSchema>;
