@@ -58,7 +58,11 @@ export function decisionActionsBlock(target: DecisionTarget): DecisionActionsBlo
     version: target.version,
   });
   if (value.length > MAX_VALUE) throw new RangeError(`button value is longer than ${MAX_VALUE} characters`);
-  const release = `${target.repository} ${target.version}`;
+  // Slack's mrkdwn reads &, < and > as markup.
+  const release = `${target.repository} ${target.version}`
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
   return {
     type: 'actions',
     block_id: `release-flow:decision:${target.workflowId}`.slice(0, 255),

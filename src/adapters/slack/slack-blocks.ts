@@ -8,12 +8,7 @@
  * each value the JSON `{"workflowId","repository","version"}`.
  */
 import type { Alert } from '../../ports/alerts';
-
-export const DECISION_ACTION_IDS = {
-  emergency: 'release-flow:emergency',
-  rollback: 'release-flow:rollback',
-  failForward: 'release-flow:fail-forward',
-} as const;
+import { decisionActionsBlock } from './decision-actions';
 
 const DECISION_KINDS = new Set(['decision-needed', 'escalation']);
 
@@ -65,49 +60,12 @@ export function slackMessage(
     });
   }
   if (alert.workflowId && alert.repository && alert.version && alert.kind && DECISION_KINDS.has(alert.kind)) {
-    const value = JSON.stringify({
-      workflowId: alert.workflowId,
-      repository: alert.repository,
-      version: alert.version,
-    });
     blocks.push({
-      type: 'actions',
-      block_id: 'release-flow:decision',
-      elements: [
-        {
-          type: 'button',
-          action_id: DECISION_ACTION_IDS.emergency,
-          text: { type: 'plain_text', text: 'Emergency (SEV-1)' },
-          style: 'danger',
-          value,
-          confirm: {
-            title: { type: 'plain_text', text: 'Declare an emergency?' },
-            text: {
-              type: 'mrkdwn',
-              text: clip(
-                `This pages operations, forces the staging lock into hotfix mode and opens a HOT ticket for ${escapeMrkdwn(alert.repository)} ${escapeMrkdwn(alert.version)}.`,
-                300,
-              ),
-            },
-            confirm: { type: 'plain_text', text: 'Declare emergency' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-            style: 'danger',
-          },
-        },
-        {
-          type: 'button',
-          action_id: DECISION_ACTION_IDS.rollback,
-          text: { type: 'plain_text', text: 'Roll back' },
-          style: 'primary',
-          value,
-        },
-        {
-          type: 'button',
-          action_id: DECISION_ACTION_IDS.failForward,
-          text: { type: 'plain_text', text: 'Fail forward' },
-          value,
-        },
-      ],
+      ...decisionActionsBlock({
+        workflowId: alert.workflowId,
+        repository: alert.repository,
+        version: alert.version,
+      }),
     });
   }
   if (alert.commands.length) {
