@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { createDeployActivities, environmentKey } from '../../src/activities/deploy';
 import { RoutedAlerts } from '../../src/adapters/alerts/routed-alerts';
+import { FilesystemRegistry } from '../../src/adapters/local/filesystem-registry';
+import { LocalEnvironments } from '../../src/adapters/local/local-environments';
 import { DatadogApm } from '../../src/adapters/datadog/datadog-apm';
 import { AlertJournal } from '../../src/adapters/local/alert-journal';
 import { PagerDutyChannel } from '../../src/adapters/pagerduty/pagerduty-channel';
@@ -294,6 +297,31 @@ describe('alert channels against faithful local Slack and PagerDuty servers', ()
     assert.equal(posts[2]!.thread_ts, '1700000001.000100');
     assert.equal(posts[2]!.reply_broadcast, true);
     assert.equal(slack.requests[0]!.headers.authorization, `Bearer ${BOT_TOKEN}`);
+  });
+
+  it('deploy activities: a production deploy is one change event; a healthy release resolves its incident', async () => {
+    const deploy = createDeployActivities({
+      environments: new LocalEnvironments({ dir: path.join(root, 'environments') }),
+      registry: new FilesystemRegistry(path.join(root, 'registry')),
+      alerts,
+    });
+    const input = {
+      repository: 'acme/shop',
+      env: 'production',
+      version: 'v1.4.0',
+      artifact: { repository: 'prod' as const, tag: 'v1.4.0' },
+      by: 'wf-1',
+    };
+    await deploy.deployVersion(input);
+    await deploy.deployVersion(input); // a retry: already deployed, by the same workflow
+    await deploy.deployVersion({ ...input, env: 'staging' });
+    const changes = pagerduty.requests.filter((r) => r.path === '/v2/change/enqueue');
+    assert.equal(changes.length, 1, 'one change event, production only');
+    await alerts.send(page('k/escalation', 'escalation'));
+    await deploy.markGood({ repository: 'acme/shop', env: 'production', version: 'v1.4.0', by: 'wf-1' });
+    assert.equal(pagerduty.incidents.get('release-flow/acme/shop/v1.4.0')?.status, 'resolved');
+    const state = await deploy.environmentState({ repository: 'acme/shop', env: 'production' });
+    assert.equal(state.env, environmentKey('acme/shop', 'production'));
   });
 
   it('test messages: one per channel; PagerDuty gets a change event, which pages nobody', async () => {
