@@ -1,8 +1,9 @@
 /**
- * `npm start`: the embedded Temporal dev server (unless TEMPORAL_ADDRESS), the worker, the HTTP
- * server (health, readiness, GitHub webhooks) and, with no configuration file, the demo: a
- * local repository taken through a whole release. Exits non-zero with one clear line for a
- * user's mistake.
+ * `npm start` (`release-flow start-all`): the embedded Temporal dev server (unless
+ * TEMPORAL_ADDRESS), the worker, the HTTP server (health, readiness, GitHub webhooks) and, with
+ * no configuration file, the demo: a local repository taken through a whole release. Temporal
+ * unreachable at boot is waited for (the receiver queues deliveries meanwhile). Exits non-zero
+ * with one clear line for a user's mistake.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from
 import { runDemo } from './demo/run-demo';
 import { isUserError } from './errors';
 import { createLogger, type Logger } from './logging';
-import { startApp } from './app';
+import { bootApp, type RunningApp } from './app';
+import type { WorkerDeployment } from './worker';
 import { stopOnSignals } from './worker';
 import { WEBHOOK_PATH } from './webhooks/receiver';
 
@@ -36,23 +38,51 @@ async function withDemo(config: Readonly<Config>, file: string | undefined, logg
   };
 }
 
-async function main(): Promise<void> {
-  const loaded = loadConfig();
+export interface StartAllOptions {
+  configFile?: string;
+  deployment?: WorkerDeployment;
+}
+
+/** Runs every role in this process until a signal stops it. */
+export async function startAll(opts: StartAllOptions = {}): Promise<void> {
+  const loaded = loadConfig({ file: opts.configFile });
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
   const { config, demo } = await withDemo(loaded.config, loaded.file, logger);
-  const app = await startApp({ config, logger, ...(demo ? { webhookSecret: demo.secret } : {}) });
+  const booted = await bootApp({
+    config,
+    logger,
+    ...(demo ? { webhookSecret: demo.secret } : {}),
+    ...(opts.deployment ? { deployment: opts.deployment } : {}),
+  });
+  let stopRequested = false;
   stopOnSignals(async () => {
-    await app.stop();
+    stopRequested = true;
+    await booted.stop();
     logger.info('stopped; state is kept in the Temporal database for the next start');
   }, logger);
+  const http = booted.http!;
+  const early = [
+    '',
+    `release-flow is starting: health ${http.url}/healthz, webhooks ${http.url}${WEBHOOK_PATH} (queued until Temporal answers)`,
+  ];
+  process.stdout.write(`${early.join('\n')}\n`);
+  let app: RunningApp;
+  try {
+    app = await booted.connected;
+  } catch (err) {
+    // Stopped by a signal while Temporal was still away is a normal end; anything else is not.
+    if (stopRequested) return await booted.done;
+    await booted.stop();
+    throw err;
+  }
   const lines = [
     '',
     'release-flow is running',
     `  Temporal:         ${app.target.address} (namespace ${app.target.namespace}${app.devServer ? ', embedded dev server' : ''})`,
     ...(app.uiUrl ? [`  Temporal UI:      ${app.uiUrl}`] : []),
-    `  Health:           ${app.http.url}/healthz   readiness: ${app.http.url}/readyz`,
-    `  Webhook receiver: ${app.http.url}${WEBHOOK_PATH}`,
+    `  Health:           ${http.url}/healthz   readiness: ${http.url}/readyz`,
+    `  Webhook receiver: ${http.url}${WEBHOOK_PATH}`,
     '  Stop with Ctrl-C.',
     '',
   ];
@@ -61,7 +91,7 @@ async function main(): Promise<void> {
     runDemo({
       client: app.client,
       namespace: app.target.namespace,
-      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      receiverUrl: `${http.url}${WEBHOOK_PATH}`,
       secret: demo.secret,
       releases: demo.releases,
       pullRequest: demo.pullRequest,
@@ -72,8 +102,10 @@ async function main(): Promise<void> {
   await app.done;
 }
 
-main().catch((err) => {
-  if (isUserError(err)) console.error(`release-flow: ${err.render()}`);
-  else console.error('release-flow: unexpected error (a bug; please report it):', err);
-  process.exit(1);
-});
+if (require.main === module) {
+  startAll().catch((err) => {
+    if (isUserError(err)) console.error(`release-flow: ${err.render()}`);
+    else console.error('release-flow: unexpected error (a bug; please report it):', err);
+    process.exit(1);
+  });
+}

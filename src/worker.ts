@@ -2,6 +2,7 @@
  * The worker: config -> adapters -> activities -> Worker. Run alone with `npm run worker`
  * (needs TEMPORAL_ADDRESS or a server on 127.0.0.1:7233) or embedded by `npm start`.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -19,7 +20,27 @@ import { createLogger, sdkLogger, type Logger } from './logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
 import { parseDuration } from './duration';
 
-export const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
+// Compiled (dist/worker.js) beside dist/workflows/index.js, or the TypeScript source in a checkout.
+export const workflowsPath = path.join(__dirname, 'workflows', `index${path.extname(__filename) || '.js'}`);
+
+/** The workflow bundle `npm run build` writes beside the compiled worker; absent in a checkout. */
+export const prebuiltBundlePath = path.join(__dirname, 'workflow-bundle.js');
+
+/**
+ * How a worker finds its workflow code: the prebuilt bundle of a build (no bundling at start),
+ * else bundling the sources at start as a checkout always has.
+ */
+export function workflowCodeOption(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  return existsSync(prebuiltBundlePath)
+    ? { workflowBundle: { codePath: prebuiltBundlePath } }
+    : { workflowsPath };
+}
+
+/** This build as a Worker Versioning deployment version: `<deploymentName>.<buildId>` on the server. */
+export interface WorkerDeployment {
+  deploymentName: string;
+  buildId: string;
+}
 
 let runtimeInstalled = false;
 
@@ -77,6 +98,11 @@ export interface CreateWorkerOptions {
   logsUrl?: string;
   /** Where GitHub credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Poll as this deployment version (Worker Versioning): pipelines stay pinned to the version
+   * they started on; without it the worker is unversioned.
+   */
+  deployment?: WorkerDeployment;
 }
 
 export function workerIdentity(): string {
@@ -104,8 +130,19 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
         ...(opts.env ? { env: opts.env } : {}),
       }),
       ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl, logLinkKey(stateDir)) } : {}),
+      ...(opts.deployment ? { lockVersioningOverride: 'AUTO_UPGRADE' as const } : {}),
     }),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowCodeOption()),
+    ...(opts.deployment
+      ? {
+          workerDeploymentOptions: {
+            useWorkerVersioning: true,
+            version: opts.deployment,
+            // A release keeps the code it started with; lock workflows move at continue-as-new.
+            defaultVersioningBehavior: 'PINNED',
+          },
+        }
+      : {}),
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
