@@ -24,9 +24,12 @@ interface Demo {
   secret: string;
 }
 
-/** No config file and no repositories: serve the demo repository (RELEASE_FLOW_DEMO=0 turns it off). */
+/** No config file and no repositories: serve the demo repository (RELEASE_FLOW_DEMO=0 turns it off, =1 on). */
 async function withDemo(config: Readonly<Config>, file: string | undefined, logger: Logger) {
-  if (file || config.repositories.length || process.env.RELEASE_FLOW_DEMO === '0') return { config };
+  // RELEASE_FLOW_DEMO=1 runs the demo beside a file that sets only ports and paths (benchmarks).
+  const forced = process.env.RELEASE_FLOW_DEMO === '1';
+  if ((file && !forced) || config.repositories.length || process.env.RELEASE_FLOW_DEMO === '0')
+    return { config };
   const repo = await ensureDemoRepository(path.resolve(config.stateDir, 'demo', 'shop'));
   logger.info({ path: repo.path, created: repo.created }, 'demo repository ready');
   const withRepo = validateConfig({ ...config, repositories: [demoRepositoryConfig(repo.path)] }, {});

@@ -29,7 +29,7 @@ export interface VersionStatus {
   /** The server's view: the version's status and drainage (DRAINING, DRAINED, ...). */
   status: string;
   drainage: string;
-  /** Workflows open on this version now (pipelines pinned here, locks not yet moved). */
+  /** Releases open on this version now (pipelines pinned here; lock workflows not counted). */
   running: number;
   /** True when its workers may be stopped: not current, not ramping, nothing running here. */
   mayStop: boolean;
@@ -60,10 +60,14 @@ async function describe(client: Client, deploymentName: string) {
   }
 }
 
-/** The running workflows of one version, by its search attribute (both spellings servers used). */
+/**
+ * The running releases pinned to one version, by its search attribute (both spellings servers
+ * used). Lock workflows are left out: they follow the current version (started with an
+ * auto-upgrade override), so an old version never has to stay up for them.
+ */
 export async function runningOn(client: Client, deploymentName: string, buildId: string): Promise<number> {
   const { count } = await client.workflow.count(
-    `TemporalWorkerDeploymentVersion IN ('${deploymentName}:${buildId}', '${deploymentName}.${buildId}') AND ExecutionStatus = 'Running'`,
+    `TemporalWorkerDeploymentVersion IN ('${deploymentName}:${buildId}', '${deploymentName}.${buildId}') AND ExecutionStatus = 'Running' AND WorkflowType != 'lockWorkflow'`,
   );
   return count;
 }
@@ -92,7 +96,7 @@ export async function upgradeStatus(client: Client, deploymentName: string): Pro
       : isRamping
         ? 'ramping: some new releases start here'
         : running > 0
-          ? `${running} workflow${running === 1 ? '' : 's'} still running here: keep at least one worker of this build`
+          ? `${running} release workflow${running === 1 ? '' : 's'} still running here: keep at least one worker of this build`
           : 'drained: nothing runs here any more; its workers may be stopped';
     versions.push({
       buildId,
