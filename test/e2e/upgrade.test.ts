@@ -169,6 +169,13 @@ describe('upgrading release-flow while a release runs (Worker Versioning)', () =
     const mainB = await startMainCommit(env.client, { repository, commit: second }, opts);
     await env.client.workflow.getHandle(mainB.workflowId).result();
     assert.equal(await buildIdOf(mainB.workflowId), 'B', 'a new release runs on B');
+    // B's code really differs: its main-commit run starts a timer A's never did.
+    const timers = async (workflowId: string) =>
+      ((await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
+        (e) => e.timerStartedEventAttributes,
+      ).length;
+    assert.equal(await timers(mainA.workflowId), 0);
+    assert.equal(await timers(mainB.workflowId), 1);
 
     const outcome = (await production.result()) as { state: string };
     assert.equal(
