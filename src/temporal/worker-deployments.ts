@@ -5,6 +5,7 @@
  * WorkflowService's worker deployment calls, which `release-flow upgrade` and the worker use.
  */
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { UserError } from '../errors';
 import type { Logger } from '../logging';
 import type { WorkerDeployment } from '../worker';
@@ -43,8 +44,10 @@ export interface UpgradeStatus {
   versions: VersionStatus[];
 }
 
-function enumName(value: unknown, prefix: string): string {
-  return String(value ?? 'UNSPECIFIED').replace(prefix, '');
+/** Proto enums arrive as numbers or names depending on the path: print the short name. */
+function enumName(value: unknown, names: Record<number, string>, prefix: string): string {
+  const name = typeof value === 'number' ? (names[value] ?? String(value)) : String(value ?? 'UNSPECIFIED');
+  return name.replace(prefix, '');
 }
 
 async function describe(client: Client, deploymentName: string) {
@@ -61,15 +64,29 @@ async function describe(client: Client, deploymentName: string) {
 }
 
 /**
- * The running releases pinned to one version, by its search attribute (both spellings servers
- * used). Lock workflows are left out: they follow the current version (started with an
- * auto-upgrade override), so an old version never has to stay up for them.
+ * The running workflows pinned to one version, counted as the server counts them for drainage
+ * (`BuildIds` holds `pinned:<deployment>:<buildId>` while a run is pinned; both delimiters servers
+ * used). Lock workflows run with an auto-upgrade override, so they are not pinned and never keep
+ * an old version alive.
  */
 export async function runningOn(client: Client, deploymentName: string, buildId: string): Promise<number> {
   const { count } = await client.workflow.count(
-    `TemporalWorkerDeploymentVersion IN ('${deploymentName}:${buildId}', '${deploymentName}.${buildId}') AND ExecutionStatus = 'Running' AND WorkflowType != 'lockWorkflow'`,
+    `BuildIds IN ('pinned:${deploymentName}:${buildId}', 'pinned:${deploymentName}.${buildId}') AND ExecutionStatus = 'Running'`,
   );
   return count;
+}
+
+/**
+ * Visibility records a run's version shortly after its workflow task: a version that stopped
+ * being current moments ago may still have starts on their way in, so it is not called drained yet.
+ */
+export const VISIBILITY_GRACE_MS = 10_000;
+
+const enums = temporal.api.enums.v1 as unknown as Record<string, Record<number, string>>;
+
+function millisOf(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined {
+  if (!ts || ts.seconds === undefined || ts.seconds === null) return undefined;
+  return Number(ts.seconds) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
 
 export async function upgradeStatus(client: Client, deploymentName: string): Promise<UpgradeStatus> {
@@ -90,20 +107,32 @@ export async function upgradeStatus(client: Client, deploymentName: string): Pro
     const running = await runningOn(client, deploymentName, buildId);
     const isCurrent = buildId === current;
     const isRamping = buildId === ramping;
-    const mayStop = !isCurrent && !isRamping && running === 0;
+    const leftAt = millisOf(summary.lastDeactivationTime) ?? millisOf(summary.routingUpdateTime);
+    const settling = leftAt !== undefined && Date.now() - leftAt < VISIBILITY_GRACE_MS;
+    const mayStop = !isCurrent && !isRamping && running === 0 && !settling;
     const reason = isCurrent
       ? 'current: new releases start here'
       : isRamping
         ? 'ramping: some new releases start here'
         : running > 0
-          ? `${running} release workflow${running === 1 ? '' : 's'} still running here: keep at least one worker of this build`
-          : 'drained: nothing runs here any more; its workers may be stopped';
+          ? `${running} release${running === 1 ? '' : 's'} still running here: keep at least one worker of this build`
+          : settling
+            ? 'just stopped being current: ask again in a few seconds'
+            : 'drained: nothing runs here any more; its workers may be stopped';
     versions.push({
       buildId,
       current: isCurrent,
       ramping: isRamping,
-      status: enumName(summary.status, 'WORKER_DEPLOYMENT_VERSION_STATUS_'),
-      drainage: enumName(summary.drainageInfo?.status ?? summary.drainageStatus, 'VERSION_DRAINAGE_STATUS_'),
+      status: enumName(
+        summary.status,
+        enums.WorkerDeploymentVersionStatus!,
+        'WORKER_DEPLOYMENT_VERSION_STATUS_',
+      ),
+      drainage: enumName(
+        summary.drainageInfo?.status ?? summary.drainageStatus,
+        enums.VersionDrainageStatus!,
+        'VERSION_DRAINAGE_STATUS_',
+      ),
       running,
       mayStop,
       reason,

@@ -13,6 +13,7 @@ import { validateConfig } from '../../src/config/load';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { createLogger } from '../../src/logging';
 import { projectRoot } from '../../src/package-info';
+import { Outbox, outboxPath } from '../../src/webhooks/outbox';
 import { pipelineWorkflowId } from '../../src/workflows/pipeline-messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
@@ -133,6 +134,80 @@ describe('roles: boot without Temporal, several workers and a receiver on one cl
       assert.equal(await runsOf(env.client, workflowId), 1, 'the queued delivery started one run');
     } finally {
       for (const app of apps.reverse()) await app.stop();
+      await gate.close();
+    }
+  });
+
+  it('two receivers with their own outboxes, Temporal away: both drain when it returns, each push starts one run', async () => {
+    const gate = await temporalGate(env.address);
+    const taskQueue = `roles-receivers-${Date.now()}`;
+    const stateDirs = [0, 1].map(() => mkdtempSync(path.join(os.tmpdir(), 'rf-roles-receiver-')));
+    const receiverConfig = (stateDir: string) =>
+      validateConfig(
+        {
+          stateDir,
+          server: { port: 0 },
+          temporal: { taskQueue },
+          timeouts: { connect: '2s' },
+          repositories: [{ name: 'acme/two', defaultBranch: 'main' }],
+        },
+        {},
+      );
+    const appEnv = { TEMPORAL_ADDRESS: gate.address, GITHUB_WEBHOOK_SECRET: SECRET };
+    const receivers: BootedApp[] = [];
+    try {
+      for (const stateDir of stateDirs) {
+        receivers.push(
+          await bootApp({
+            config: receiverConfig(stateDir),
+            logger: quiet,
+            env: appEnv,
+            roles: { server: true, worker: false },
+          }),
+        );
+      }
+      const pushOf = (n: number) =>
+        JSON.stringify({
+          ref: 'refs/heads/main',
+          after: sha(0x7000 + n),
+          repository: { full_name: 'acme/two' },
+        });
+      // Pushes 0-3: each to both receivers (a load balancer retrying elsewhere); 4-5 to one each.
+      const answers = [];
+      for (let n = 0; n < 4; n++)
+        for (const r of receivers)
+          answers.push(await deliver(r.http!.url, { event: 'push', body: pushOf(n) }));
+      answers.push(await deliver(receivers[0]!.http!.url, { event: 'push', body: pushOf(4) }));
+      answers.push(await deliver(receivers[1]!.http!.url, { event: 'push', body: pushOf(5) }));
+      assert.ok(
+        answers.every((a) => a.status === 202),
+        JSON.stringify(answers.map((a) => a.status)),
+      );
+
+      gate.open();
+      const ids = Array.from({ length: 6 }, (_, n) =>
+        pipelineWorkflowId('main-commit', 'acme/two', sha(0x7000 + n)),
+      );
+      const started = await waitFor(
+        async () => (await Promise.all(ids.map((id) => runsOf(env.client, id)))).every((c) => c === 1),
+        60_000,
+        250,
+      );
+      assert.equal(started, true, 'every queued push started');
+      await Promise.all(receivers.map((r) => r.connected));
+      const waiting = (stateDir: string) => {
+        const outbox = Outbox.open(outboxPath(stateDir));
+        try {
+          return outbox.size();
+        } finally {
+          outbox.close();
+        }
+      };
+      const drained = await waitFor(() => stateDirs.every((d) => waiting(d) === 0), 30_000, 250);
+      assert.equal(drained, true, 'both outboxes drained');
+      for (const id of ids) assert.equal(await runsOf(env.client, id), 1, `${id} started once`);
+    } finally {
+      for (const r of receivers.reverse()) await r.stop();
       await gate.close();
     }
   });
