@@ -163,19 +163,26 @@ describe('upgrading release-flow while a release runs (Worker Versioning)', () =
     const oldDuring = during.versions.find((v) => v.buildId === 'A')!;
     assert.ok(oldDuring.running >= 1, JSON.stringify(during));
     assert.equal(oldDuring.mayStop, false, 'A still has a release: it must keep running');
-    assert.match(await cli('upgrade', 'status', '--deployment', DEPLOYMENT), /A +\d+ running +keep/);
+    const text = await cli('upgrade', 'status', '--deployment', DEPLOYMENT);
+    const info = (await production.describe()).raw.workflowExecutionInfo;
+    assert.match(
+      text,
+      /A +[1-9]\d* running +keep/,
+      `${text}\nproduction: ${info?.status} ${JSON.stringify(info?.versioningInfo)} ${JSON.stringify(info?.searchAttributes?.indexedFields?.BuildIds?.data)}`,
+    );
 
     const second = releases[1]!;
     const mainB = await startMainCommit(env.client, { repository, commit: second }, opts);
     await env.client.workflow.getHandle(mainB.workflowId).result();
     assert.equal(await buildIdOf(mainB.workflowId), 'B', 'a new release runs on B');
-    // B's code really differs: its main-commit run starts a timer A's never did.
-    const timers = async (workflowId: string) =>
-      ((await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter(
-        (e) => e.timerStartedEventAttributes,
-      ).length;
-    assert.equal(await timers(mainA.workflowId), 0);
-    assert.equal(await timers(mainB.workflowId), 1);
+    // B's code really differs: its main-commit run's first command is a timer A's never started.
+    const firstCommandIsTimer = async (workflowId: string) => {
+      const events = (await env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const completed = events.findIndex((e) => e.workflowTaskCompletedEventAttributes);
+      return Boolean(events[completed + 1]?.timerStartedEventAttributes);
+    };
+    assert.equal(await firstCommandIsTimer(mainA.workflowId), false);
+    assert.equal(await firstCommandIsTimer(mainB.workflowId), true);
 
     const outcome = (await production.result()) as { state: string };
     assert.equal(
