@@ -1,8 +1,9 @@
 /**
- * `npm start`: the embedded Temporal dev server (unless TEMPORAL_ADDRESS), the worker, the HTTP
- * server (health, readiness, GitHub webhooks) and, with no configuration file, the demo: a
- * local repository taken through a whole release. Exits non-zero with one clear line for a
- * user's mistake.
+ * `npm start` (`release-flow start-all`): the embedded Temporal dev server (unless
+ * TEMPORAL_ADDRESS), the worker, the HTTP server (health, readiness, GitHub webhooks) and, with
+ * no configuration file, the demo: a local repository taken through a whole release. Temporal
+ * unreachable at boot is waited for (the receiver queues deliveries meanwhile). Exits non-zero
+ * with one clear line for a user's mistake.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,8 @@ import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from
 import { runDemo } from './demo/run-demo';
 import { isUserError } from './errors';
 import { createLogger, type Logger } from './logging';
-import { startApp } from './app';
+import { bootApp, type RunningApp } from './app';
+import type { WorkerDeployment } from './worker';
 import { stopOnSignals } from './worker';
 import { WEBHOOK_PATH } from './webhooks/receiver';
 
@@ -28,9 +30,12 @@ interface Demo {
   boardToken: string;
 }
 
-/** No config file and no repositories: serve the demo repository (RELEASE_FLOW_DEMO=0 turns it off). */
+/** No config file and no repositories: serve the demo repository (RELEASE_FLOW_DEMO=0 turns it off, =1 on). */
 async function withDemo(config: Readonly<Config>, file: string | undefined, logger: Logger) {
-  if (file || config.repositories.length || process.env.RELEASE_FLOW_DEMO === '0') return { config };
+  // RELEASE_FLOW_DEMO=1 runs the demo beside a file that sets only ports and paths (benchmarks).
+  const forced = process.env.RELEASE_FLOW_DEMO === '1';
+  if ((file && !forced) || config.repositories.length || process.env.RELEASE_FLOW_DEMO === '0')
+    return { config };
   const repo = await ensureDemoRepository(path.resolve(config.stateDir, 'demo', 'shop'));
   logger.info({ path: repo.path, created: repo.created }, 'demo repository ready');
   // The board's buttons need a signed-in person: the demo has one, `you`, with a token of its own.
@@ -93,8 +98,14 @@ function demoBoardToken(dir: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-async function main(): Promise<void> {
-  const found = loadConfig();
+export interface StartAllOptions {
+  configFile?: string;
+  deployment?: WorkerDeployment;
+}
+
+/** Runs every role in this process until a signal stops it. */
+export async function startAll(opts: StartAllOptions = {}): Promise<void> {
+  const found = loadConfig({ file: opts.configFile });
   // The demo's own written configuration is not a user's file: the demo still runs.
   const loaded = found.demo
     ? { config: validateConfig({ ...found.config, repositories: [] }, {}), file: undefined }
@@ -102,29 +113,45 @@ async function main(): Promise<void> {
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
   const { config, demo } = await withDemo(loaded.config, loaded.file, logger);
-  // The demo's code is written by release-flow itself, and its deploy script lives in the state
-  // directory a sandbox hides: its steps run as the worker (README "Threat model").
-  const app = await startApp({
+  const booted = await bootApp({
     config,
     logger,
+    // The demo's code is written by release-flow itself, and its deploy script lives in the state
+    // directory a sandbox hides: its steps run as the worker (README "Threat model").
     ...(demo ? { webhookSecret: demo.secret, sandbox: noSandbox } : {}),
+    ...(opts.deployment ? { deployment: opts.deployment } : {}),
   });
+  let stopRequested = false;
   stopOnSignals(async () => {
-    await app.stop();
+    stopRequested = true;
+    await booted.stop();
     logger.info('stopped; state is kept in the Temporal database for the next start');
   }, logger);
+  const http = booted.http!;
+  const early = [
+    '',
+    `release-flow is starting: health ${http.url}/healthz, webhooks ${http.url}${WEBHOOK_PATH} (queued until Temporal answers)`,
+  ];
+  process.stdout.write(`${early.join('\n')}\n`);
+  let app: RunningApp;
+  try {
+    app = await booted.connected;
+  } catch (err) {
+    // Stopped by a signal while Temporal was still away is a normal end; anything else is not.
+    if (stopRequested) return await booted.done;
+    await booted.stop();
+    throw err;
+  }
   const lines = [
     '',
     'release-flow is running',
     `  Temporal:         ${app.target.address} (namespace ${app.target.namespace}${app.devServer ? ', embedded dev server' : ''})`,
     ...(app.uiUrl ? [`  Temporal UI:      ${app.uiUrl}`] : []),
-    `  Health:           ${app.http.url}/healthz   readiness: ${app.http.url}/readyz`,
-    `  Webhook receiver: ${app.http.url}${WEBHOOK_PATH}`,
-    `  Release board:    ${app.http.url}/board`,
+    `  Health:           ${http.url}/healthz   readiness: ${http.url}/readyz`,
+    `  Webhook receiver: ${http.url}${WEBHOOK_PATH}`,
+    `  Release board:    ${http.url}/board`,
     ...(demo
-      ? [
-          `                    sign in at ${app.http.url}/board/login as "you" with the token ${demo.boardToken}`,
-        ]
+      ? [`                    sign in at ${http.url}/board/login as "you" with the token ${demo.boardToken}`]
       : []),
     '  Stop with Ctrl-C.',
     '',
@@ -134,7 +161,7 @@ async function main(): Promise<void> {
     runDemo({
       client: app.client,
       namespace: app.target.namespace,
-      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      receiverUrl: `${http.url}${WEBHOOK_PATH}`,
       secret: demo.secret,
       releases: demo.releases,
       pullRequest: demo.pullRequest,
@@ -145,8 +172,10 @@ async function main(): Promise<void> {
   await app.done;
 }
 
-main().catch((err) => {
-  if (isUserError(err)) console.error(`release-flow: ${err.render()}`);
-  else console.error('release-flow: unexpected error (a bug; please report it):', err);
-  process.exit(1);
-});
+if (require.main === module) {
+  startAll().catch((err) => {
+    if (isUserError(err)) console.error(`release-flow: ${err.render()}`);
+    else console.error('release-flow: unexpected error (a bug; please report it):', err);
+    process.exit(1);
+  });
+}

@@ -2,6 +2,7 @@
  * The worker: config -> adapters -> activities -> Worker. Run alone with `npm run worker`
  * (needs TEMPORAL_ADDRESS or a server on 127.0.0.1:7233) or embedded by `npm start`.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -29,7 +30,27 @@ import { connectClient, connectNative, embeddedTarget, externalTarget } from './
 import { parseDuration } from './duration';
 import { attemptJournalInterceptor, failOrphanedAttempts } from './temporal/attempt-journal';
 
-export const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
+// Compiled (dist/worker.js) beside dist/workflows/index.js, or the TypeScript source in a checkout.
+export const workflowsPath = path.join(__dirname, 'workflows', `index${path.extname(__filename) || '.js'}`);
+
+/** The workflow bundle `npm run build` writes beside the compiled worker; absent in a checkout. */
+export const prebuiltBundlePath = path.join(__dirname, 'workflow-bundle.js');
+
+/**
+ * How a worker finds its workflow code: the prebuilt bundle of a build (no bundling at start),
+ * else bundling the sources at start as a checkout always has.
+ */
+export function workflowCodeOption(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  return existsSync(prebuiltBundlePath)
+    ? { workflowBundle: { codePath: prebuiltBundlePath } }
+    : { workflowsPath };
+}
+
+/** This build as a Worker Versioning deployment version: `<deploymentName>.<buildId>` on the server. */
+export interface WorkerDeployment {
+  deploymentName: string;
+  buildId: string;
+}
 
 let runtimeInstalled = false;
 
@@ -91,6 +112,11 @@ export interface CreateWorkerOptions {
   sandbox?: StepSandbox;
   /** More activity interceptors, inside the attempt journal (the chaos suite kills from one). */
   activityInterceptors?: ActivityInterceptorsFactory[];
+  /**
+   * Poll as this deployment version (Worker Versioning): pipelines stay pinned to the version
+   * they started on; without it the worker is unversioned.
+   */
+  deployment?: WorkerDeployment;
 }
 
 export function workerIdentity(): string {
@@ -119,8 +145,19 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
         ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
       }),
       ...(opts.logsUrl ? { logUrl: logLinks(opts.logsUrl, logLinkKey(stateDir)) } : {}),
+      ...(opts.deployment ? { lockVersioningOverride: 'AUTO_UPGRADE' as const } : {}),
     }),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : workflowCodeOption()),
+    ...(opts.deployment
+      ? {
+          workerDeploymentOptions: {
+            useWorkerVersioning: true,
+            version: opts.deployment,
+            // A release keeps the code it started with; lock workflows move at continue-as-new.
+            defaultVersioningBehavior: 'PINNED',
+          },
+        }
+      : {}),
     // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
     // GitHub refusing the token is definitive at once (README "GitHub"); the masking runs outermost.
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.

@@ -18,6 +18,12 @@ export interface LockPorts {
   fencedResource: FencedResource;
   /** Passed to newly started lock workflows (tests use a low value). */
   lockContinueAsNewAfterEvents?: number;
+  /**
+   * Set when workers poll as a deployment version: lock workflows live for as long as the
+   * resource exists, so unlike pipelines they follow the current version instead of keeping an
+   * old worker alive (README: Running in production, upgrades).
+   */
+  lockVersioningOverride?: 'AUTO_UPGRADE';
 }
 
 export function createLockActivities(ports: LockPorts) {
@@ -45,6 +51,7 @@ export function createLockActivities(ports: LockPorts) {
             args: [lockInput],
             signal: requestSignal,
             signalArgs: [input.request],
+            ...(ports.lockVersioningOverride ? { versioningOverride: ports.lockVersioningOverride } : {}),
           });
           return { lockWorkflowId: workflowId };
         } catch (err) {

@@ -2,20 +2,12 @@
  * The `release-flow` command. Each command group lives in its own file and registers itself
  * on the program here; main() returns the exit code instead of calling process.exit so tests
  * can drive it in-process.
+ *
+ * Groups load lazily: a command loads only its own group's module (and what that imports), so
+ * `--version` or `next-version` never pay for the Temporal client, Octokit or the worker.
  */
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors';
-import { registerConfigCommands } from './config-command';
-import { registerLockCommands } from './lock-command';
-import { registerSetupCommands } from './setup-command';
-import { registerNextVersionCommand } from './next-version-command';
-import { registerCheckPrCommand } from './check-pr-command';
-import { registerGitHubCommands } from './github-command';
-import { registerPipelineCommands } from './pipeline-command';
-import { registerReplayCommand } from './replay-command';
-import { registerDemoCommands } from './demo-command';
-import { registerOutboxCommand } from './outbox-command';
-import { registerBoardCommands } from './board-command';
 import { packageVersion } from '../package-info';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -28,21 +20,59 @@ export interface CliContext {
   setExitCode: (code: number) => void;
 }
 
-const registrars: CommandRegistrar[] = [
-  registerConfigCommands,
-  registerLockCommands,
-  registerSetupCommands,
-  registerNextVersionCommand,
-  registerCheckPrCommand,
-  registerGitHubCommands,
-  registerPipelineCommands,
-  registerReplayCommand,
-  registerDemoCommands,
-  registerOutboxCommand,
-  registerBoardCommands,
+/**
+ * One line per command group: the top-level commands it adds and how to load its registrar.
+ * A command missing from `commands` still works (an unknown name loads every group), only slower.
+ */
+export interface CommandGroup {
+  commands: readonly string[];
+  /** A plain require, so a checkout run through tsx and the compiled dist/ load the same way. */
+  load: () => CommandRegistrar;
+}
+
+export const commandGroups: readonly CommandGroup[] = [
+  { commands: ['config'], load: () => require('./config-command').registerConfigCommands },
+  { commands: ['lock'], load: () => require('./lock-command').registerLockCommands },
+  { commands: ['doctor'], load: () => require('./setup-command').registerSetupCommands },
+  {
+    commands: ['next-version'],
+    load: () => require('./next-version-command').registerNextVersionCommand,
+  },
+  {
+    commands: ['check-pr'],
+    load: () => require('./check-pr-command').registerCheckPrCommand,
+  },
+  { commands: ['github'], load: () => require('./github-command').registerGitHubCommands },
+  {
+    commands: ['start', 'promote', 'decide', 'status'],
+    load: () => require('./pipeline-command').registerPipelineCommands,
+  },
+  { commands: ['replay'], load: () => require('./replay-command').registerReplayCommand },
+  { commands: ['demo'], load: () => require('./demo-command').registerDemoCommands },
+  { commands: ['outbox'], load: () => require('./outbox-command').registerOutboxCommand },
+  {
+    commands: ['worker', 'serve', 'start-all'],
+    load: () => require('./role-commands').registerRoleCommands,
+  },
+  { commands: ['board'], load: () => require('./board-command').registerBoardCommands },
+  { commands: ['upgrade'], load: () => require('./upgrade-command').registerUpgradeCommands },
 ];
 
-export function buildProgram(ctx: CliContext): Command {
+/** The groups a command line needs: none for a bare --version, its own group, or all (help, unknown). */
+export function groupsFor(argv: readonly string[]): readonly CommandGroup[] {
+  const args = argv.slice(2);
+  const operands = args.filter((a) => !a.startsWith('-'));
+  const name = operands[0] === 'help' ? operands[1] : operands[0];
+  if (name === undefined) {
+    const versionOnly =
+      args.some((a) => a === '-V' || a === '--version') && !args.some((a) => a === '-h' || a === '--help');
+    return versionOnly ? [] : commandGroups;
+  }
+  const own = commandGroups.filter((g) => g.commands.includes(name));
+  return own.length ? own : commandGroups;
+}
+
+export function buildProgram(ctx: CliContext, groups: readonly CommandGroup[] = commandGroups): Command {
   const program = new Command('release-flow')
     .description('A durable release conductor on Temporal: main -> dev -> staging (locked) -> production.')
     .version(packageVersion(), '-V, --version', 'print the release-flow version')
@@ -52,7 +82,12 @@ export function buildProgram(ctx: CliContext): Command {
       writeOut: (s) => ctx.out(s.replace(/\n$/, '')),
       writeErr: (s) => ctx.err(s.replace(/\n$/, '')),
     });
-  for (const register of registrars) register(program, ctx);
+  for (const group of groups) {
+    const register = group.load();
+    if (typeof register !== 'function')
+      throw new Error(`command group ${group.commands.join('/')} has no registrar`);
+    register(program, ctx);
+  }
   return program;
 }
 
@@ -65,8 +100,8 @@ export async function main(argv: string[], io?: Partial<CliContext>): Promise<nu
       exitCode = code;
     },
   };
-  const program = buildProgram(ctx);
   try {
+    const program = buildProgram(ctx, groupsFor(argv));
     await program.parseAsync(argv);
     return exitCode;
   } catch (err) {

@@ -11,7 +11,12 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import { environmentKey } from '../activities/deploy';
 import { LocalEnvironments } from '../adapters/local/local-environments';
 import { LocalGitRepository } from '../adapters/local/git-repository';
@@ -439,14 +444,23 @@ async function collectReleases(
   const byRelease = new Map<string, ReleaseEntry>();
   const environments = new LocalEnvironments({ dir: path.resolve(config.stateDir, 'environments') });
   const envCache = new Map<string, ReleaseEntry['environments']>();
+  // A release has at most one run per stage: this many runs always hold `limit` releases.
+  const listed: WorkflowExecutionInfo[] = [];
   for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+    listed.push(wf);
+    if (listed.length >= limit * TYPES.length) break;
+  }
+  // Each query may replay a closed run on a worker: ask them side by side, not one after another.
+  const statuses = await mapConcurrently(listed, 8, (wf) =>
+    client.workflow
+      .getHandle(wf.workflowId, wf.runId)
+      .query(statusQuery)
+      .catch(() => undefined),
+  );
+  for (const [i, wf] of listed.entries()) {
     if (byRelease.size >= limit) break;
-    let status: PipelineStatus | undefined;
-    try {
-      status = await client.workflow.getHandle(wf.workflowId, wf.runId).query(statusQuery);
-    } catch {
-      status = undefined; // no worker to answer: show what visibility knows
-    }
+    // undefined: no worker to answer, so show what visibility knows.
+    const status: PipelineStatus | undefined = statuses[i];
     const [stage, repo, key] = splitId(wf.workflowId);
     const version = status?.version ?? (stage === 'main-commit' ? null : key);
     const releaseKey = `${repo}@${version ?? key}`;
@@ -465,6 +479,19 @@ async function collectReleases(
     });
   }
   return [...byRelease.values()];
+}
+
+async function mapConcurrently<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  return results;
 }
 
 /** `stage:owner/name:key` (the repository may itself hold no colon). */

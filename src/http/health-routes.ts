@@ -28,8 +28,14 @@ export function createReadinessProbe(client: Client, taskQueue: string, timeoutM
   };
 }
 
-/** `currentProbe` is undefined until the worker runs; /readyz answers 503 until then. */
-export function healthRoutes(currentProbe: () => ReadinessProbe | undefined): Route[] {
+/**
+ * `currentProbe` is undefined until connected; /readyz answers 503 until then, with
+ * `notReadyReason` (why: Temporal unreachable, still connecting) when given.
+ */
+export function healthRoutes(
+  currentProbe: () => ReadinessProbe | undefined,
+  notReadyReason: () => string = () => 'worker not running yet',
+): Route[] {
   return [
     { method: 'GET', path: '/healthz', handler: (_req, res) => sendJson(res, 200, { status: 'up' }) },
     {
@@ -37,7 +43,7 @@ export function healthRoutes(currentProbe: () => ReadinessProbe | undefined): Ro
       path: '/readyz',
       handler: async (_req, res) => {
         const probe = currentProbe();
-        if (!probe) return sendJson(res, 503, { status: 'starting', reason: 'worker not running yet' });
+        if (!probe) return sendJson(res, 503, { status: 'starting', reason: notReadyReason() });
         try {
           const { answeredBy, ms } = await probe.check();
           sendJson(res, 200, { status: 'ready', answeredBy, roundTripMs: ms });

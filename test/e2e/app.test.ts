@@ -50,8 +50,8 @@ describe('npm start: the app (embedded dev server, worker, HTTP)', () => {
     const app = await startApp({ config: await appConfig(tempState()), logger: quiet, env: {} });
     const devPid = app.devServer!.pid;
     try {
-      assert.equal((await get(`${app.http.url}/healthz`)).status, 200);
-      const ready = await get(`${app.http.url}/readyz`);
+      assert.equal((await get(`${app.http!.url}/healthz`)).status, 200);
+      const ready = await get(`${app.http!.url}/readyz`);
       assert.equal(ready.status, 200, JSON.stringify(ready.body));
       assert.match(String(ready.body.answeredBy), /^release-flow@/);
       // The round trip is real: the readiness workflow is on the record in Temporal.

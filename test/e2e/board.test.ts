@@ -82,11 +82,11 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
   async function signedIn(name: keyof typeof TOKENS): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${app.http.url}/board/login`);
+    await page.goto(`${app.http!.url}/board/login`);
     await page.getByLabel('Name').fill(name);
     await page.getByLabel('Token').fill(TOKENS[name]);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${app.http.url}/board`);
+    await page.waitForURL(`${app.http!.url}/board`);
     assert.equal(await page.locator('#whoami').textContent(), name);
     return { context, page };
   }
@@ -166,7 +166,7 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
 
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
-    await page.goto(`${app.http.url}/board`);
+    await page.goto(`${app.http!.url}/board`);
     const card = page.locator(`article.card.breach`);
     await card.waitFor();
     assert.match((await card.locator('h3').textContent()) ?? '', /acme\/app\s+v1\.0\.1/);
@@ -188,7 +188,7 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
     );
     assert.ok((await page.locator('a[href^="/logs/"]').count()) >= 1, 'build logs are linked');
     const log = await fetch(
-      `${app.http.url}${await page.locator('a[href^="/logs/"]').first().getAttribute('href')}`,
+      `${app.http!.url}${await page.locator('a[href^="/logs/"]').first().getAttribute('href')}`,
     );
     assert.equal(log.status, 200);
     assert.match((await page.locator('#h-lock').locator('..').textContent()) ?? '', /Free|Held by/);
@@ -203,7 +203,7 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
   it('an unauthenticated click is refused with the reason; an unconfirmed emergency sends nothing', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${app.http.url}/board`);
+    await page.goto(`${app.http!.url}/board`);
     const form = panel(page, breached);
     await form.getByRole('button', { name: 'Rollback' }).click();
     await assertResult(form, /Refused: sign in to decide/);
@@ -296,12 +296,12 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
 
     it('unsigned, forged and stale requests are refused and change nothing', async () => {
       const form = body('UANA', 'release-flow:rollback', awaiting, 'v1.0.2');
-      const unsigned = await post(app.http.url, form, {});
+      const unsigned = await post(app.http!.url, form, {});
       assert.equal(unsigned.status, 401);
-      const forged = await post(app.http.url, form, signed('not-the-secret', form));
+      const forged = await post(app.http!.url, form, signed('not-the-secret', form));
       assert.equal(forged.status, 401);
       const stale = await post(
-        app.http.url,
+        app.http!.url,
         form,
         signed(SLACK_SECRET, form, Math.floor(Date.now() / 1000) - 6 * 60),
       );
@@ -313,7 +313,7 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
 
     it('an unknown Slack user is told so in the thread, and nothing is decided', async () => {
       const form = body('USTRANGER', 'release-flow:rollback', awaiting, 'v1.0.2');
-      const res = await post(app.http.url, form, signed(SLACK_SECRET, form));
+      const res = await post(app.http!.url, form, signed(SLACK_SECRET, form));
       assert.equal(res.status, 200);
       const reply = await replies.next();
       assert.match(String(reply.text), /USTRANGER> is not mapped to a decider/);
@@ -322,7 +322,7 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
 
     it('a mapped user whom deciders does not allow gets the rejection in the thread', async () => {
       const form = body('UBO', 'release-flow:fail-forward', awaiting, 'v1.0.2');
-      assert.equal((await post(app.http.url, form, signed(SLACK_SECRET, form))).status, 200);
+      assert.equal((await post(app.http!.url, form, signed(SLACK_SECRET, form))).status, 200);
       const reply = await replies.next();
       assert.match(
         String(reply.text),
@@ -336,7 +336,7 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
       const form = body('UANA', 'release-flow:fail-forward', awaiting, 'v1.0.2');
       const headers = signed(SLACK_SECRET, form);
       const started = Date.now();
-      const res = await post(app.http.url, form, headers);
+      const res = await post(app.http!.url, form, headers);
       assert.equal(res.status, 200);
       assert.ok(Date.now() - started < 3000, 'acknowledged within Slack’s 3 seconds');
       const reply = await replies.next();
@@ -348,12 +348,12 @@ describe('the release board in a real browser, and Slack buttons, on the real ap
       assert.equal(recorded[0]!.decision, 'failForward');
       assert.equal(recorded[0]!.by, 'ana');
 
-      const replay = await post(app.http.url, form, headers);
+      const replay = await post(app.http!.url, form, headers);
       assert.equal(replay.status, 200);
       assert.equal(replies.received.length, 3, 'a replay gets no reply and no second decision');
       assert.equal((await decisions()).length, 1);
       // The board names the door.
-      const state = (await (await fetch(`${app.http.url}/board/state`)).json()) as {
+      const state = (await (await fetch(`${app.http!.url}/board/state`)).json()) as {
         decisions: { workflowId: string; from: string; by: string }[];
       };
       const shown = state.decisions.find((d) => d.workflowId === awaiting);

@@ -67,7 +67,7 @@ describe('the npm start demo on the dev server', () => {
     const result = await runDemo({
       client: app.client,
       namespace: 'default',
-      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      receiverUrl: `${app.http!.url}${WEBHOOK_PATH}`,
       secret: 'demo-secret',
       releases,
       pullRequest,
@@ -91,7 +91,7 @@ describe('the npm start demo on the dev server', () => {
     const result = await runDemo({
       client: app.client,
       namespace: 'default',
-      receiverUrl: `${app.http.url}${WEBHOOK_PATH}`,
+      receiverUrl: `${app.http!.url}${WEBHOOK_PATH}`,
       secret: 'demo-secret',
       releases,
       print: (l) => lines.push(l),

@@ -1,0 +1,80 @@
+/**
+ * The roles of release-flow, one process each, any number of each against one Temporal
+ * cluster (README: Running in production):
+ *
+ *   release-flow worker     workers only: pipelines, locks, their activities
+ *   release-flow serve      HTTP server, webhook receiver, outbox (and what else is served): no worker
+ *   release-flow start-all  everything in one process, with the embedded dev server (npm start)
+ *
+ * Each waits for Temporal instead of exiting when it is unreachable, and stops on SIGINT/SIGTERM.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from './main';
+
+interface RoleOptions {
+  config?: string;
+}
+
+async function runRole(role: 'worker' | 'serve', opts: RoleOptions): Promise<void> {
+  // Loaded here, not at the top: `--help` lists these commands without loading the worker.
+  const { bootApp } = require('../app') as typeof import('../app');
+  const { loadConfig } = require('../config/load') as typeof import('../config/load');
+  const { createLogger } = require('../logging') as typeof import('../logging');
+  const { stopOnSignals } = require('../worker') as typeof import('../worker');
+  const { deploymentFromEnv } = require('../release-build') as typeof import('../release-build');
+  const loaded = loadConfig({ file: opts.config });
+  const logger = createLogger(loaded.config.log.level);
+  const deployment = role === 'worker' ? deploymentFromEnv() : undefined;
+  logger.info(
+    { role, config: loaded.file ?? '(defaults)', ...(deployment ? { deployment } : {}) },
+    'release-flow starting',
+  );
+  const booted = await bootApp({
+    config: loaded.config,
+    logger,
+    roles: { worker: role === 'worker', server: role === 'serve' },
+    ...(deployment ? { deployment } : {}),
+  });
+  let stopRequested = false;
+  stopOnSignals(async () => {
+    stopRequested = true;
+    await booted.stop();
+    logger.info({ role }, 'stopped');
+  }, logger);
+  if (booted.http) logger.info({ url: booted.http.url }, 'HTTP server listening');
+  let app;
+  try {
+    app = await booted.connected;
+  } catch (err) {
+    if (stopRequested) return await booted.done;
+    await booted.stop();
+    throw err;
+  }
+  await app.done;
+}
+
+export function registerRoleCommands(program: Command, _ctx: CliContext): void {
+  program
+    .command('worker')
+    .description('run workers only (any number of processes on any machines; no HTTP server)')
+    .option('--config <file>', 'configuration file')
+    .action(async (opts: RoleOptions) => await runRole('worker', opts));
+  program
+    .command('serve')
+    .description('run the HTTP server: webhook receiver, outbox, health and readiness (no worker)')
+    .option('--config <file>', 'configuration file')
+    .action(async (opts: RoleOptions) => await runRole('serve', opts));
+  program
+    .command('start-all')
+    .description('run every role in one process, with the embedded Temporal dev server (what npm start runs)')
+    .option('--config <file>', 'configuration file')
+    .action(async (opts: RoleOptions) => {
+      const { startAll } = require('../main') as typeof import('../main');
+      const { deploymentFromEnv } = require('../release-build') as typeof import('../release-build');
+      const deployment = deploymentFromEnv();
+      await startAll({
+        ...(opts.config ? { configFile: opts.config } : {}),
+        ...(deployment ? { deployment } : {}),
+      });
+    });
+}
