@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { openWebhookReceiver } from './webhooks/webhook-receiver';
+import { BodyBudget } from './webhooks/raw-body';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from './config/schema';
 import type { StepSandbox } from './adapters/local/step-sandbox';
@@ -66,6 +67,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     const readiness: { probe?: ReadinessProbe } = {};
     const clients: { current?: Client } = {};
     // Deliveries that arrive before Temporal answers are kept in the outbox and started later.
+    const limits = config.server.limits;
     const webhooks = openWebhookReceiver({
       stateDir: path.resolve(baseDir, config.stateDir),
       repositories: config.repositories,
@@ -73,10 +75,22 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       client: () => clients.current,
       taskQueue: config.temporal.taskQueue,
       logger,
+      bodyBudget: new BodyBudget({
+        maxBodies: limits.unverifiedBodies,
+        maxBytes: limits.unverifiedBodyBytes,
+        reservedForSmallBytes: Math.floor(limits.unverifiedBodyBytes / 4),
+      }),
     });
     const http = await startHttpServer({
       host: config.server.host,
       port: config.server.port,
+      limits: {
+        requestTimeoutMs: parseDuration(limits.requestTimeout),
+        headersTimeoutMs: parseDuration(limits.headersTimeout),
+        keepAliveTimeoutMs: parseDuration(limits.keepAliveTimeout),
+        maxRequestsPerSocket: limits.maxRequestsPerSocket,
+        maxConnections: limits.maxConnections,
+      },
       routes: [
         ...healthRoutes(() => readiness.probe),
         ...webhooks.routes,
