@@ -15,6 +15,7 @@ import { createLogger } from '../src/logging';
 import { signBody } from '../src/webhooks/signature';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
+import { runHostileBench } from './webhooks-hostile';
 
 const RATES = [25, 50, 100, 200, 400, 800];
 const STEP_SECONDS = 3;
@@ -161,7 +162,8 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
+// `--hostile` runs the hostile-load benchmark instead (bench/webhooks-hostile.ts).
+(process.argv.includes('--hostile') ? runHostileBench() : main()).catch((err) => {
   console.error(err);
   process.exit(1);
 });
