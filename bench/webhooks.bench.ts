@@ -21,6 +21,7 @@ import { createLogger } from '../src/logging';
 import { signBody } from '../src/webhooks/signature';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
+import { runHostileBench } from './webhooks-hostile';
 
 const RATES = [25, 50, 100, 200, 400, 800];
 const STEP_SECONDS = 3;
@@ -310,7 +311,10 @@ async function sustained(): Promise<void> {
   }
 }
 
-(args.includes('--sweep') ? sweep() : sustained()).catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// `--hostile` runs the hostile-load benchmark instead (bench/webhooks-hostile.ts).
+(args.includes('--hostile') ? runHostileBench() : args.includes('--sweep') ? sweep() : sustained()).catch(
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

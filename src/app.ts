@@ -9,6 +9,7 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { openWebhookReceiver } from './webhooks/webhook-receiver';
+import { BodyBudget } from './webhooks/raw-body';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from './config/schema';
 import type { StepSandbox } from './adapters/local/step-sandbox';
@@ -130,6 +131,7 @@ export async function bootApp(opts: AppOptions): Promise<BootedApp> {
     let http: RunningHttpServer | undefined;
     let drainer: { stop(): Promise<void> } | undefined;
     if (roles.server) {
+      const limits = config.server.limits;
       // The HTTP server comes up first so /healthz answers while Temporal starts, and deliveries
       // that arrive before Temporal answers are kept in the outbox and started later.
       const webhooks = openWebhookReceiver({
@@ -139,6 +141,11 @@ export async function bootApp(opts: AppOptions): Promise<BootedApp> {
         client: () => clients.current,
         taskQueue: config.temporal.taskQueue,
         logger,
+        bodyBudget: new BodyBudget({
+          maxBodies: limits.unverifiedBodies,
+          maxBytes: limits.unverifiedBodyBytes,
+          reservedForSmallBytes: Math.floor(limits.unverifiedBodyBytes / 4),
+        }),
       });
       const board = openBoard({
         config,
@@ -153,6 +160,13 @@ export async function bootApp(opts: AppOptions): Promise<BootedApp> {
       const server = await startHttpServer({
         host: config.server.host,
         port: config.server.port,
+        limits: {
+          requestTimeoutMs: parseDuration(limits.requestTimeout),
+          headersTimeoutMs: parseDuration(limits.headersTimeout),
+          keepAliveTimeoutMs: parseDuration(limits.keepAliveTimeout),
+          maxRequestsPerSocket: limits.maxRequestsPerSocket,
+          maxConnections: limits.maxConnections,
+        },
         routes: [
           ...healthRoutes(
             () => readiness.probe,

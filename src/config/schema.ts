@@ -271,6 +271,24 @@ export const configSchema = z.strictObject({
           'expected an http(s) URL such as "https://ci.example.com"',
         )
         .optional(),
+      /** What one client may hold (README "Webhooks": hostile load). */
+      limits: z
+        .strictObject({
+          requestTimeout: duration.default('20s'),
+          headersTimeout: duration.default('10s'),
+          keepAliveTimeout: duration.default('5s'),
+          maxRequestsPerSocket: z.number().int().min(1).default(1000),
+          maxConnections: z.number().int().min(1).default(1024),
+          /** Webhook bodies read at once before their signature is checked; more get 503. */
+          unverifiedBodies: z.number().int().min(1).default(64),
+          /** Bytes of such bodies held at once; more get 503 with Retry-After. */
+          unverifiedBodyBytes: z
+            .number()
+            .int()
+            .min(1024 * 1024)
+            .default(64 * 1024 * 1024),
+        })
+        .prefault({}),
     })
     .prefault({}),
   metrics: z

@@ -3,7 +3,8 @@
  * order, each refusal precise and early (octokit's order: nothing is parsed before the
  * signature holds):
  *
- *   503 no secret configured · 415 content type · 413 body over the limit · 401 signature ·
+ *   503 no secret configured · 415 content type · 413 body over the limit ·
+ *   503 + Retry-After too many unverified bodies in flight · 401 signature ·
  *   400 not a JSON object · 200 ping · 202 ignored (with the reason) ·
  *   202 already released (the tag's version reached production) · 201 started ·
  *   200 already started · 202 queued (Temporal unreachable: in the outbox)
@@ -18,7 +19,13 @@ import type { Logger } from '../logging';
 import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
 import type { Outbox } from './outbox';
 import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
-import { BodyTooLarge, DEFAULT_BODY_LIMIT_BYTES, readRawBody } from './raw-body';
+import {
+  BodyBudget,
+  BodyBudgetExceeded,
+  BodyTooLarge,
+  DEFAULT_BODY_LIMIT_BYTES,
+  readRawBody,
+} from './raw-body';
 import { routeEvent, type RoutedRepository, type StartRequest } from './route-event';
 import { checkSignature } from './signature';
 import type { ReleaseLedger } from '../adapters/local/release-ledger';
@@ -57,6 +64,8 @@ export interface WebhookDeps {
   onQueued?: () => void;
   logger: Logger;
   bodyLimitBytes?: number;
+  /** What unverified bodies may hold at once (default: a BodyBudget with its defaults). */
+  bodyBudget?: BodyBudget;
   path?: string;
   /**
    * The release ledger: every verified delivery id is recorded, and a release tag whose version
@@ -76,6 +85,7 @@ function message(err: unknown): string {
 
 export function webhookRoutes(deps: WebhookDeps): Route[] {
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const budget = deps.bodyBudget ?? new BodyBudget();
 
   async function startOrQueue(
     request: StartRequest,
@@ -179,8 +189,14 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
     }
     let body: Buffer;
     try {
-      body = await readRawBody(req, limit);
+      body = await readRawBody(req, limit, budget);
     } catch (err) {
+      if (err instanceof BodyBudgetExceeded) {
+        // Shed load, never memory: GitHub's redelivery (or the sender's retry) comes back later.
+        res.setHeader('retry-after', String(err.retryAfterSeconds));
+        res.setHeader('connection', 'close');
+        return reject(503, `${err.message}: retry in ${err.retryAfterSeconds} s`);
+      }
       if (err instanceof BodyTooLarge) {
         // The rest of the body is not read: close the connection after answering.
         res.setHeader('connection', 'close');

@@ -9,6 +9,7 @@ import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledg
 import { Outbox, outboxPath } from './outbox';
 import { startOutboxDrainer, type OutboxDrainer } from './outbox-drainer';
 import { temporalStarter, type PipelineStarter } from './pipeline-starter';
+import type { BodyBudget } from './raw-body';
 import { webhookRoutes } from './receiver';
 import type { RoutedRepository } from './route-event';
 
@@ -24,6 +25,8 @@ export interface WebhookReceiverOptions {
   searchAttributes?: boolean;
   logger: Logger;
   bodyLimitBytes?: number;
+  /** What unverified bodies may hold at once (README "Webhooks": hostile load). */
+  bodyBudget?: BodyBudget;
   /** Longest wait for one start before the delivery is queued instead (default 3 s). */
   startTimeoutMs?: number;
   /** Outbox retry backoff (defaults 1 s doubling to 30 s). */
@@ -74,6 +77,7 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
     onQueued: () => drainer.notify(),
     logger,
     bodyLimitBytes: opts.bodyLimitBytes,
+    ...(opts.bodyBudget ? { bodyBudget: opts.bodyBudget } : {}),
     ledger,
   });
   let closed: Promise<void> | undefined;

@@ -54,8 +54,10 @@ describe('step sandbox', () => {
   async function probe(sandbox: StepSandbox): Promise<string> {
     const log = path.join(dir, `${sandbox.mode}.log`);
     fs.rmSync(path.join(checkout, 'out.txt'), { force: true });
+    // Run as a file of the checkout, the way a branch's build.js runs.
+    fs.writeFileSync(path.join(checkout, 'build.js'), PROBE);
     const outcome = await runLoggedProcess({
-      argv: [process.execPath, '-e', PROBE],
+      argv: [process.execPath, 'build.js'],
       cwd: checkout,
       env: {
         PATH: process.env.PATH,
@@ -113,6 +115,8 @@ describe('step sandbox', () => {
     'user: another uid cannot read the worker through /proc nor list the state directory',
     { skip: !root },
     async () => {
+      // Without namespaces the checkout is reached by its real path: its parents must let the uid pass.
+      fs.chmodSync(dir, 0o711);
       const sandbox = createStepSandbox({
         mode: 'user',
         user: '65534:65534',

@@ -12,8 +12,8 @@
  * - `command`: the operator's container runtime command (`docker run ...`) before the step.
  * - `none`: the worker's own identity (the demo, whose code release-flow writes itself).
  */
-import { chmodSync, existsSync, statSync } from 'node:fs';
-import { chown, lstat, readdir } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, chown, lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../errors';
 
@@ -164,17 +164,26 @@ export function createStepSandbox(settings: StepSandboxSettings): StepSandbox {
         'use sandbox.mode bubblewrap, or run the worker as root',
       );
     }
-    // Another uid cannot list an owner-only directory, so nothing below it is reachable.
-    for (const hidden of settings.hide) {
-      try {
-        if (statSync(hidden).isDirectory()) chmodSync(hidden, 0o700);
-      } catch {
-        // not there (yet): nothing to hide
+    // Another uid may pass through a hidden directory to its checkout, but neither list it nor
+    // read the files directly in it (keys, databases); made so before each step, as files appear.
+    const seal = async () => {
+      for (const hidden of settings.hide) {
+        const info = await lstat(hidden).catch(() => null);
+        if (!info) continue;
+        if (!info.isDirectory()) {
+          await chmod(hidden, 0o600).catch(() => undefined);
+          continue;
+        }
+        await chmod(hidden, 0o711);
+        for (const entry of await readdir(hidden, { withFileTypes: true })) {
+          if (entry.isFile()) await chmod(path.join(hidden, entry.name), 0o600).catch(() => undefined);
+        }
       }
-    }
+    };
     return {
       mode: 'user',
       wrap: async (spec) => {
+        await seal();
         if (spec.cwdWritable) await handOver(spec.cwd, uid, gid);
         return { ...spec, argv: [...drop, ...spec.argv], env: sandboxEnv(spec.env) };
       },
