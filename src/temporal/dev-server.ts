@@ -72,8 +72,15 @@ function readPidRecord(file: string): PidRecord | null {
   try {
     const value = JSON.parse(readFileSync(file, 'utf8')) as Partial<PidRecord>;
     const identity = parseIdentity(value);
+    const owner = parseIdentity(value.owner);
     return identity
-      ? { ...identity, port: Number(value.port), uiPort: Number(value.uiPort), dbFile: String(value.dbFile) }
+      ? {
+          ...identity,
+          port: Number(value.port),
+          uiPort: Number(value.uiPort),
+          dbFile: String(value.dbFile),
+          ...(owner ? { owner } : {}),
+        }
       : null;
   } catch {
     return null;

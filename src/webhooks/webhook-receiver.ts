@@ -44,6 +44,8 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+const DRAIN_START_TIMEOUT_MS = 10_000;
+
 export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiver {
   const logger = opts.logger.child({ component: 'webhooks' });
   if (!opts.secret) {
@@ -58,13 +60,22 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
       timeoutMs: opts.startTimeoutMs,
       releases: ledger,
     });
+  // The drainer has no delivery waiting on its answer: its starts get a long deadline, so a busy
+  // server still drains the outbox (a short answer budget would cancel every start it tries).
+  const drainStarter =
+    opts.starter ??
+    temporalStarter(opts.client, {
+      taskQueue: opts.taskQueue,
+      searchAttributes: opts.searchAttributes,
+      timeoutMs: Math.max(opts.startTimeoutMs ?? 0, DRAIN_START_TIMEOUT_MS),
+    });
   const outbox = Outbox.open(outboxPath(opts.stateDir));
   const waiting = outbox.size();
   if (waiting > 0)
     logger.info({ waiting, file: outbox.file }, 'outbox: starts waiting from before; draining');
   const drainer = startOutboxDrainer({
     outbox,
-    starter,
+    starter: drainStarter,
     logger,
     minDelayMs: opts.retryMinDelayMs,
     maxDelayMs: opts.retryMaxDelayMs,

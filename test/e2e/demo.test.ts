@@ -18,7 +18,7 @@ import { runDemo } from '../../src/demo/run-demo';
 import { createLogger } from '../../src/logging';
 import { statusQuery } from '../../src/workflows/pipeline-messages';
 import { WEBHOOK_PATH } from '../../src/webhooks/receiver';
-import { waitFor } from '../helpers/ports';
+import { waitFor, withChosenPorts } from '../helpers/ports';
 
 describe('the npm start demo on the dev server', () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rf-demo-'));
@@ -50,13 +50,14 @@ describe('the npm start demo on the dev server', () => {
       },
       repositories: [demoRepo],
     };
-    writeFileSync(configFile, JSON.stringify({ ...raw, repositories: [] }));
     app = await startApp({
       config: validateConfig(raw, {}),
       logger: createLogger('silent'),
       env: {},
       webhookSecret: 'demo-secret',
     });
+    // The CLI finds the embedded server by its configured port: the ones it was given.
+    writeFileSync(configFile, JSON.stringify({ ...withChosenPorts(raw, app), repositories: [] }));
   });
   after(async () => {
     await app?.stop();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { startApp, type RunningApp } from '../../src/app';
+import { withChosenPorts } from '../helpers/ports';
 import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/logging';
@@ -67,8 +68,9 @@ describe('pipelines end to end on the dev server (real git repository, local ada
         },
       ],
     };
-    writeFileSync(configFile, JSON.stringify(raw));
     app = await startApp({ config: validateConfig(raw, {}), logger: createLogger('silent'), env: {} });
+    // The CLI finds the embedded server by its configured port: the ones it was given.
+    writeFileSync(configFile, JSON.stringify(withChosenPorts(raw, app)));
   });
   after(async () => {
     await app?.stop();

@@ -19,3 +19,17 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * A raw configuration whose dev server ports were 0, with the ports the running app was given:
+ * what CLI commands need to find that server.
+ */
+export function withChosenPorts<T extends { temporal: { devServer: object } }>(
+  raw: T,
+  app: { devServer?: { address: string; uiUrl: string } },
+): T {
+  if (!app.devServer) return raw;
+  const port = Number(app.devServer.address.split(':').pop());
+  const uiPort = Number(new URL(app.devServer.uiUrl).port);
+  return { ...raw, temporal: { ...raw.temporal, devServer: { ...raw.temporal.devServer, port, uiPort } } };
+}
