@@ -4,6 +4,7 @@
  * this worker never see each other's versions. Staging writes carry the lock's fencing token.
  */
 import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import type { ArtifactRepository, Registry } from '../ports/registry';
 import type {
   EnvironmentChangeResult,
@@ -44,24 +45,47 @@ export interface DeployVersionInput {
   fencingToken?: number;
 }
 
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
+ * Runs a deploy or rollback heartbeating, so a cancellation (the lock was taken away) reaches it
+ * within seconds and aborts its command's process group; the cancellation is what it then throws.
+ */
+async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    ctx.heartbeat();
+    return await work(ctx.cancellationSignal);
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+    throw err;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 export function createDeployActivities(ports: DeployPorts) {
   return {
     /** Deploys an artifact; deploying what already runs changes nothing and says so. */
     async deployVersion(input: DeployVersionInput): Promise<EnvironmentChangeResult> {
-      return await definitive(async () => {
-        const location = await ports.registry.resolve({
-          repository: input.artifact.repository,
-          artifact: input.repository,
-          tag: input.artifact.tag,
-        });
-        return await ports.environments.deploy({
-          env: environmentKey(input.repository, input.env),
-          version: input.version,
-          ...(location ? { artifact: { digest: location.digest, uri: location.uri } } : {}),
-          by: input.by,
-          ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
-        });
-      });
+      return await cancellable((signal) =>
+        definitive(async () => {
+          const location = await ports.registry.resolve({
+            repository: input.artifact.repository,
+            artifact: input.repository,
+            tag: input.artifact.tag,
+          });
+          return await ports.environments.deploy({
+            env: environmentKey(input.repository, input.env),
+            version: input.version,
+            ...(location ? { artifact: { digest: location.digest, uri: location.uri } } : {}),
+            by: input.by,
+            ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
+            signal,
+          });
+        }),
+      );
     },
 
     /** Rolls an environment back; a version that no longer runs is not rolled back twice. */
@@ -73,15 +97,41 @@ export function createDeployActivities(ports: DeployPorts) {
       by: string;
       fencingToken?: number;
     }): Promise<EnvironmentChangeResult> {
-      return await definitive(() =>
-        ports.environments.rollback({
-          env: environmentKey(input.repository, input.env),
-          to: input.to,
-          ...(input.fromVersion ? { fromVersion: input.fromVersion } : {}),
-          by: input.by,
-          ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
-        }),
+      return await cancellable((signal) =>
+        definitive(() =>
+          ports.environments.rollback({
+            env: environmentKey(input.repository, input.env),
+            to: input.to,
+            ...(input.fromVersion ? { fromVersion: input.fromVersion } : {}),
+            by: input.by,
+            ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
+            signal,
+          }),
+        ),
       );
+    },
+
+    /** Marks a version bad in the given environments (a rollback after a breach): never restored again. */
+    async markBad(input: {
+      repository: string;
+      envs: string[];
+      version: string;
+      by: string;
+      reason: string;
+    }): Promise<{ notes: string[] }> {
+      const notes: string[] = [];
+      for (const env of input.envs) {
+        const result = await definitive(() =>
+          ports.environments.markBad({
+            env: environmentKey(input.repository, env),
+            version: input.version,
+            by: input.by,
+            reason: input.reason,
+          }),
+        );
+        notes.push(result.note);
+      }
+      return { notes };
     },
 
     /** Records the running version as last good (after its checks passed). */

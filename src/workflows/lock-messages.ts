@@ -13,12 +13,25 @@ import type {
   LockEvent,
   LockMode,
   LockRequest,
+  LockSubject,
   ModeRecord,
   QueuedRequest,
+  RevokedHolder,
   RevokeReason,
 } from '../domain/lock-state';
 
-export type { ForceInfo, Holder, LockEvent, LockMode, LockRequest, ModeRecord, QueuedRequest, RevokeReason };
+export type {
+  ForceInfo,
+  Holder,
+  LockEvent,
+  LockMode,
+  LockRequest,
+  LockSubject,
+  ModeRecord,
+  QueuedRequest,
+  RevokedHolder,
+  RevokeReason,
+};
 
 export const LOCK_ID_PREFIX = 'lock:';
 const RESOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
@@ -121,6 +134,8 @@ export interface LockGrant {
   requestId: string;
   token: number;
   leaseUntil: number;
+  /** A forced grant: the holder it revoked, whose work the forcer puts right. */
+  revoked?: RevokedHolder;
 }
 
 export interface LockRevocation {
@@ -129,4 +144,6 @@ export interface LockRevocation {
   reason: RevokeReason;
   by: string;
   detail: string;
+  /** A forced revocation: who forced it, why, and for which decision and release. */
+  force?: ForceInfo;
 }

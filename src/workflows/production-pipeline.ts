@@ -40,6 +40,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -122,6 +123,18 @@ const STATUS_SAMPLES = 30;
 /** Rejected decisions kept in the status (a count of all is kept beside them in the log). */
 const MAX_REJECTED = 20;
 const STAGING = 'staging';
+
+/**
+ * Forced take-over puts the revoked holder's own staging (its repository's) back to its last good
+ * version; before it, only the forcer's repository was rolled back.
+ */
+export const RESTORE_PREEMPTED_PATCH = 'restore-preempted-staging';
+/**
+ * Rollback marks the version bad everywhere, rolls production back without waiting for staging,
+ * then takes staging (after a hotfix holder, in hotfix-only mode) and returns it to the version
+ * it ran before this one.
+ */
+export const ROLLBACK_MARKS_BAD_PATCH = 'rollback-marks-bad';
 
 const quick = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '5 minutes',
@@ -605,7 +618,8 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         purpose: `${decision.decision} ${repository} ${version}`,
         priority,
         lease: '10 minutes',
-        force: { by: decision.by, reason },
+        force: { by: decision.by, reason, decision: decision.decision, repository, version },
+        subject: { repository, version },
       });
       return { value: held, detail: `token ${held.token}, forced by ${decision.by}` };
     });
@@ -625,6 +639,28 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         timeline.push({ at: now(), what: `staging rolled back (${result.note})` });
         return { value: result, detail: result.note };
       });
+      const revoked = lock.revoked?.subject;
+      if (revoked && revoked.repository !== repository && patched(RESTORE_PREEMPTED_PATCH)) {
+        // The revoked holder's untested version must not stay in staging: its repository's
+        // staging goes back to its own last good version, under our token.
+        await runStep(status, `roll ${revoked.repository} staging back to last good`, async () => {
+          const result = await lock.run(() =>
+            quick.rollbackEnvironment({
+              repository: revoked.repository,
+              env: 'staging',
+              to: 'last-good',
+              fromVersion: revoked.version,
+              by: workflowId,
+              fencingToken: lock.token,
+            }),
+          );
+          timeline.push({
+            at: now(),
+            what: `${revoked.repository} ${revoked.version} preempted in staging (${result.note})`,
+          });
+          return { value: result, detail: result.note };
+        });
+      }
     } catch (err) {
       // Another forcer (a second emergency) took staging: that one now owns it; carry on with the rest.
       if (!isLockRevoked(err)) throw err;
@@ -638,6 +674,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     decision: DecisionRecord,
     trouble: HealthVerdict,
   ): Promise<{ id: string; url: string }> {
+    if (patched(ROLLBACK_MARKS_BAD_PATCH)) return await rollBackMarkingBad(decision, trouble);
     const lock = await forceStaging(decision, 'normal');
     try {
       const page = await runStep(status, 'retrospective page ROLLBACK-<n>', async () => {
@@ -661,6 +698,52 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         timeline.push({ at: now(), what: `production rolled back (${result.note})` });
         return { value: result, detail: result.note };
       });
+      return page;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async function rollBackMarkingBad(
+    decision: DecisionRecord,
+    trouble: HealthVerdict,
+  ): Promise<{ id: string; url: string }> {
+    await runStep(status, `mark ${version} bad`, async () => {
+      const result = await quick.markBad({
+        repository,
+        envs: ['dev', 'staging', 'production'],
+        version,
+        by: workflowId,
+        reason: `rolled back by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
+      });
+      timeline.push({ at: now(), what: `${version} marked bad`, by: decision.by });
+      return { value: result, detail: result.notes.join('; ') };
+    });
+    // Production first: it does not wait for staging (a hotfix may hold it).
+    await runStep(status, 'roll production back', async () => {
+      const result = await quick.rollbackEnvironment({
+        repository,
+        env: 'production',
+        to: 'previous',
+        fromVersion: version,
+        by: workflowId,
+      });
+      status.environments.production = result.state.current?.version;
+      timeline.push({ at: now(), what: `production rolled back (${result.note})` });
+      return { value: result, detail: result.note };
+    });
+    // With the version bad, staging's last good is the version it ran before this one.
+    const lock = await forceStaging(decision, 'normal');
+    try {
+      const page = await runStep(status, 'retrospective page ROLLBACK-<n>', async () => {
+        const ref = await quick.publishRetrospective({
+          key: `${keyPrefix}/rollback/wiki`,
+          page: { kind: IncidentKinds.rollback },
+          retrospective: retrospective(IncidentKinds.rollback, decision, trouble),
+        });
+        return { value: { id: ref.id, url: ref.url }, detail: ref.id };
+      });
+      status.retrospective = page;
       return page;
     } finally {
       await lock.release();

@@ -88,7 +88,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
     },
     {
       description:
-        'Ask for the lock: {requestId, requester: {workflowId, runId?}, purpose, priority: normal|hotfix, leaseMs, force?: {by, reason}}. The grant comes back as the lockGranted signal.',
+        'Ask for the lock: {requestId, requester: {workflowId, runId?}, purpose, priority: normal|hotfix, leaseMs, force?: {by, reason, decision?, repository?, version?}, subject?: {repository, version}}. The grant comes back as the lockGranted signal. A forced request never revokes a hotfix holder: it waits first in line.',
     },
   );
   setHandler(releaseSignal, (m) => apply(release(state, m, now())), {
@@ -158,6 +158,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
             requestId,
             token,
             leaseUntil,
+            ...(effect.revoked ? { revoked: effect.revoked } : {}),
           });
         } catch (err) {
           // The requester has closed (or never existed): skip it; never fail the lock for it.
@@ -165,7 +166,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
           apply(skipClosed(state, token, now()));
         }
       } else {
-        const { requester, token, reason, by, detail } = effect;
+        const { requester, token, reason, by, detail, force } = effect;
         try {
           await getExternalWorkflowHandle(requester.workflowId, requester.runId).signal(lockRevokedSignal, {
             resource: state.resource,
@@ -173,6 +174,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
             reason,
             by,
             detail,
+            ...(force ? { force } : {}),
           });
         } catch {
           // A revoked holder that has closed needs no telling.

@@ -66,6 +66,9 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
         current: { version: 'v1.0.0', digest: null, artifactUri: null, at: 0, by: 'x' },
       },
     })),
+    markBad: record('markBad', (i: { envs: string[]; version: string }) => ({
+      notes: i.envs.map((e) => `${i.version} is marked bad in ${e}`),
+    })),
     computeNextVersion: record('computeNextVersion', () => ({
       next: 'v1.3.0',
       version: '1.3.0',

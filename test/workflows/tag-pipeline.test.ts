@@ -190,7 +190,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.deepEqual(stagingStatuses(), [], 'a tag the pipeline does not release gets no status');
   });
 
-  it('a forced acquisition of staging stops the integration tests and the run ends preempted naming who', async () => {
+  it('a forced acquisition of staging stops the integration tests and the run fails Preempted, alerted, naming who took it and why', async () => {
     let cancelled = false;
     stubs.setOverrides({
       runTests: async () => {
@@ -215,18 +215,49 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
       taskQueue,
       workflowId: unique('emergency'),
       args: [
-        { resource: 'staging', holdMs: 10, force: { by: 'ops-oncall', reason: 'SEV-1' }, priority: 'hotfix' },
+        {
+          resource: 'staging',
+          holdMs: 10,
+          force: {
+            by: 'ops-oncall',
+            reason: 'SEV-1 checkout down',
+            decision: 'emergency',
+            repository: 'acme/shop',
+            version: 'v2.0.0',
+          },
+          priority: 'hotfix',
+        },
       ],
     });
-    const outcome = await handle.result();
-    assert.equal(outcome.state, 'preempted');
-    assert.match(outcome.preemptedBy ?? '', /ops-oncall/);
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      const cause = err.cause as ApplicationFailure;
+      assert.equal(cause.type, 'Preempted');
+      assert.match(
+        cause.message,
+        /preempted at integration tests \(staging\): staging was taken by acme\/shop v2\.0\.0 for emergency decided by ops-oncall: SEV-1 checkout down/,
+      );
+      return true;
+    });
     assert.equal(cancelled, true, 'the in-flight integration tests were cancelled');
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'preempted');
+    assert.equal(status.failure?.type, 'Preempted');
     assert.ok(!namesOf(handle).includes('markGood'));
     assert.ok(
       !namesOf(handle).includes('rollbackEnvironment'),
       'the forcer, not the preempted run, rolls staging back',
     );
+    const notice = stubs.calls.find((c) => c.name === 'notifyPipelineFailure')
+      ?.input as PipelineFailureNotice;
+    assert.deepEqual(notice.preempted, {
+      decision: 'emergency',
+      by: 'ops-oncall',
+      repository: 'acme/shop',
+      version: 'v2.0.0',
+      reason: 'SEV-1 checkout down',
+    });
+    assert.equal(notice.version, 'v1.6.0');
     assert.match(
       stagingStatuses().at(-1)!,
       /^error: v1\.6\.0 stopped at integration tests \(staging\): staging was taken by .*ops-oncall/,
