@@ -29,6 +29,7 @@ import {
 } from './adapters/local/local-pull-requests';
 import { FilesystemRegistry } from './adapters/local/filesystem-registry';
 import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
+import { LocalIncidents } from './adapters/local/local-incidents';
 import { LocalMetricSource } from './adapters/local/local-metric-source';
 import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner';
 import type { Config, RepositoryConfig } from './config/schema';
@@ -185,6 +186,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       fencing: { resource: opts.fencedResource, environments: fenced },
     }),
     apm: new LocalMetricSource({ dir: path.join(stateDir, 'apm') }),
+    incidents: new LocalIncidents(stateDir),
     tickets: perRepository.tickets,
     wiki: perRepository.wiki,
     statuses: perRepository.statuses,

@@ -15,6 +15,7 @@ import { registerPipelineCommands } from './pipeline-command';
 import { registerReplayCommand } from './replay-command';
 import { registerDemoCommands } from './demo-command';
 import { registerOutboxCommand } from './outbox-command';
+import { registerHotfixCommands } from './hotfix-command';
 import { packageVersion } from '../package-info';
 
 export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
@@ -38,6 +39,8 @@ const registrars: CommandRegistrar[] = [
   registerReplayCommand,
   registerDemoCommands,
   registerOutboxCommand,
+  // After the pipeline commands: it adds `start hotfix` to their `start`.
+  registerHotfixCommands,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

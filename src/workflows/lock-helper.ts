@@ -66,6 +66,8 @@ export interface AcquireOptions {
   waitTimeout?: Duration;
   /** The release the lock is held for (a forcer that revokes this holder puts its staging right). */
   subject?: LockSubject;
+  /** Called when the request must wait because the lock is hotfix-only (with the mode as it was). */
+  onHotfixOnly?: (mode: { by: string; reason: string; since: string }) => void;
 }
 
 export interface HeldLock {
@@ -144,7 +146,15 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
   };
 
   try {
-    await requestLock({ resource, request });
+    const requested = await requestLock({ resource, request });
+    if (
+      requested.mode?.mode === 'hotfixOnly' &&
+      request.priority !== LockPriority.hotfix &&
+      !request.force &&
+      entry.grant === undefined
+    ) {
+      opts.onHotfixOnly?.(requested.mode);
+    }
     const granted = opts.waitTimeout
       ? await condition(() => entry.grant !== undefined, opts.waitTimeout)
       : (await condition(() => entry.grant !== undefined), true);

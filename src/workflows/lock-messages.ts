@@ -96,6 +96,18 @@ export interface ForceReleaseResult {
   reason: string;
 }
 
+/**
+ * Hotfix-only mode on or off with an answer (the CLI's `lock mode`): {mode, by, reason}, both
+ * required; returns the mode before and after. Recorded in the lock's events like the signal.
+ */
+export const changeModeUpdate = defineUpdate<ModeChangeResult, [SetModeMessage]>('changeMode');
+
+export interface ModeChangeResult {
+  resource: string;
+  previous: { mode: LockMode; by: string; reason: string; since: string };
+  mode: { mode: LockMode; by: string; reason: string; since: string };
+}
+
 /** Holder, queue, mode and counters. */
 export const statusQuery = defineQuery<LockStatus>('status');
 

@@ -23,6 +23,8 @@ export const PipelineStages = {
   mainCommit: 'main-commit',
   tag: 'tag',
   production: 'production',
+  /** A push to `HOT-<n>` (README "Hotfix flow"); id `hotfix:<repository>:HOT-<n>:<sha>`. */
+  hotfix: 'hotfix',
 } as const;
 export type PipelineStage = (typeof PipelineStages)[keyof typeof PipelineStages];
 
@@ -115,6 +117,7 @@ export const PipelineWorkflowTypes = {
   'main-commit': 'mainCommitWorkflow',
   tag: 'tagReleaseWorkflow',
   production: 'productionReleaseWorkflow',
+  hotfix: 'hotfixWorkflow',
 } as const satisfies Record<PipelineStage, string>;
 
 export interface MainCommitInput {

@@ -106,6 +106,8 @@ export interface ProductionOutcome {
   decision?: DecisionRecord;
   hotfix?: HotfixStatus;
   retrospective?: { id: string; url: string };
+  /** A healthy hotfix: the incident it closed and the pull request back into the default branch. */
+  closedIncident?: { id: string; pullRequest: { number: number; url: string } | null };
 }
 
 const DEFAULTS = {
@@ -135,6 +137,11 @@ export const RESTORE_PREEMPTED_PATCH = 'restore-preempted-staging';
  * it ran before this one.
  */
 export const ROLLBACK_MARKS_BAD_PATCH = 'rollback-marks-bad';
+/**
+ * Emergencies record their incident (an emergency on a hotfix continues its incident), and a
+ * healthy hotfix ends hotfix-only mode and closes its incident (README "Hotfix flow").
+ */
+export const HOTFIX_INCIDENTS_PATCH = 'hotfix-incidents';
 
 const quick = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '5 minutes',
@@ -424,9 +431,17 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         const result = await quick.markGood({ repository, env: 'production', version, by: workflowId });
         return { value: result, detail: result.note };
       });
+      const closedIncident = patched(HOTFIX_INCIDENTS_PATCH) ? await closeHotfixIncident() : undefined;
       status.state = PipelineStates.succeeded;
       statuses.post('success', `${version} healthy in production: ${verdict.reason}`);
-      return { state: 'healthy', version, previousVersion, verdict: verdict.verdict, reason: verdict.reason };
+      return {
+        state: 'healthy',
+        version,
+        previousVersion,
+        verdict: verdict.verdict,
+        reason: verdict.reason,
+        ...(closedIncident ? { closedIncident } : {}),
+      };
     }
 
     const trouble = verdict;
@@ -750,7 +765,46 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     }
   }
 
+  /** A healthy hotfix: staging back to normal mode, then the pull request back, ticket, wiki, incident closed. */
+  async function closeHotfixIncident(): Promise<ProductionOutcome['closedIncident']> {
+    const hotfix = await quick.hotfixOfVersion({ repository, version });
+    if (!hotfix) return undefined;
+    await runStep(status, 'staging lock normal', async () => {
+      await getExternalWorkflowHandle(lockWorkflowId(STAGING)).signal(setModeSignal, {
+        mode: 'normal',
+        by: workflowId,
+        reason: `${hotfix.id}: hotfix ${version} healthy in production`,
+      });
+      timeline.push({ at: now(), what: 'staging lock back to normal mode' });
+      return { value: undefined, detail: 'waiting releases proceed in arrival order' };
+    });
+    const closed = await runStep(status, `close ${hotfix.id}`, async () => {
+      const result = await quick.closeIncident({
+        repository,
+        id: hotfix.id,
+        version,
+        commit: input.commit,
+        healthyAt: iso(now()),
+        workflowId,
+      });
+      return {
+        value: result,
+        detail: result.pullRequest ? `pull request #${result.pullRequest.number}` : result.pullRequestNote,
+      };
+    });
+    status.hotfix = {
+      id: hotfix.id,
+      branch: hotfix.branch,
+      state: 'continued',
+      ticketUrl: hotfix.ticketUrl,
+      wikiUrl: hotfix.wikiUrl,
+    };
+    return { id: hotfix.id, pullRequest: closed.pullRequest };
+  }
+
   async function declareEmergency(decision: DecisionRecord, trouble: HealthVerdict): Promise<HotfixStatus> {
+    const incidents = patched(HOTFIX_INCIDENTS_PATCH);
+    const continuing = incidents ? await quick.hotfixOfVersion({ repository, version }) : null;
     await runStep(status, 'escalate to operations', async () => {
       await page('emergency', settings.operationsTeam, `${keyPrefix}/emergency`, trouble, {
         decision: {
@@ -762,6 +816,30 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       return { value: undefined, detail: `paged ${settings.operationsTeam}` };
     });
     const lock = await forceStaging(decision, 'hotfix');
+    if (continuing) {
+      // An emergency on a hotfix continues its incident: same ticket, page and branch.
+      try {
+        await runStep(status, 'staging lock hotfix-only', async () => {
+          await getExternalWorkflowHandle(lockWorkflowId(STAGING)).signal(setModeSignal, {
+            mode: 'hotfixOnly',
+            by: decision.by,
+            reason: `${continuing.id}: emergency in hotfix ${repository} ${version}`,
+          });
+          return { value: undefined, detail: `only ${continuing.id} may take staging` };
+        });
+        const hotfix: HotfixStatus = {
+          id: continuing.id,
+          branch: continuing.branch,
+          state: 'continued',
+          ticketUrl: continuing.ticketUrl,
+          wikiUrl: continuing.wikiUrl,
+        };
+        status.hotfix = hotfix;
+        return hotfix;
+      } finally {
+        await lock.release();
+      }
+    }
     try {
       const incident = {
         name: decision.decision,
@@ -805,6 +883,24 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         });
         return { value: undefined, detail: `only ${ticket.id} may take staging` };
       });
+      if (incidents) {
+        await runStep(status, `record incident ${ticket.id}`, async () => {
+          const ref = await quick.recordIncident({
+            id: ticket.id,
+            repository,
+            brokenVersion: version,
+            decision: {
+              name: decision.decision,
+              by: decision.by,
+              at: decision.at,
+              ...(decision.reason ? { reason: decision.reason } : {}),
+            },
+            ticketUrl: ticket.url,
+            wikiUrl: wiki.url,
+          });
+          return { value: ref, detail: `${ref.id} ${ref.state}: push fixes to branch ${ref.branch}` };
+        });
+      }
       const hotfix: HotfixStatus = {
         id: ticket.id,
         branch: ticket.id,

@@ -30,6 +30,7 @@ import {
   type Step,
 } from '../domain/lock-state';
 import {
+  changeModeUpdate,
   forceReleaseUpdate,
   lockGrantedSignal,
   lockRevokedSignal,
@@ -118,6 +119,28 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
     {
       description:
         'Hotfix-only mode: {mode: "hotfixOnly"|"normal", by, reason}. In hotfixOnly only hotfix requests are granted.',
+    },
+  );
+  setHandler(
+    changeModeUpdate,
+    (m) => {
+      const before = state.mode;
+      apply(setMode(state, { mode: m.mode, by: m.by.trim(), reason: m.reason.trim() }, now()));
+      return {
+        resource: state.resource,
+        previous: { ...before, since: iso(before.since) },
+        mode: { ...state.mode, since: iso(state.mode.since) },
+      };
+    },
+    {
+      validator: (m) => {
+        if (m?.mode !== LockMode.normal && m?.mode !== LockMode.hotfixOnly)
+          throw new Error('mode must be "normal" or "hotfixOnly"');
+        if (typeof m.by !== 'string' || !m.by.trim() || typeof m.reason !== 'string' || !m.reason.trim())
+          throw new Error('say who changes the mode and why: {mode, by, reason}');
+      },
+      description:
+        'Hotfix-only mode on or off, answered: {mode: "normal"|"hotfixOnly", by, reason}. Returns the mode before and after; recorded. Normal mode grants waiting releases in arrival order.',
     },
   );
   setHandler(

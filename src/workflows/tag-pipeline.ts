@@ -87,6 +87,8 @@ const deploys = proxyActivities<PipelineActivities>({
  * and why) instead of a quiet "preempted" end. Runs recorded before it end as they did.
  */
 export const PREEMPTED_FAILURE_PATCH = 'preempted-failure';
+/** A hotfix version (of an open incident) asks staging with hotfix priority. */
+export const HOTFIX_PRIORITY_PATCH = 'hotfix-priority';
 
 /** What a preempted pipeline says: its release, who took staging, for which release, and why. */
 export function preemptionMessage(
@@ -168,13 +170,28 @@ async function tagRelease(
     return await halt(status, statuses, err);
   }
 
+  // Only pipelines of an open incident are hotfixes: the incident record says which versions are.
+  const hotfix = patched(HOTFIX_PRIORITY_PATCH)
+    ? await quick.hotfixOfVersion({ repository, version: tag })
+    : null;
   const lock = await runStep(status, 'staging lock', async () => {
     const held = await acquire('staging', {
-      purpose: `${repository} ${tag}`,
+      purpose: hotfix ? `hotfix ${hotfix.id}: ${repository} ${tag}` : `${repository} ${tag}`,
+      ...(hotfix ? { priority: 'hotfix' as const } : {}),
       lease: '10 minutes',
       subject: { repository, version: tag },
+      onHotfixOnly: (mode) => {
+        const incident = /\b(HOT-\d+)\b/.exec(mode.reason)?.[1];
+        statuses.post(
+          'pending',
+          `${tag} waiting for staging: hotfix-only${incident ? ` for ${incident}` : ''} (by ${mode.by}); proceeds when normal mode returns`,
+        );
+      },
     });
-    return { value: held, detail: `token ${held.token}` };
+    return {
+      value: held,
+      detail: `token ${held.token}${hotfix ? `, hotfix priority for ${hotfix.id}` : ''}`,
+    };
   });
 
   try {

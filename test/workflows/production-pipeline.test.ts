@@ -111,6 +111,15 @@ function stubs(
       return { id, url: `file:///wiki/${id}.md`, created: true };
     }),
     createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: COMMIT })),
+    hotfixOfVersion: record('hotfixOfVersion', () => null),
+    recordIncident: record('recordIncident', (i: { id: string; brokenVersion: string }) => ({
+      id: i.id,
+      state: 'open' as const,
+      brokenVersion: i.brokenVersion,
+      branch: i.id,
+      ticketUrl: `file:///tickets/${i.id}.md`,
+      wikiUrl: `file:///wiki/${i.id}.md`,
+    })),
     markBad: record('markBad', (i: { envs: string[]; version: string }) => ({
       notes: i.envs.map((e) => `${i.version} is marked bad in ${e}`),
     })),
@@ -265,7 +274,9 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       'deployVersion',
       ...Array(10).fill('measureHealth'),
       'markGood',
+      'hotfixOfVersion',
     ]);
+    assert.equal(outcome.closedIncident, undefined, 'a release that is no hotfix closes no incident');
     assert.deepEqual(calls[1]!.input, {
       repository: handle.workflowId.split(':')[1],
       env: 'production',
@@ -378,12 +389,14 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       wikiUrl: 'file:///wiki/HOT-7.md',
     });
     assert.deepEqual(names(), [
+      'hotfixOfVersion',
       'pageReleaseAlert',
       'requestLock',
       'rollbackEnvironment',
       'openIncidentTicket',
       'publishRetrospective',
       'createHotfixBranch',
+      'recordIncident',
     ]);
     const [escalation] = pages();
     assert.equal(escalation!.kind, 'emergency');

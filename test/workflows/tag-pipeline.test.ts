@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
 import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
+import { changeModeUpdate } from '../../src/workflows/lock-messages';
 import { pipelineWorkflowId, promoteSignal, statusQuery } from '../../src/workflows/pipeline-messages';
 import { tagReleaseWorkflow } from '../../src/workflows/tag-pipeline';
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
@@ -263,5 +264,37 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
       /^error: v1\.6\.0 stopped at integration tests \(staging\): staging was taken by .*ops-oncall/,
     );
     await forcer.result();
+  });
+
+  it('while staging is hotfix-only a release waits saying for which incident, and proceeds once `changeMode` returns it to normal', async () => {
+    const lock = client.workflow.getHandle('lock:staging');
+    await lock.executeUpdate(changeModeUpdate, {
+      args: [{ mode: 'hotfixOnly', by: 'alice', reason: 'HOT-4: emergency in acme/shop v2.0.0' }],
+    });
+    const handle = await startTag('v1.7.0');
+    await waitFor(
+      async () =>
+        (await lockStatus(client, 'staging'))?.queue.some((q) => q.workflowId === handle.workflowId),
+      10_000,
+    );
+    await waitFor(async () => stagingStatuses().length >= 2, 10_000);
+    assert.equal(
+      stagingStatuses().at(-1),
+      'pending: v1.7.0 waiting for staging: hotfix-only for HOT-4 (by alice); proceeds when normal mode returns',
+    );
+    assert.ok(!namesOf(handle).includes('deployVersion'), 'nothing is deployed while it waits');
+    await assert.rejects(
+      lock.executeUpdate(changeModeUpdate, { args: [{ mode: 'normal', by: '', reason: '' }] }),
+      (err: Error) =>
+        /say who changes the mode and why/.test(String((err.cause as Error | undefined)?.message)),
+    );
+    const changed = await lock.executeUpdate(changeModeUpdate, {
+      args: [{ mode: 'normal', by: 'bob', reason: 'HOT-4 healthy' }],
+    });
+    assert.equal(changed.previous.mode, 'hotfixOnly');
+    assert.equal(changed.mode.mode, 'normal');
+    const outcome = await handle.result();
+    await endProduction(outcome.productionWorkflowId);
+    assert.equal(outcome.state, 'promoted', 'the waiting release proceeds, nothing was cancelled');
   });
 });

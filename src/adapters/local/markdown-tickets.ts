@@ -40,6 +40,17 @@ export class MarkdownTickets implements Tickets {
     return this.folder.append(request.id, request.key, `### ${stamp}\n\n${request.markdown.trimEnd()}`);
   }
 
+  async close(request: { id: string; key: string; markdown: string }): Promise<{ closed: boolean }> {
+    const stamp = new Date(this.now()).toISOString();
+    const { added } = await this.folder.append(
+      request.id,
+      request.key,
+      `### ${stamp}: closed\n\n${request.markdown.trimEnd()}`,
+    );
+    if (added) await this.folder.replaceLine(request.id, '- Status: open', `- Status: closed (${stamp})`);
+    return { closed: added };
+  }
+
   async get(id: string): Promise<Ticket | null> {
     const markdown = await this.folder.read(id);
     if (markdown === null) return null;
