@@ -96,6 +96,17 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       .map((c) => c.input as T);
   }
 
+  /** Crosses the watch a minute at a time until the breach waits for a decision. */
+  async function untilAwaiting(handle: {
+    query: (q: typeof statusQuery) => Promise<{ awaitingDecision?: boolean }>;
+  }) {
+    for (let i = 0; i < 30; i++) {
+      if ((await handle.query(statusQuery)).awaitingDecision === true) return;
+      await env.sleep('1 minute');
+    }
+    assert.fail('the breach never awaited a decision');
+  }
+
   async function endRunning(workflowId: string) {
     const h = client.workflow.getHandle(workflowId);
     if ((await h.describe()).status.name === 'RUNNING') await h.terminate('test done');
@@ -200,8 +211,7 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       workflowId: pipelineWorkflowId('production', repository, 'v1.2.2'),
       args: [{ repository, version: 'v1.2.2', commit: COMMIT, ...SHORT_WATCH }],
     });
-    await env.sleep('5 minutes');
-    await waitFor(async () => (await handle.query(statusQuery)).awaitingDecision === true, 10_000);
+    await untilAwaiting(handle);
     await handle.signal(emergencySignal, { by: 'ana', reason: 'still 500s' });
     const outcome = await handle.result();
     assert.equal(outcome.state, 'hotfix-pending');
@@ -248,8 +258,7 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       workflowId: pipelineWorkflowId('production', brokenRepo, 'v4.0.0'),
       args: [{ repository: brokenRepo, version: 'v4.0.0', commit: COMMIT, ...SHORT_WATCH }],
     });
-    await env.sleep('5 minutes');
-    await waitFor(async () => (await broken.query(statusQuery)).awaitingDecision === true, 10_000);
+    await untilAwaiting(broken);
     await broken.signal(rollbackSignal, { by: 'bob', reason: 'v4 is bad' });
     await waitFor(
       async () =>
