@@ -33,6 +33,7 @@ import {
 } from './adapters/local/local-pull-requests';
 import { FilesystemRegistry } from './adapters/local/filesystem-registry';
 import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
+import { LocalIncidents } from './adapters/local/local-incidents';
 import { LocalMetricSource } from './adapters/local/local-metric-source';
 import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner';
 import type { Config, RepositoryConfig } from './config/schema';
@@ -228,6 +229,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       sandbox,
     }),
     apm: new RoutedApm(config, new LocalMetricSource({ dir: path.join(stateDir, 'apm') }), env),
+    incidents: new LocalIncidents(stateDir),
     tickets: perRepository.tickets,
     wiki: perRepository.wiki,
     statuses: perRepository.statuses,

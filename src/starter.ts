@@ -15,6 +15,7 @@ import {
   type ProductionReleaseInput,
   type TagReleaseInput,
 } from './workflows/pipeline-messages';
+import { HOTFIX_WORKFLOW_TYPE, hotfixWorkflowId, type HotfixInput } from './workflows/hotfix-messages';
 import {
   PullRequestGateWorkflowTypes,
   pullRequestGateWorkflowId,
@@ -215,6 +216,19 @@ export function startPullRequestRecheck(
     id,
     input,
     { repository: input.repository, stage: 'pr-recheck', commit: input.commit },
+    opts,
+  );
+}
+
+/** The hotfix pipeline of a push to `HOT-<n>`: `hotfix:<repository>:HOT-<n>:<sha>` (README "Hotfix flow"). */
+export function startHotfix(client: Client, input: HotfixInput, opts: StartOptions): Promise<StartResult> {
+  const id = hotfixWorkflowId(input.repository, input.branch, input.commit);
+  return startOnce(
+    client,
+    HOTFIX_WORKFLOW_TYPE,
+    id,
+    input,
+    { repository: input.repository, stage: 'hotfix', commit: input.commit },
     opts,
   );
 }

@@ -25,6 +25,18 @@ export interface PipelineFailureNotice {
   message: string;
   /** Where the full log is kept, when there is one. */
   log?: string;
+  /** Set when the pipeline did not fail but was preempted: staging was taken from it. */
+  preempted?: PreemptionNotice;
+}
+
+/** Who took staging from a pipeline, for which decision and release, and why. */
+export interface PreemptionNotice {
+  /** `emergency` or `rollback` (or how else the lock was taken: `lease`, an operator). */
+  decision: string;
+  by: string;
+  repository?: string;
+  version?: string;
+  reason: string;
 }
 
 function currentWorkflowLink(uiUrl: string | undefined): { title: string; url: string }[] {
@@ -58,12 +70,14 @@ export function createAlertActivities(ports: AlertPorts) {
       const subject = notice.version ?? notice.commit?.slice(0, 12) ?? '';
       return await definitive(() =>
         ports.alerts.send({
-          key: `${workflowId}/failed/${notice.step}`,
+          key: `${workflowId}/${notice.preempted ? 'preempted' : 'failed'}/${notice.step}`,
           kind: 'pipeline-failed',
           ...(workflowId !== 'unknown' ? { workflowId } : {}),
           team: 'development',
           severity: 'warning',
-          title: `${notice.repository} ${subject}: ${notice.stage} pipeline failed at ${notice.step}`,
+          title: notice.preempted
+            ? `${notice.repository} ${subject}: ${notice.stage} pipeline preempted at ${notice.step}: staging taken by ${notice.preempted.repository ?? notice.preempted.by} ${notice.preempted.version ?? ''} (${notice.preempted.decision} by ${notice.preempted.by})`
+            : `${notice.repository} ${subject}: ${notice.stage} pipeline failed at ${notice.step}`,
           text: [
             notice.message,
             ...(notice.log ? [`log: ${notice.log}`] : []),

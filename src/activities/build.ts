@@ -70,6 +70,24 @@ function heartbeatProgress(progress: { step: string; elapsedMs: number }): void 
   Context.current().heartbeat(progress);
 }
 
+/**
+ * Heartbeats every two seconds besides the runner's progress: a cancellation (the staging lock
+ * was taken away) reaches the activity on its next heartbeat, and the runner then kills the
+ * step's process group, so a revoked holder's tests stop within seconds.
+ */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 2_000);
+  try {
+    return await work();
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+    throw err;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 export function createBuildActivities(ports: BuildPorts) {
   return {
     /** Runs the build commands at the commit and keeps the artifact they produce. */
@@ -109,21 +127,23 @@ export function createBuildActivities(ports: BuildPorts) {
       const repo = configured(ports, input.repository);
       const integration = input.purpose === 'integration-tests';
       const steps = integration ? repo.commands.integrationTests : repo.commands.unitTests;
-      const result = await definitive(() =>
-        ports.runner.run({
-          repository: input.repository,
-          commit: input.commit,
-          purpose: input.purpose,
-          // Integration results depend on what ran where: a new deploy is a new run.
-          ...(integration ? { scope: `${input.env}@${input.version}` } : {}),
-          steps: toSteps(steps, integration ? 'integration tests' : 'unit tests'),
-          env: integration
-            ? { RELEASE_FLOW_ENV: input.env ?? '', RELEASE_FLOW_VERSION: input.version ?? '' }
-            : {},
-          timeoutMs: parseDuration(integration ? repo.timeouts.integrationTests : repo.timeouts.unitTests),
-          signal: Context.current().cancellationSignal,
-          onProgress: heartbeatProgress,
-        }),
+      const result = await heartbeating(() =>
+        definitive(() =>
+          ports.runner.run({
+            repository: input.repository,
+            commit: input.commit,
+            purpose: input.purpose,
+            // Integration results depend on what ran where: a new deploy is a new run.
+            ...(integration ? { scope: `${input.env}@${input.version}` } : {}),
+            steps: toSteps(steps, integration ? 'integration tests' : 'unit tests'),
+            env: integration
+              ? { RELEASE_FLOW_ENV: input.env ?? '', RELEASE_FLOW_VERSION: input.version ?? '' }
+              : {},
+            timeoutMs: parseDuration(integration ? repo.timeouts.integrationTests : repo.timeouts.unitTests),
+            signal: Context.current().cancellationSignal,
+            onProgress: heartbeatProgress,
+          }),
+        ),
       );
       return { log: result.log, durationMs: result.durationMs, reused: result.reused };
     },

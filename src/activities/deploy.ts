@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AlertDelivery, Alerts, ChangeNotice } from '../ports/alerts';
+import { Context } from '@temporalio/activity';
 import type { ArtifactRepository, Registry } from '../ports/registry';
 import type {
   EnvironmentChangeResult,
@@ -85,40 +86,63 @@ export interface DeployVersionInput {
   fencingToken?: number;
 }
 
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
+ * Runs a deploy or rollback heartbeating, so a cancellation (the lock was taken away) reaches it
+ * within seconds and aborts its command's process group; the cancellation is what it then throws.
+ */
+async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    ctx.heartbeat();
+    return await work(ctx.cancellationSignal);
+  } catch (err) {
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+    throw err;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 export function createDeployActivities(ports: DeployPorts) {
   return {
     /** Deploys an artifact; deploying what already runs changes nothing and says so. */
     async deployVersion(input: DeployVersionInput): Promise<EnvironmentChangeResult> {
-      return await definitive(async () => {
-        const location = await ports.registry.resolve({
-          repository: input.artifact.repository,
-          artifact: input.repository,
-          tag: input.artifact.tag,
-        });
-        const result = await ports.environments.deploy({
-          env: environmentKey(input.repository, input.env),
-          version: input.version,
-          ...(location ? { artifact: { digest: location.digest, uri: location.uri } } : {}),
-          by: input.by,
-          ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
-        });
-        // Recorded here, not in the workflow: the doors refuse this version's tag from now on,
-        // even after its runs have left Temporal (README "Released means released").
-        if (input.env === 'production') {
-          ports.releases?.recordProduction({
-            repository: input.repository,
-            version: input.version,
-            by: input.by,
+      return await cancellable((signal) =>
+        definitive(async () => {
+          const location = await ports.registry.resolve({
+            repository: input.artifact.repository,
+            artifact: input.repository,
+            tag: input.artifact.tag,
           });
-        }
-        await noticeProductionChange(ports, input, result, {
-          action: 'deploy',
-          version: input.version,
-          ...(location ? { digest: location.digest } : {}),
-          ...(result.state.previous ? { fromVersion: result.state.previous.version } : {}),
-        });
-        return result;
-      });
+          const result = await ports.environments.deploy({
+            env: environmentKey(input.repository, input.env),
+            version: input.version,
+            ...(location ? { artifact: { digest: location.digest, uri: location.uri } } : {}),
+            by: input.by,
+            ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
+            signal,
+          });
+          // Recorded here, not in the workflow: the doors refuse this version's tag from now on,
+          // even after its runs have left Temporal (README "Released means released").
+          if (input.env === 'production') {
+            ports.releases?.recordProduction({
+              repository: input.repository,
+              version: input.version,
+              by: input.by,
+            });
+          }
+          await noticeProductionChange(ports, input, result, {
+            action: 'deploy',
+            version: input.version,
+            ...(location ? { digest: location.digest } : {}),
+            ...(result.state.previous ? { fromVersion: result.state.previous.version } : {}),
+          });
+          return result;
+        }),
+      );
     },
 
     /** Rolls an environment back; a version that no longer runs is not rolled back twice. */
@@ -130,31 +154,57 @@ export function createDeployActivities(ports: DeployPorts) {
       by: string;
       fencingToken?: number;
     }): Promise<EnvironmentChangeResult> {
-      return await definitive(async () => {
-        const result = await ports.environments.rollback({
-          env: environmentKey(input.repository, input.env),
-          to: input.to,
-          ...(input.fromVersion ? { fromVersion: input.fromVersion } : {}),
-          by: input.by,
-          ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
-        });
-        if (input.env === 'production' && input.fromVersion) {
-          await noticeProductionChange(ports, input, result, {
-            action: 'rollback',
-            version: result.state.current?.version ?? '',
-            fromVersion: input.fromVersion,
+      return await cancellable((signal) =>
+        definitive(async () => {
+          const result = await ports.environments.rollback({
+            env: environmentKey(input.repository, input.env),
+            to: input.to,
+            ...(input.fromVersion ? { fromVersion: input.fromVersion } : {}),
+            by: input.by,
+            ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
+            signal,
           });
-          // Rolling back is a decision: the release's incident is closed.
-          await ports.alerts
-            ?.resolveRelease?.({
-              repository: input.repository,
-              version: input.fromVersion,
-              reason: `rolled back by ${input.by}`,
-            })
-            .catch(() => []);
-        }
-        return result;
-      });
+          if (input.env === 'production' && input.fromVersion) {
+            await noticeProductionChange(ports, input, result, {
+              action: 'rollback',
+              version: result.state.current?.version ?? '',
+              fromVersion: input.fromVersion,
+            });
+            // Rolling back is a decision: the release's incident is closed.
+            await ports.alerts
+              ?.resolveRelease?.({
+                repository: input.repository,
+                version: input.fromVersion,
+                reason: `rolled back by ${input.by}`,
+              })
+              .catch(() => []);
+          }
+          return result;
+        }),
+      );
+    },
+
+    /** Marks a version bad in the given environments (a rollback after a breach): never restored again. */
+    async markBad(input: {
+      repository: string;
+      envs: string[];
+      version: string;
+      by: string;
+      reason: string;
+    }): Promise<{ notes: string[] }> {
+      const notes: string[] = [];
+      for (const env of input.envs) {
+        const result = await definitive(() =>
+          ports.environments.markBad({
+            env: environmentKey(input.repository, env),
+            version: input.version,
+            by: input.by,
+            reason: input.reason,
+          }),
+        );
+        notes.push(result.note);
+      }
+      return { notes };
     },
 
     /** Records the running version as last good (after its checks passed). */

@@ -8,7 +8,13 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { ApplicationFailure } from '@temporalio/common';
 import type { LockRequest, Requester } from '../domain/lock-state';
 import { StaleTokenError, type FencedResource } from '../ports/fenced-resource';
-import { lockWorkflowId, requestSignal, type LockInput } from '../workflows/lock-messages';
+import {
+  lockWorkflowId,
+  requestSignal,
+  statusQuery as lockStatusQuery,
+  type LockInput,
+  type LockStatus,
+} from '../workflows/lock-messages';
 import type { lockWorkflow } from '../workflows/staging-lock';
 
 export interface LockPorts {
@@ -26,16 +32,36 @@ export interface LockPorts {
   lockVersioningOverride?: 'AUTO_UPGRADE';
 }
 
+/** The lock's status, or undefined when it does not answer within a few seconds (never blocks a request). */
+async function modeOf(client: Client, workflowId: string): Promise<LockStatus | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 5_000);
+  });
+  try {
+    return await Promise.race([
+      client.workflow
+        .getHandle(workflowId)
+        .query(lockStatusQuery)
+        .catch(() => undefined),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createLockActivities(ports: LockPorts) {
   return {
     /**
      * Deliver a lock request to `lock:<resource>`, starting the lock workflow on this task
      * queue if it is not running (signal-with-start). Idempotent: the lock dedupes by requester.
      */
-    async requestLock(input: {
-      resource: string;
-      request: LockRequest;
-    }): Promise<{ lockWorkflowId: string }> {
+    async requestLock(input: { resource: string; request: LockRequest }): Promise<{
+      lockWorkflowId: string;
+      /** The lock's mode when asked (best effort), so a waiting requester can say what it waits for. */
+      mode?: { mode: string; by: string; reason: string; since: string };
+    }> {
       const workflowId = lockWorkflowId(input.resource);
       const lockInput: LockInput = {
         resource: input.resource,
@@ -53,7 +79,10 @@ export function createLockActivities(ports: LockPorts) {
             signalArgs: [input.request],
             ...(ports.lockVersioningOverride ? { versioningOverride: ports.lockVersioningOverride } : {}),
           });
-          return { lockWorkflowId: workflowId };
+          // Only a normal request can be held up by hotfix-only mode: only it asks.
+          const asks = input.request.priority !== 'hotfix' && !input.request.force;
+          const status = asks ? await modeOf(ports.client, workflowId) : undefined;
+          return { lockWorkflowId: workflowId, ...(status ? { mode: status.mode } : {}) };
         } catch (err) {
           // Two first requests raced to start the lock: the other one started it, so signal again.
           if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 3) throw err;

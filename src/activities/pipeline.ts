@@ -7,6 +7,7 @@ import { createArtifactActivities, type ArtifactPorts } from './artifacts';
 import { createBuildActivities, type BuildPorts } from './build';
 import { createDeployActivities, type DeployPorts } from './deploy';
 import { createHealthActivities, type HealthPorts } from './health';
+import { createHotfixActivities, type HotfixPorts } from './hotfix';
 import { createIncidentActivities, type IncidentPorts } from './incidents';
 import { createPrBuildActivities, type PrBuildPorts } from './pr-build';
 import { createPrGateActivities, type PrGatePorts } from './pr-gate';
@@ -26,7 +27,8 @@ export type PipelinePorts = BuildPorts &
   ProductionAlertPorts &
   PrGatePorts &
   PrBuildPorts &
-  StatusPorts;
+  StatusPorts &
+  HotfixPorts;
 
 export function createPipelineActivities(ports: PipelinePorts) {
   return {
@@ -42,6 +44,7 @@ export function createPipelineActivities(ports: PipelinePorts) {
     ...createPrGateActivities(ports),
     ...createPrBuildActivities(ports),
     ...createStatusActivities(ports),
+    ...createHotfixActivities(ports),
   };
 }
 

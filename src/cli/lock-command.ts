@@ -1,16 +1,21 @@
 /**
- * `release-flow lock status [RESOURCE] [--json]` and the operator escape hatch
- * `release-flow lock release RESOURCE --force --by NAME --reason TEXT`.
+ * `release-flow lock status [RESOURCE] [--json]`, the operator escape hatch
+ * `release-flow lock release RESOURCE --force --by NAME --reason TEXT`, and the mode switch
+ * `release-flow lock mode staging normal|hotfix-only --by NAME --reason TEXT` (ends or starts
+ * hotfix-only mode by hand; recorded).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { UserError } from '../errors';
 import {
+  changeModeUpdate,
   forceReleaseUpdate,
+  setModeSignal,
   isValidLockResource,
   lockWorkflowId,
   statusQuery,
   type LockStatus,
+  type ModeChangeResult,
 } from '../workflows/lock-messages';
 import type { CliContext } from './main';
 import { withTemporalClient } from './temporal-client';
@@ -123,4 +128,72 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
         );
       },
     );
+  lock
+    .command('mode <resource> <mode>')
+    .description(
+      'switch a lock to normal or hotfix-only mode (recorded); normal lets waiting releases proceed',
+    )
+    .requiredOption('--by <name>', 'who switches it')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'configuration file')
+    .action(
+      async (
+        resource: string,
+        modeArg: string,
+        opts: { by: string; reason: string; json?: boolean; config?: string },
+      ) => {
+        const res = checkResource(resource);
+        const mode = CLI_MODES[modeArg];
+        if (!mode)
+          throw new UserError(
+            'LOCK_MODE_INVALID',
+            `"${modeArg}" is not a lock mode`,
+            'use `normal` or `hotfix-only`',
+          );
+        if (!opts.by.trim() || !opts.reason.trim())
+          throw new UserError(
+            'LOCK_MODE_NEEDS_WHO',
+            'the mode change needs --by and --reason',
+            'say who and why',
+          );
+        const result = await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
+          const handle = client.workflow.getHandle(lockWorkflowId(res));
+          const request = { mode, by: opts.by, reason: opts.reason };
+          try {
+            return await handle.executeUpdate(changeModeUpdate, { args: [request] });
+          } catch (err) {
+            if (err instanceof WorkflowUpdateFailedError)
+              throw new UserError(
+                'LOCK_MODE_REFUSED',
+                err.cause?.message ?? err.message,
+                'check --by and --reason',
+              );
+            if (!(err instanceof WorkflowNotFoundError)) throw err;
+          }
+          // A lock never used yet: start it with the mode, as a request would.
+          await client.workflow.signalWithStart('lockWorkflow', {
+            workflowId: lockWorkflowId(res),
+            taskQueue: config.temporal.taskQueue,
+            args: [{ resource: res }],
+            signal: setModeSignal,
+            signalArgs: [request],
+          });
+          const status = await handle.query(statusQuery);
+          const before = unusedStatus(res).mode;
+          return { resource: res, previous: before, mode: status.mode } satisfies ModeChangeResult;
+        });
+        ctx.out(
+          opts.json
+            ? JSON.stringify(result, null, 2)
+            : `lock ${res}: ${result.previous.mode} -> ${result.mode.mode} (by ${result.mode.by}: ${result.mode.reason})`,
+        );
+      },
+    );
 }
+
+const CLI_MODES: Record<string, 'normal' | 'hotfixOnly'> = {
+  normal: 'normal',
+  'hotfix-only': 'hotfixOnly',
+  hotfixOnly: 'hotfixOnly',
+};

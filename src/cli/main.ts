@@ -47,6 +47,11 @@ export const commandGroups: readonly CommandGroup[] = [
     commands: ['start', 'promote', 'decide', 'status'],
     load: () => require('./pipeline-command').registerPipelineCommands,
   },
+  // After the pipeline commands: it adds `start hotfix` to their `start`.
+  {
+    commands: ['start', 'hotfix', 'environments'],
+    load: () => require('./hotfix-command').registerHotfixCommands,
+  },
   { commands: ['replay'], load: () => require('./replay-command').registerReplayCommand },
   { commands: ['demo'], load: () => require('./demo-command').registerDemoCommands },
   { commands: ['outbox'], load: () => require('./outbox-command').registerOutboxCommand },

@@ -42,6 +42,7 @@ import {
   type PipelineStatus,
 } from '../workflows/pipeline-messages';
 import type { PullRequestGateInput } from '../workflows/pr-gate-messages';
+import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock-messages';
 import { decideUpdate, type Decision } from '../workflows/production-messages';
 import type { CliContext } from './main';
 import { withTemporalClient } from './temporal-client';
@@ -430,6 +431,29 @@ export interface ReleaseEntry {
   awaitingDecision: boolean;
   workflowId: string;
   environments: { dev: string | null; staging: string | null; production: string | null };
+  /** A release waiting for staging while it is hotfix-only: what it waits for, since when, by whom. */
+  waitingFor?: WaitingFor;
+}
+
+export interface WaitingFor {
+  resource: string;
+  mode: string;
+  /** The incident the mode was switched for (`HOT-1`), or null when the reason names none. */
+  incident: string | null;
+  /** ISO: since the release waited and the mode held, whichever is later. */
+  since: string;
+  by: string;
+}
+
+/** What a queued, non-hotfix request waits for while the lock is hotfix-only. */
+export function waitingForOf(lock: LockStatus | undefined, workflowId: string): WaitingFor | undefined {
+  if (!lock || lock.mode.mode !== 'hotfixOnly') return undefined;
+  const queued = lock.queue.find((q) => q.workflowId === workflowId);
+  if (!queued || queued.priority === 'hotfix') return undefined;
+  const incident = /\b(HOT-\d+)\b/.exec(lock.mode.reason)?.[1] ?? null;
+  const since =
+    Date.parse(queued.waitingSince) > Date.parse(lock.mode.since) ? queued.waitingSince : lock.mode.since;
+  return { resource: lock.resource, mode: lock.mode.mode, incident, since, by: lock.mode.by };
 }
 
 const TYPES = ['mainCommitWorkflow', 'tagReleaseWorkflow', 'productionReleaseWorkflow'];
@@ -444,6 +468,10 @@ async function collectReleases(
   const byRelease = new Map<string, ReleaseEntry>();
   const environments = new LocalEnvironments({ dir: path.resolve(config.stateDir, 'environments') });
   const envCache = new Map<string, ReleaseEntry['environments']>();
+  const staging = await client.workflow
+    .getHandle(lockWorkflowId('staging'))
+    .query(lockStatusQuery)
+    .catch(() => undefined);
   // A release has at most one run per stage: this many runs always hold `limit` releases.
   const listed: WorkflowExecutionInfo[] = [];
   for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
@@ -477,6 +505,8 @@ async function collectReleases(
       workflowId: wf.workflowId,
       environments: envCache.get(repo)!,
     });
+    const waiting = status?.state === 'running' ? waitingForOf(staging, wf.workflowId) : undefined;
+    if (waiting) byRelease.get(releaseKey)!.waitingFor = waiting;
   }
   return [...byRelease.values()];
 }
@@ -517,7 +547,11 @@ async function environmentVersions(
 
 function renderRelease(r: ReleaseEntry): string {
   const what = r.version ?? r.commit?.slice(0, 12) ?? '?';
-  const decision = r.awaitingDecision ? '  AWAITING DECISION' : '';
+  const decision = r.awaitingDecision
+    ? '  AWAITING DECISION'
+    : r.waitingFor
+      ? `  WAITING: ${r.waitingFor.resource} is ${r.waitingFor.mode}${r.waitingFor.incident ? ` for ${r.waitingFor.incident}` : ''} (by ${r.waitingFor.by} since ${r.waitingFor.since})`
+      : '';
   const envs = `dev=${r.environments.dev?.slice(0, 12) ?? '-'} staging=${r.environments.staging ?? '-'} production=${r.environments.production ?? '-'}`;
   return `${r.repo} ${what}  ${r.stage}: ${r.state}${r.step ? ` (${r.step})` : ''}${decision}\n    ${envs}\n    workflow ${r.workflowId}`;
 }

@@ -30,6 +30,16 @@ export interface Requester {
 export interface ForceInfo {
   by: string;
   reason: string;
+  /** The decision that forces it (`emergency`, `rollback`), and the release it is about. */
+  decision?: string;
+  repository?: string;
+  version?: string;
+}
+
+/** What a request's holder works on, so a forcer can put it right (its staging back to last good). */
+export interface LockSubject {
+  repository: string;
+  version: string;
 }
 
 export interface LockRequest {
@@ -42,6 +52,15 @@ export interface LockRequest {
   leaseMs: number;
   /** Set for a forced acquisition: revokes the holder and is granted ahead of the queue. */
   force?: ForceInfo;
+  subject?: LockSubject;
+}
+
+/** The holder a forced grant revoked (told to the forcer with its grant). */
+export interface RevokedHolder {
+  workflowId: string;
+  purpose: string;
+  token: number;
+  subject?: LockSubject;
 }
 
 export interface QueuedRequest extends LockRequest {
@@ -93,8 +112,16 @@ export interface LockState {
 
 /** Something the workflow must tell a requester. */
 export type LockEffect =
-  | { kind: 'grant'; holder: Holder }
-  | { kind: 'revoke'; requester: Requester; token: number; reason: RevokeReason; by: string; detail: string };
+  | { kind: 'grant'; holder: Holder; revoked?: RevokedHolder }
+  | {
+      kind: 'revoke';
+      requester: Requester;
+      token: number;
+      reason: RevokeReason;
+      by: string;
+      detail: string;
+      force?: ForceInfo;
+    };
 
 export interface Step {
   state: LockState;
@@ -152,18 +179,30 @@ export function enqueue(state: LockState, req: LockRequest, now: number): Step {
 
 /** May this request be granted in the current mode? */
 export function eligible(state: LockState, req: LockRequest): boolean {
-  return state.mode.mode !== LockMode.hotfixOnly || req.priority === LockPriority.hotfix;
+  return (
+    state.mode.mode !== LockMode.hotfixOnly || req.priority === LockPriority.hotfix || req.force !== undefined
+  );
 }
 
-/** The request to grant next: the oldest hotfix, else (normal mode only) the oldest request. */
+/**
+ * The request to grant next: a forced request that waited for a hotfix holder (a rollback's
+ * staging step, in any mode), else the oldest hotfix, else (normal mode only) the oldest request.
+ */
 export function nextInLine(state: LockState): QueuedRequest | undefined {
   return (
+    state.queue.find((q) => q.force !== undefined) ??
     state.queue.find((q) => q.priority === LockPriority.hotfix) ??
     (state.mode.mode === LockMode.normal ? state.queue[0] : undefined)
   );
 }
 
-function grantTo(state: LockState, req: LockRequest, now: number, detail: string): Step {
+function grantTo(
+  state: LockState,
+  req: LockRequest,
+  now: number,
+  detail: string,
+  revoked?: RevokedHolder,
+): Step {
   const token = state.lastToken + 1;
   const { force: _force, ...base } = req;
   const holder: Holder = { ...base, token, since: now, leaseUntil: now + req.leaseMs };
@@ -176,7 +215,7 @@ function grantTo(state: LockState, req: LockRequest, now: number, detail: string
   };
   return {
     state: record(next, { at: now, kind: 'granted', workflowId: req.requester.workflowId, token, detail }),
-    effects: [{ kind: 'grant', holder }],
+    effects: [{ kind: 'grant', holder, ...(revoked ? { revoked } : {}) }],
   };
 }
 
@@ -188,7 +227,14 @@ export function grantNext(state: LockState, now: number): Step {
   return grantTo(state, next, now, `${next.priority}: ${next.purpose}`);
 }
 
-function revokeHolder(state: LockState, now: number, reason: RevokeReason, by: string, detail: string): Step {
+function revokeHolder(
+  state: LockState,
+  now: number,
+  reason: RevokeReason,
+  by: string,
+  detail: string,
+  force?: ForceInfo,
+): Step {
   const holder = state.holder;
   if (!holder) return { state, effects: [] };
   const next = record(
@@ -197,13 +243,24 @@ function revokeHolder(state: LockState, now: number, reason: RevokeReason, by: s
   );
   return {
     state: next,
-    effects: [{ kind: 'revoke', requester: holder.requester, token: holder.token, reason, by, detail }],
+    effects: [
+      {
+        kind: 'revoke',
+        requester: holder.requester,
+        token: holder.token,
+        reason,
+        by,
+        detail,
+        ...(force ? { force } : {}),
+      },
+    ],
   };
 }
 
 /**
  * Forced acquisition (seed: "forcibly acquire lock on staging"): the holder is revoked at once
- * and told so, and the forcer is granted ahead of the queue, whatever the mode.
+ * and told so, and the forcer is granted ahead of the queue, whatever the mode. A hotfix holder
+ * is never revoked: the forced request then waits first in line for its release.
  */
 export function forceAcquire(state: LockState, req: LockRequest, now: number): Step {
   const force = req.force ?? { by: req.requester.workflowId, reason: req.purpose };
@@ -212,12 +269,46 @@ export function forceAcquire(state: LockState, req: LockRequest, now: number): S
   if (s.holder && same(s.holder.requester, req.requester)) {
     return enqueue(s, { ...req, force: undefined }, now);
   }
+  let revoked: RevokedHolder | undefined;
   if (s.holder) {
-    const r = revokeHolder(s, now, RevokeReason.forced, force.by, `forced by ${force.by}: ${force.reason}`);
+    if (s.holder.priority === LockPriority.hotfix) {
+      const at = s.queue.findIndex((q) => same(q.requester, req.requester));
+      const queue =
+        at >= 0
+          ? s.queue.map((q, i) => (i === at ? { ...req, waitingSince: q.waitingSince } : q))
+          : [...s.queue, { ...req, waitingSince: now }];
+      return {
+        state: record(
+          { ...s, queue },
+          {
+            at: now,
+            kind: 'ignored',
+            workflowId: req.requester.workflowId,
+            detail: `forced request by ${force.by} waits: the hotfix holder is never revoked`,
+          },
+        ),
+        effects: [],
+      };
+    }
+    const h = s.holder;
+    revoked = {
+      workflowId: h.requester.workflowId,
+      purpose: h.purpose,
+      token: h.token,
+      ...(h.subject ? { subject: h.subject } : {}),
+    };
+    const r = revokeHolder(
+      s,
+      now,
+      RevokeReason.forced,
+      force.by,
+      `forced by ${force.by}: ${force.reason}`,
+      req.force,
+    );
     s = r.state;
     effects = r.effects;
   }
-  const g = grantTo(s, req, now, `forced by ${force.by}: ${force.reason}`);
+  const g = grantTo(s, req, now, `forced by ${force.by}: ${force.reason}`, revoked);
   return { state: g.state, effects: [...effects, ...g.effects] };
 }
 

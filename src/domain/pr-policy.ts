@@ -84,6 +84,9 @@ export interface PrVerdict {
   violations: PrViolation[];
 }
 
+/** Hotfix branches (`HOT-<n>`), made by an emergency off the deployed version's tag. */
+export const HOTFIX_BRANCH = /^HOT-[1-9]\d*$/;
+
 export function branchPattern(ticketPattern: string): RegExp {
   return new RegExp(`^([A-Za-z0-9][A-Za-z0-9._-]*)/(${ticketPattern})$`);
 }
@@ -156,9 +159,11 @@ export function checkPullRequest(
   options: PrPolicyOptions = defaultPrPolicyOptions,
 ): PrVerdict {
   const violations: PrViolation[] = [];
-  const name = branchPattern(options.ticketPattern).exec(facts.branch);
-  const ticket = name?.[2] ?? null;
-  if (!name) {
+  // A hotfix branch is named for its incident alone (`HOT-3`), and its commits are scoped `HOT-3`.
+  const hotfix = HOTFIX_BRANCH.test(facts.branch) ? facts.branch : null;
+  const name = hotfix ? null : branchPattern(options.ticketPattern).exec(facts.branch);
+  const ticket = hotfix ?? name?.[2] ?? null;
+  if (!name && !hotfix) {
     violations.push({
       rule: PrRules.branchName,
       message: `branch \`${facts.branch}\` is not named uid/TICKET-ID (for example nyefan/JIRA-1234)`,

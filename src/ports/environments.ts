@@ -22,14 +22,23 @@ export interface EnvironmentState {
   env: string;
   current: DeployedVersion | null;
   previous: DeployedVersion | null;
-  /** The newest version that passed this environment's checks (integration tests, health watch). */
+  /** The newest version that passed this environment's checks and was not marked bad since. */
   lastGood: DeployedVersion | null;
+  /** Versions marked bad (rolled back after a production breach): no restore returns to them. */
+  bad?: BadVersion[];
   /** Recent changes, oldest first, bounded. */
   history: EnvironmentChange[];
 }
 
+export interface BadVersion {
+  version: string;
+  at: number;
+  by: string;
+  reason: string;
+}
+
 export interface EnvironmentChange {
-  action: 'deploy' | 'rollback' | 'mark-good';
+  action: 'deploy' | 'rollback' | 'mark-good' | 'mark-bad';
   version: string;
   at: number;
   by: string;
@@ -39,7 +48,7 @@ export interface EnvironmentChange {
 export const RollbackTargets = {
   /** The version that ran before the current one. */
   previous: 'previous',
-  /** The newest version marked good. */
+  /** The newest version marked good and not marked bad. */
   lastGood: 'last-good',
 } as const;
 export type RollbackTarget = (typeof RollbackTargets)[keyof typeof RollbackTargets];
@@ -51,6 +60,8 @@ export interface DeployRequest {
   by: string;
   /** Required for fenced environments (staging). */
   fencingToken?: number;
+  /** Aborts a deploy command in flight (its whole process group); nothing is recorded then. */
+  signal?: AbortSignal;
 }
 
 export interface RollbackRequest {
@@ -63,6 +74,7 @@ export interface RollbackRequest {
   fromVersion?: string;
   by: string;
   fencingToken?: number;
+  signal?: AbortSignal;
 }
 
 export interface EnvironmentChangeResult {
@@ -82,5 +94,15 @@ export interface Environments {
     version: string;
     by: string;
     fencingToken?: number;
+  }): Promise<EnvironmentChangeResult>;
+  /**
+   * Marks `version` bad (it need not run): it stops being the last good version, and no later
+   * rollback to `last-good` or `previous` returns to it. Needs no fencing token: nothing runs.
+   */
+  markBad(request: {
+    env: string;
+    version: string;
+    by: string;
+    reason: string;
   }): Promise<EnvironmentChangeResult>;
 }

@@ -27,4 +27,15 @@ export interface PullRequests {
   /** A pull request's commits, newest first (GitHub lists at most 250). */
   commits(number: number): Promise<CommitRecord[]>;
   compare(base: string, head: string): Promise<Comparison>;
+  /**
+   * Opens a pull request from `head` into `base` (a hotfix back into the default branch); finds
+   * the one already open from that branch instead of opening a second.
+   */
+  open?(request: { head: string; base: string; title: string; body: string }): Promise<OpenedPullRequest>;
+}
+
+export interface OpenedPullRequest {
+  number: number;
+  url: string;
+  created: boolean;
 }

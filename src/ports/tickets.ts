@@ -37,8 +37,9 @@ export interface Tickets {
   comment(request: { id: string; key: string; markdown: string }): Promise<{ added: boolean }>;
   get(id: string): Promise<Ticket | null>;
   /**
-   * Adds `markdown` as a final update and closes the ticket (Jira: the configured transition);
-   * a second call with the same `key` does nothing and returns `closed: false`.
+   * Adds `markdown` as a final update and closes the ticket (Jira: the configured transition); a
+   * second call with the same `key` does nothing and returns closed: false. A definitive
+   * DocumentNotFound for an unknown id.
    */
   close(request: { id: string; key: string; markdown: string }): Promise<{ closed: boolean }>;
 }

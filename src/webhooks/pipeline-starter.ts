@@ -10,6 +10,7 @@ import {
   startMainCommit,
   startPullRequestGate,
   startPullRequestRecheck,
+  startHotfix,
   startTagRelease,
   type StartOptions,
   type StartResult,
@@ -83,6 +84,8 @@ export function temporalStarter(
             return startPullRequestGate(c, request.input, startOpts);
           case 'pr-recheck':
             return startPullRequestRecheck(c, request.input, startOpts);
+          case 'hotfix':
+            return startHotfix(c, request.input, startOpts);
         }
       };
       // The deadline ends the call and the SDK's retries with it, so nothing of this start keeps

@@ -21,6 +21,7 @@ import {
   type MainCommitInput,
   type TagReleaseInput,
 } from '../workflows/pipeline-messages';
+import { HOTFIX_BRANCH_PATTERN, hotfixWorkflowId, type HotfixInput } from '../workflows/hotfix-messages';
 import {
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,
@@ -39,7 +40,8 @@ export type StartRequest =
   | { stage: 'main-commit'; workflowId: string; input: MainCommitInput }
   | { stage: 'tag'; workflowId: string; input: TagReleaseInput }
   | { stage: 'pr-gate'; workflowId: string; input: PullRequestGateInput }
-  | { stage: 'pr-recheck'; workflowId: string; input: RecheckOpenPullRequestsInput & { commit: string } };
+  | { stage: 'pr-recheck'; workflowId: string; input: RecheckOpenPullRequestsInput & { commit: string } }
+  | { stage: 'hotfix'; workflowId: string; input: HotfixInput };
 
 export type Routing =
   | { kind: 'pong'; repository?: string; reason: string }
@@ -101,6 +103,20 @@ function routePush(repo: RoutedRepository, payload: Payload): Routing {
 
   if (ref.startsWith('refs/heads/')) {
     const branch = ref.slice('refs/heads/'.length);
+    if (HOTFIX_BRANCH_PATTERN.test(branch)) {
+      // A hotfix branch of an emergency: the hotfix pipeline (it refuses one with no open incident).
+      if (!SHA.test(after)) return ignore(`push to ${branch} without a commit hash in "after"`);
+      return {
+        kind: 'start',
+        repository: repo.name,
+        reason: `push to ${branch}: hotfix pipeline of ${after}`,
+        request: {
+          stage: 'hotfix',
+          workflowId: hotfixWorkflowId(repo.name, branch, after),
+          input: { repository: repo.name, branch, commit: after },
+        },
+      };
+    }
     if (branch !== repo.defaultBranch) {
       return ignore(`push to branch ${branch}: only ${repo.defaultBranch} starts the main-commit pipeline`);
     }

@@ -5,4 +5,5 @@ export { lockProbeWorkflow } from './lock-probe-workflow';
 export { mainCommitWorkflow } from './main-commit-pipeline';
 export { tagReleaseWorkflow } from './tag-pipeline';
 export { productionReleaseWorkflow } from './production-pipeline';
+export { hotfixWorkflow } from './hotfix-pipeline';
 export { pullRequestGateWorkflow, recheckOpenPullRequestsWorkflow } from './pr-gate';

@@ -30,7 +30,13 @@ import {
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { LockActivities } from '../activities/lock';
-import { LockPriority, type ForceInfo, type LockRequest } from '../domain/lock-state';
+import {
+  LockPriority,
+  type ForceInfo,
+  type LockRequest,
+  type LockSubject,
+  type RevokedHolder,
+} from '../domain/lock-state';
 import {
   lockGrantedSignal,
   lockRevokedSignal,
@@ -58,6 +64,10 @@ export interface AcquireOptions {
   force?: ForceInfo;
   /** Withdraw and fail with LockTimeout after waiting this long (default: wait forever). */
   waitTimeout?: Duration;
+  /** The release the lock is held for (a forcer that revokes this holder puts its staging right). */
+  subject?: LockSubject;
+  /** Called when the request must wait because the lock is hotfix-only (with the mode as it was). */
+  onHotfixOnly?: (mode: { by: string; reason: string; since: string }) => void;
 }
 
 export interface HeldLock {
@@ -66,6 +76,8 @@ export interface HeldLock {
   readonly token: number;
   /** Set once the lock was taken away. */
   readonly revocation: LockRevocation | undefined;
+  /** For a forced grant: the holder it revoked. */
+  readonly revoked: RevokedHolder | undefined;
   /** Run the locked work; revocation cancels it and this fails with LockRevoked. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   /** Give the lock back (idempotent; sends nothing after revocation). */
@@ -130,10 +142,19 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
     priority: opts.priority ?? LockPriority.normal,
     leaseMs,
     ...(opts.force ? { force: opts.force } : {}),
+    ...(opts.subject ? { subject: opts.subject } : {}),
   };
 
   try {
-    await requestLock({ resource, request });
+    const requested = await requestLock({ resource, request });
+    if (
+      requested.mode?.mode === 'hotfixOnly' &&
+      request.priority !== LockPriority.hotfix &&
+      !request.force &&
+      entry.grant === undefined
+    ) {
+      opts.onHotfixOnly?.(requested.mode);
+    }
     const granted = opts.waitTimeout
       ? await condition(() => entry.grant !== undefined, opts.waitTimeout)
       : (await condition(() => entry.grant !== undefined), true);
@@ -184,6 +205,7 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
     get revocation() {
       return entry.revocation;
     },
+    revoked: grant.revoked,
     async run<T>(fn: () => Promise<T>): Promise<T> {
       try {
         return await work.run(fn);

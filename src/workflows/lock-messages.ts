@@ -13,12 +13,25 @@ import type {
   LockEvent,
   LockMode,
   LockRequest,
+  LockSubject,
   ModeRecord,
   QueuedRequest,
+  RevokedHolder,
   RevokeReason,
 } from '../domain/lock-state';
 
-export type { ForceInfo, Holder, LockEvent, LockMode, LockRequest, ModeRecord, QueuedRequest, RevokeReason };
+export type {
+  ForceInfo,
+  Holder,
+  LockEvent,
+  LockMode,
+  LockRequest,
+  LockSubject,
+  ModeRecord,
+  QueuedRequest,
+  RevokedHolder,
+  RevokeReason,
+};
 
 export const LOCK_ID_PREFIX = 'lock:';
 const RESOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
@@ -83,6 +96,18 @@ export interface ForceReleaseResult {
   reason: string;
 }
 
+/**
+ * Hotfix-only mode on or off with an answer (the CLI's `lock mode`): {mode, by, reason}, both
+ * required; returns the mode before and after. Recorded in the lock's events like the signal.
+ */
+export const changeModeUpdate = defineUpdate<ModeChangeResult, [SetModeMessage]>('changeMode');
+
+export interface ModeChangeResult {
+  resource: string;
+  previous: { mode: LockMode; by: string; reason: string; since: string };
+  mode: { mode: LockMode; by: string; reason: string; since: string };
+}
+
 /** Holder, queue, mode and counters. */
 export const statusQuery = defineQuery<LockStatus>('status');
 
@@ -121,6 +146,8 @@ export interface LockGrant {
   requestId: string;
   token: number;
   leaseUntil: number;
+  /** A forced grant: the holder it revoked, whose work the forcer puts right. */
+  revoked?: RevokedHolder;
 }
 
 export interface LockRevocation {
@@ -129,4 +156,6 @@ export interface LockRevocation {
   reason: RevokeReason;
   by: string;
   detail: string;
+  /** A forced revocation: who forced it, why, and for which decision and release. */
+  force?: ForceInfo;
 }

@@ -23,6 +23,8 @@ export const PipelineStages = {
   mainCommit: 'main-commit',
   tag: 'tag',
   production: 'production',
+  /** A push to `HOT-<n>` (README "Hotfix flow"); id `hotfix:<repository>:HOT-<n>:<sha>`. */
+  hotfix: 'hotfix',
 } as const;
 export type PipelineStage = (typeof PipelineStages)[keyof typeof PipelineStages];
 
@@ -66,6 +68,13 @@ export const PipelineStates = {
 } as const;
 export type PipelineState = (typeof PipelineStates)[keyof typeof PipelineStates];
 
+/** Failure types the pipelines end with (ApplicationFailure.type). */
+export const PipelineFailures = {
+  failed: 'PipelineFailed',
+  /** Staging was taken from the run (emergency, rollback): it names who, for which release, why. */
+  preempted: 'Preempted',
+} as const;
+
 export interface PipelineStatus {
   stage: PipelineStage;
   repository: string;
@@ -108,6 +117,7 @@ export const PipelineWorkflowTypes = {
   'main-commit': 'mainCommitWorkflow',
   tag: 'tagReleaseWorkflow',
   production: 'productionReleaseWorkflow',
+  hotfix: 'hotfixWorkflow',
 } as const satisfies Record<PipelineStage, string>;
 
 export interface MainCommitInput {

@@ -104,11 +104,14 @@ export interface ProductionHealthStatus {
   samples: HealthSample[];
 }
 
-/** An emergency's hotfix: pending until the hotfix pipeline (a later issue) takes it up. */
+/**
+ * An emergency's hotfix: pending until a push to its branch runs the hotfix pipeline (README
+ * "Hotfix flow"); `continued` when the emergency was declared on a hotfix of an open incident.
+ */
 export interface HotfixStatus {
   id: string;
   branch: string;
-  state: 'pending';
+  state: 'pending' | 'continued';
   ticketUrl: string;
   wikiUrl: string;
 }

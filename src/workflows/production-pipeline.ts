@@ -40,6 +40,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -105,6 +106,8 @@ export interface ProductionOutcome {
   decision?: DecisionRecord;
   hotfix?: HotfixStatus;
   retrospective?: { id: string; url: string };
+  /** A healthy hotfix: the incident it closed and the pull request back into the default branch. */
+  closedIncident?: { id: string; pullRequest: { number: number; url: string } | null };
 }
 
 const DEFAULTS = {
@@ -122,6 +125,23 @@ const STATUS_SAMPLES = 30;
 /** Rejected decisions kept in the status (a count of all is kept beside them in the log). */
 const MAX_REJECTED = 20;
 const STAGING = 'staging';
+
+/**
+ * Forced take-over puts the revoked holder's own staging (its repository's) back to its last good
+ * version; before it, only the forcer's repository was rolled back.
+ */
+export const RESTORE_PREEMPTED_PATCH = 'restore-preempted-staging';
+/**
+ * Rollback marks the version bad everywhere, rolls production back without waiting for staging,
+ * then takes staging (after a hotfix holder, in hotfix-only mode) and returns it to the version
+ * it ran before this one.
+ */
+export const ROLLBACK_MARKS_BAD_PATCH = 'rollback-marks-bad';
+/**
+ * Emergencies record their incident (an emergency on a hotfix continues its incident), and a
+ * healthy hotfix ends hotfix-only mode and closes its incident (README "Hotfix flow").
+ */
+export const HOTFIX_INCIDENTS_PATCH = 'hotfix-incidents';
 
 const quick = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '5 minutes',
@@ -411,9 +431,17 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         const result = await quick.markGood({ repository, env: 'production', version, by: workflowId });
         return { value: result, detail: result.note };
       });
+      const closedIncident = patched(HOTFIX_INCIDENTS_PATCH) ? await closeHotfixIncident() : undefined;
       status.state = PipelineStates.succeeded;
       statuses.post('success', `${version} healthy in production: ${verdict.reason}`);
-      return { state: 'healthy', version, previousVersion, verdict: verdict.verdict, reason: verdict.reason };
+      return {
+        state: 'healthy',
+        version,
+        previousVersion,
+        verdict: verdict.verdict,
+        reason: verdict.reason,
+        ...(closedIncident ? { closedIncident } : {}),
+      };
     }
 
     const trouble = verdict;
@@ -605,7 +633,8 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         purpose: `${decision.decision} ${repository} ${version}`,
         priority,
         lease: '10 minutes',
-        force: { by: decision.by, reason },
+        force: { by: decision.by, reason, decision: decision.decision, repository, version },
+        subject: { repository, version },
       });
       return { value: held, detail: `token ${held.token}, forced by ${decision.by}` };
     });
@@ -625,6 +654,28 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         timeline.push({ at: now(), what: `staging rolled back (${result.note})` });
         return { value: result, detail: result.note };
       });
+      const revoked = lock.revoked?.subject;
+      if (revoked && revoked.repository !== repository && patched(RESTORE_PREEMPTED_PATCH)) {
+        // The revoked holder's untested version must not stay in staging: its repository's
+        // staging goes back to its own last good version, under our token.
+        await runStep(status, `roll ${revoked.repository} staging back to last good`, async () => {
+          const result = await lock.run(() =>
+            quick.rollbackEnvironment({
+              repository: revoked.repository,
+              env: 'staging',
+              to: 'last-good',
+              fromVersion: revoked.version,
+              by: workflowId,
+              fencingToken: lock.token,
+            }),
+          );
+          timeline.push({
+            at: now(),
+            what: `${revoked.repository} ${revoked.version} preempted in staging (${result.note})`,
+          });
+          return { value: result, detail: result.note };
+        });
+      }
     } catch (err) {
       // Another forcer (a second emergency) took staging: that one now owns it; carry on with the rest.
       if (!isLockRevoked(err)) throw err;
@@ -638,6 +689,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     decision: DecisionRecord,
     trouble: HealthVerdict,
   ): Promise<{ id: string; url: string }> {
+    if (patched(ROLLBACK_MARKS_BAD_PATCH)) return await rollBackMarkingBad(decision, trouble);
     const lock = await forceStaging(decision, 'normal');
     try {
       const page = await runStep(status, 'retrospective page ROLLBACK-<n>', async () => {
@@ -667,7 +719,92 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     }
   }
 
+  async function rollBackMarkingBad(
+    decision: DecisionRecord,
+    trouble: HealthVerdict,
+  ): Promise<{ id: string; url: string }> {
+    await runStep(status, `mark ${version} bad`, async () => {
+      const result = await quick.markBad({
+        repository,
+        envs: ['dev', 'staging', 'production'],
+        version,
+        by: workflowId,
+        reason: `rolled back by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
+      });
+      timeline.push({ at: now(), what: `${version} marked bad`, by: decision.by });
+      return { value: result, detail: result.notes.join('; ') };
+    });
+    // Production first: it does not wait for staging (a hotfix may hold it).
+    await runStep(status, 'roll production back', async () => {
+      const result = await quick.rollbackEnvironment({
+        repository,
+        env: 'production',
+        to: 'previous',
+        fromVersion: version,
+        by: workflowId,
+      });
+      status.environments.production = result.state.current?.version;
+      timeline.push({ at: now(), what: `production rolled back (${result.note})` });
+      return { value: result, detail: result.note };
+    });
+    // With the version bad, staging's last good is the version it ran before this one.
+    const lock = await forceStaging(decision, 'normal');
+    try {
+      const page = await runStep(status, 'retrospective page ROLLBACK-<n>', async () => {
+        const ref = await quick.publishRetrospective({
+          key: `${keyPrefix}/rollback/wiki`,
+          page: { kind: IncidentKinds.rollback },
+          retrospective: retrospective(IncidentKinds.rollback, decision, trouble),
+        });
+        return { value: { id: ref.id, url: ref.url }, detail: ref.id };
+      });
+      status.retrospective = page;
+      return page;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** A healthy hotfix: staging back to normal mode, then the pull request back, ticket, wiki, incident closed. */
+  async function closeHotfixIncident(): Promise<ProductionOutcome['closedIncident']> {
+    const hotfix = await quick.hotfixOfVersion({ repository, version });
+    if (!hotfix) return undefined;
+    await runStep(status, 'staging lock normal', async () => {
+      await getExternalWorkflowHandle(lockWorkflowId(STAGING)).signal(setModeSignal, {
+        mode: 'normal',
+        by: workflowId,
+        reason: `${hotfix.id}: hotfix ${version} healthy in production`,
+      });
+      timeline.push({ at: now(), what: 'staging lock back to normal mode' });
+      return { value: undefined, detail: 'waiting releases proceed in arrival order' };
+    });
+    const closed = await runStep(status, `close ${hotfix.id}`, async () => {
+      const result = await quick.closeIncident({
+        repository,
+        id: hotfix.id,
+        version,
+        commit: input.commit,
+        healthyAt: iso(now()),
+        workflowId,
+      });
+      return {
+        value: result,
+        detail: result.pullRequest ? `pull request #${result.pullRequest.number}` : result.pullRequestNote,
+      };
+    });
+    status.hotfix = {
+      id: hotfix.id,
+      branch: hotfix.branch,
+      state: 'continued',
+      ticketUrl: hotfix.ticketUrl,
+      wikiUrl: hotfix.wikiUrl,
+    };
+    return { id: hotfix.id, pullRequest: closed.pullRequest };
+  }
+
   async function declareEmergency(decision: DecisionRecord, trouble: HealthVerdict): Promise<HotfixStatus> {
+    const incidents = patched(HOTFIX_INCIDENTS_PATCH);
+    const continuing = incidents ? await quick.hotfixOfVersion({ repository, version }) : null;
     await runStep(status, 'escalate to operations', async () => {
       await page('emergency', settings.operationsTeam, `${keyPrefix}/emergency`, trouble, {
         decision: {
@@ -679,6 +816,30 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       return { value: undefined, detail: `paged ${settings.operationsTeam}` };
     });
     const lock = await forceStaging(decision, 'hotfix');
+    if (continuing) {
+      // An emergency on a hotfix continues its incident: same ticket, page and branch.
+      try {
+        await runStep(status, 'staging lock hotfix-only', async () => {
+          await getExternalWorkflowHandle(lockWorkflowId(STAGING)).signal(setModeSignal, {
+            mode: 'hotfixOnly',
+            by: decision.by,
+            reason: `${continuing.id}: emergency in hotfix ${repository} ${version}`,
+          });
+          return { value: undefined, detail: `only ${continuing.id} may take staging` };
+        });
+        const hotfix: HotfixStatus = {
+          id: continuing.id,
+          branch: continuing.branch,
+          state: 'continued',
+          ticketUrl: continuing.ticketUrl,
+          wikiUrl: continuing.wikiUrl,
+        };
+        status.hotfix = hotfix;
+        return hotfix;
+      } finally {
+        await lock.release();
+      }
+    }
     try {
       const incident = {
         name: decision.decision,
@@ -722,6 +883,24 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         });
         return { value: undefined, detail: `only ${ticket.id} may take staging` };
       });
+      if (incidents) {
+        await runStep(status, `record incident ${ticket.id}`, async () => {
+          const ref = await quick.recordIncident({
+            id: ticket.id,
+            repository,
+            brokenVersion: version,
+            decision: {
+              name: decision.decision,
+              by: decision.by,
+              at: decision.at,
+              ...(decision.reason ? { reason: decision.reason } : {}),
+            },
+            ticketUrl: ticket.url,
+            wikiUrl: wiki.url,
+          });
+          return { value: ref, detail: `${ref.id} ${ref.state}: push fixes to branch ${ref.branch}` };
+        });
+      }
       const hotfix: HotfixStatus = {
         id: ticket.id,
         branch: ticket.id,

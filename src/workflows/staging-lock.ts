@@ -30,6 +30,7 @@ import {
   type Step,
 } from '../domain/lock-state';
 import {
+  changeModeUpdate,
   forceReleaseUpdate,
   lockGrantedSignal,
   lockRevokedSignal,
@@ -88,7 +89,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
     },
     {
       description:
-        'Ask for the lock: {requestId, requester: {workflowId, runId?}, purpose, priority: normal|hotfix, leaseMs, force?: {by, reason}}. The grant comes back as the lockGranted signal.',
+        'Ask for the lock: {requestId, requester: {workflowId, runId?}, purpose, priority: normal|hotfix, leaseMs, force?: {by, reason, decision?, repository?, version?}, subject?: {repository, version}}. The grant comes back as the lockGranted signal. A forced request never revokes a hotfix holder: it waits first in line.',
     },
   );
   setHandler(releaseSignal, (m) => apply(release(state, m, now())), {
@@ -118,6 +119,28 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
     {
       description:
         'Hotfix-only mode: {mode: "hotfixOnly"|"normal", by, reason}. In hotfixOnly only hotfix requests are granted.',
+    },
+  );
+  setHandler(
+    changeModeUpdate,
+    (m) => {
+      const before = state.mode;
+      apply(setMode(state, { mode: m.mode, by: m.by.trim(), reason: m.reason.trim() }, now()));
+      return {
+        resource: state.resource,
+        previous: { ...before, since: iso(before.since) },
+        mode: { ...state.mode, since: iso(state.mode.since) },
+      };
+    },
+    {
+      validator: (m) => {
+        if (m?.mode !== LockMode.normal && m?.mode !== LockMode.hotfixOnly)
+          throw new Error('mode must be "normal" or "hotfixOnly"');
+        if (typeof m.by !== 'string' || !m.by.trim() || typeof m.reason !== 'string' || !m.reason.trim())
+          throw new Error('say who changes the mode and why: {mode, by, reason}');
+      },
+      description:
+        'Hotfix-only mode on or off, answered: {mode: "normal"|"hotfixOnly", by, reason}. Returns the mode before and after; recorded. Normal mode grants waiting releases in arrival order.',
     },
   );
   setHandler(
@@ -158,6 +181,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
             requestId,
             token,
             leaseUntil,
+            ...(effect.revoked ? { revoked: effect.revoked } : {}),
           });
         } catch (err) {
           // The requester has closed (or never existed): skip it; never fail the lock for it.
@@ -165,7 +189,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
           apply(skipClosed(state, token, now()));
         }
       } else {
-        const { requester, token, reason, by, detail } = effect;
+        const { requester, token, reason, by, detail, force } = effect;
         try {
           await getExternalWorkflowHandle(requester.workflowId, requester.runId).signal(lockRevokedSignal, {
             resource: state.resource,
@@ -173,6 +197,7 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
             reason,
             by,
             detail,
+            ...(force ? { force } : {}),
           });
         } catch {
           // A revoked holder that has closed needs no telling.

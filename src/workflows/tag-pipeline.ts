@@ -12,6 +12,7 @@ import {
   ApplicationFailure,
   condition,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -28,6 +29,7 @@ import {
 import { acquire, isLockRevoked, type HeldLock } from './lock-helper';
 import type { LockRevocation } from './lock-messages';
 import {
+  PipelineFailures,
   PipelineStates,
   PipelineWorkflowTypes,
   pipelineWorkflowId,
@@ -70,6 +72,38 @@ const quick = proxyActivities<PipelineActivities>({
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
 });
+
+// Deploys heartbeat, so a revoked holder's deploy command is aborted within seconds (a
+// `helm upgrade` must not finish after the lock moved); the fence refuses its write anyway.
+const deploys = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '20 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
+});
+
+/**
+ * The patch that makes a preempted run a failure (`Preempted`, alerted, naming who took staging
+ * and why) instead of a quiet "preempted" end. Runs recorded before it end as they did.
+ */
+export const PREEMPTED_FAILURE_PATCH = 'preempted-failure';
+/** A hotfix version (of an open incident) asks staging with hotfix priority. */
+export const HOTFIX_PRIORITY_PATCH = 'hotfix-priority';
+
+/** What a preempted pipeline says: its release, who took staging, for which release, and why. */
+export function preemptionMessage(
+  repository: string,
+  version: string,
+  step: string,
+  r: LockRevocation | undefined,
+): string {
+  const f = r?.force;
+  if (!f) {
+    return `${repository} ${version} preempted at ${step}: staging was taken away by ${r?.by ?? 'unknown'} (${r?.detail ?? 'no detail'})`;
+  }
+  const taker = f.repository ? `${f.repository}${f.version ? ` ${f.version}` : ''}` : 'another release';
+  return `${repository} ${version} preempted at ${step}: staging was taken by ${taker} for ${f.decision ?? 'a forced acquisition'} decided by ${f.by}: ${f.reason}`;
+}
 
 export async function tagReleaseWorkflow(input: TagReleaseInput): Promise<TagReleaseOutcome> {
   // `release-flow/staging` on the tagged commit (issue 7): pending, then passed, failed or preempted.
@@ -136,9 +170,28 @@ async function tagRelease(
     return await halt(status, statuses, err);
   }
 
+  // Only pipelines of an open incident are hotfixes: the incident record says which versions are.
+  const hotfix = patched(HOTFIX_PRIORITY_PATCH)
+    ? await quick.hotfixOfVersion({ repository, version: tag })
+    : null;
   const lock = await runStep(status, 'staging lock', async () => {
-    const held = await acquire('staging', { purpose: `${repository} ${tag}`, lease: '10 minutes' });
-    return { value: held, detail: `token ${held.token}` };
+    const held = await acquire('staging', {
+      purpose: hotfix ? `hotfix ${hotfix.id}: ${repository} ${tag}` : `${repository} ${tag}`,
+      ...(hotfix ? { priority: 'hotfix' as const } : {}),
+      lease: '10 minutes',
+      subject: { repository, version: tag },
+      onHotfixOnly: (mode) => {
+        const incident = /\b(HOT-\d+)\b/.exec(mode.reason)?.[1];
+        statuses.post(
+          'pending',
+          `${tag} waiting for staging: hotfix-only${incident ? ` for ${incident}` : ''} (by ${mode.by}); proceeds when normal mode returns`,
+        );
+      },
+    });
+    return {
+      value: held,
+      detail: `token ${held.token}${hotfix ? `, hotfix priority for ${hotfix.id}` : ''}`,
+    };
   });
 
   try {
@@ -150,7 +203,29 @@ async function tagRelease(
       status.preemptedBy = revocation?.by ?? 'unknown';
       statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
       await lock.release(); // sends nothing after a revocation; clears the helper's renewals
-      return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
+      if (!patched(PREEMPTED_FAILURE_PATCH)) {
+        return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
+      }
+      // The forcer puts this run's staging back to its last good version (it holds the token now).
+      const message = preemptionMessage(repository, tag, status.step, revocation);
+      status.failure = { step: status.step, type: PipelineFailures.preempted, message };
+      const f = revocation?.force;
+      await quick.notifyPipelineFailure({
+        repository,
+        stage: 'tag',
+        step: status.step,
+        commit: input.commit,
+        version: tag,
+        message,
+        preempted: {
+          decision: f?.decision ?? revocation?.reason ?? 'revoked',
+          by: f?.by ?? revocation?.by ?? 'unknown',
+          ...(f?.repository ? { repository: f.repository } : {}),
+          ...(f?.version ? { version: f.version } : {}),
+          reason: f?.reason ?? revocation?.detail ?? '',
+        },
+      });
+      throw ApplicationFailure.nonRetryable(message, PipelineFailures.preempted, revocation);
     }
     await rollbackStaging(input, status, by, lock);
     await lock.release();
@@ -205,7 +280,7 @@ async function stage(
 ): Promise<void> {
   const { repository, tag } = input;
   await runStep(status, 'deploy staging', async () => {
-    const result = await quick.deployVersion({
+    const result = await deploys.deployVersion({
       repository,
       env: 'staging',
       version: tag,

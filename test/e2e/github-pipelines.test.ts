@@ -19,7 +19,7 @@ import { LocalMetricSource } from '../../src/adapters/local/local-metric-source'
 import { validateConfig } from '../../src/config/load';
 import { createLocalPipelinePorts } from '../../src/pipeline-ports';
 import { createRepositoryPorts } from '../../src/repository-ports';
-import { startMainCommit, startTagRelease } from '../../src/starter';
+import { startHotfix, startMainCommit, startTagRelease } from '../../src/starter';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
 import { emergencySignal } from '../../src/workflows/production-messages';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
@@ -248,6 +248,60 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
     assert.match(reported[2]!, /^failure: v1\.0\.0 breach: .*; awaiting a decision$/);
     assert.equal(reported[3], 'failure: v1.0.0 breach; emergency decided by oncall-ana');
     assert.equal(reported.length, 4);
+  });
+
+  it('a fix pushed to HOT-1 is released as the next patch through GitHub: tag v1.0.1, healthy, the PR back to main, the issue closed with the timeline', async () => {
+    await new LocalMetricSource({ dir: path.join(stateDir, 'apm') }).setErrorRate('production', 0);
+    git(repoDir, 'checkout', '-q', '-b', 'HOT-1', head);
+    writeFileSync(path.join(repoDir, 'FIX'), 'no more 500s\n');
+    git(repoDir, 'add', '.');
+    git(repoDir, 'commit', '-q', '-m', 'fix(HOT-1): stop the 500s');
+    const fix = git(repoDir, 'rev-parse', 'HEAD');
+    git(repoDir, 'checkout', '-q', 'main');
+    fake.commit(githubRepo, 'fix(HOT-1): stop the 500s', { sha: fix, parents: [head], branch: 'HOT-1' });
+
+    const started = await startHotfix(
+      env.client,
+      { repository, branch: 'HOT-1', commit: fix },
+      { taskQueue },
+    );
+    assert.equal(started.workflowId, `hotfix:${repository}:HOT-1:${fix}`);
+    const outcome = (await env.client.workflow.getHandle(started.workflowId).result()) as { version: string };
+    assert.equal(outcome.version, 'v1.0.1', 'the next free patch on the deployed line');
+    assert.deepEqual(
+      githubRepo.refs.get('tags/v1.0.1'),
+      { type: 'commit', sha: fix },
+      'the hotfix tag is on GitHub',
+    );
+
+    const production = env.client.workflow.getHandle(`production:${repository}:v1.0.1`);
+    await waitFor(
+      async () => (await production.describe().catch(() => undefined)) !== undefined,
+      120_000,
+      500,
+    );
+    const healthy = (await production.result()) as {
+      state: string;
+      closedIncident: { id: string; pullRequest: { number: number; url: string } };
+    };
+    assert.equal(healthy.state, 'healthy');
+    const pull = githubRepo.pulls.find((p) => p.headRef === 'HOT-1');
+    assert.ok(pull, 'a pull request from HOT-1');
+    assert.equal(pull.baseRef, 'main');
+    assert.equal(pull.state, 'open');
+    assert.deepEqual(healthy.closedIncident, {
+      id: 'HOT-1',
+      pullRequest: { number: pull.number, url: `https://github.example/acme/app/pull/${pull.number}` },
+    });
+    const issue = githubRepo.issues.find((i) => i.title.startsWith('HOT-1:'))!;
+    assert.equal(issue.state, 'closed', 'the ticket is closed');
+    const timeline = issue.comments.at(-1)!.body;
+    assert.match(timeline, /Broken release: acme\/app v1\.0\.0/);
+    assert.match(timeline, /Decision: emergency by oncall-ana/);
+    assert.match(timeline, /Healthy in production: v1\.0\.1 at /);
+    assert.match(timeline, new RegExp(`#${pull.number} `));
+    const page = git(base, '--git-dir', wikiRemote, 'show', 'master:HOT-1.md');
+    assert.match(page, /Timeline of HOT-1/);
   });
 
   it('a status GitHub refuses is reported once, naming the permission, and the activity still answers', async () => {

@@ -52,6 +52,7 @@ export interface FakePull {
   baseRef: string;
   state: 'open' | 'closed';
   title: string;
+  body?: string;
 }
 
 export interface FakeRepo {
@@ -669,9 +670,40 @@ export class FakeGitHub {
       const pulls = repo.pulls
         .filter((p) => state === 'all' || p.state === state)
         .filter((p) => !query.base || p.baseRef === query.base)
+        // `head` is `owner:branch`, as the pulls API takes it.
+        .filter((p) => !query.head || `${repo.owner}:${p.headRef}` === query.head)
         .sort((a, b) => b.number - a.number)
         .map((p) => this.pullJson(repo, p));
       return this.page(path, query, pulls);
+    }
+    if (rest === 'pulls' && method === 'POST') {
+      // POST /repos/{owner}/{repo}/pulls: head and base are branch names; 422 when one is missing
+      // or a pull request from head into base is already open.
+      const head = typeof input.head === 'string' ? input.head.replace(/^[^:]+:/, '') : '';
+      const base = typeof input.base === 'string' ? input.base : '';
+      if (typeof input.title !== 'string' || !input.title) throw new HttpError(422, 'Validation Failed');
+      const headRef = repo.refs.get(`heads/${head}`);
+      if (!headRef || !repo.refs.get(`heads/${base}`)) throw new HttpError(422, 'Validation Failed');
+      if (repo.pulls.some((p) => p.state === 'open' && p.headRef === head && p.baseRef === base)) {
+        throw new HttpError(422, `A pull request already exists for ${repo.owner}:${head}.`);
+      }
+      const created: FakePull = {
+        number: repo.nextNumber++,
+        headRef: head,
+        headSha: headRef.sha,
+        baseRef: base,
+        state: 'open',
+        title: input.title,
+        ...(typeof input.body === 'string' ? { body: input.body } : {}),
+      };
+      repo.pulls.push(created);
+      return ok(this.pullJson(repo, created), 201);
+    }
+    if ((r = /^issues\/(\d+)$/.exec(rest)) && method === 'PATCH') {
+      const issue = repo.issues.find((i) => i.number === Number(r![1]));
+      if (!issue) throw new HttpError(404, 'Not Found');
+      if (input.state === 'open' || input.state === 'closed') issue.state = input.state;
+      return ok(this.issueJson(repo, issue));
     }
     if ((r = /^pulls\/(\d+)\/commits$/.exec(rest)) && method === 'GET') {
       const pull = repo.pulls.find((p) => p.number === Number(r![1]));

@@ -66,6 +66,9 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
         current: { version: 'v1.0.0', digest: null, artifactUri: null, at: 0, by: 'x' },
       },
     })),
+    markBad: record('markBad', (i: { envs: string[]; version: string }) => ({
+      notes: i.envs.map((e) => `${i.version} is marked bad in ${e}`),
+    })),
     computeNextVersion: record('computeNextVersion', () => ({
       next: 'v1.3.0',
       version: '1.3.0',
@@ -99,6 +102,30 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
       return { id, url: `file:///wiki/${id}.md`, created: true };
     }),
     createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: 'cd'.repeat(20) })),
+    hotfixOfVersion: record('hotfixOfVersion', () => null),
+    recordIncident: record(
+      'recordIncident',
+      (i: { id: string; repository: string; brokenVersion: string }) => ({
+        id: i.id,
+        state: 'open' as const,
+        brokenVersion: i.brokenVersion,
+        branch: i.id,
+        ticketUrl: `file:///tickets/${i.id}.md`,
+        wikiUrl: `file:///wiki/${i.id}.md`,
+      }),
+    ),
+    planHotfix: record('planHotfix', (i: { id: string }) => ({
+      id: i.id,
+      version: 'v1.2.1',
+      brokenVersion: 'v1.2.0',
+      commitCount: 1,
+    })),
+    closeIncident: record('closeIncident', () => ({
+      pullRequest: { number: 7, url: 'https://github.example/acme/app/pull/7' },
+      pullRequestNote: 'opened #7',
+      ticketClosed: true,
+      wikiUpdated: true,
+    })),
     postCommitStatus: async (input) => {
       statuses.push(input);
       return { posted: true };

@@ -169,6 +169,46 @@ describe('local environments', () => {
     assert.equal(state.current?.version, state.history.at(-1)?.version);
   });
 
+  it('a version marked bad is never the last good one again: restore returns to the good one before it', async () => {
+    const env = 'marked';
+    for (const v of ['v1.0.0', 'v1.1.0']) {
+      await environments.deploy({ env, version: v, by: `tag-${v}` });
+      await environments.markGood({ env, version: v, by: `tag-${v}` });
+    }
+    const bad = await environments.markBad({ env, version: 'v1.1.0', by: 'production', reason: 'breach' });
+    assert.equal(bad.state.lastGood?.version, 'v1.0.0', 'last good skips the bad version');
+    assert.deepEqual(
+      bad.state.bad?.map((b) => [b.version, b.reason]),
+      [['v1.1.0', 'breach']],
+    );
+    const again = await environments.markBad({ env, version: 'v1.1.0', by: 'production', reason: 'x' });
+    assert.equal(again.changed, false, 'marking twice changes nothing');
+    const back = await environments.rollback({ env, to: 'last-good', by: 'rollback' });
+    assert.equal(back.state.current?.version, 'v1.0.0');
+    await environments.deploy({ env, version: 'v1.2.0', by: 'tag-v1.2.0' });
+    const failed = await environments.rollback({ env, to: 'last-good', fromVersion: 'v1.2.0', by: 'tag' });
+    assert.equal(failed.state.current?.version, 'v1.0.0', 'a later failure never restores the bad version');
+    await environments.deploy({ env, version: 'v1.1.0', by: 'again' });
+    await assert.rejects(
+      environments.markGood({ env, version: 'v1.1.0', by: 'again' }),
+      failsWith(FailureTypes.versionNotCurrent),
+      'a bad version cannot be marked good',
+    );
+  });
+
+  it('rolling back to the previous version skips versions marked bad', async () => {
+    const env = 'skipbad';
+    for (const v of ['v2.0.0', 'v2.1.0', 'v2.2.0']) await environments.deploy({ env, version: v, by: v });
+    await environments.markBad({ env, version: 'v2.1.0', by: 'p', reason: 'breach' });
+    const back = await environments.rollback({ env, to: 'previous', fromVersion: 'v2.2.0', by: 'p' });
+    assert.equal(back.state.current?.version, 'v2.0.0');
+  });
+
+  it('marking bad a fenced environment needs no token (nothing runs)', async () => {
+    const result = await environments.markBad({ env: 'staging', version: 'v9.9.9', by: 'p', reason: 'r' });
+    assert.equal(result.changed, true);
+  });
+
   it('refuses environment names that are not plain names', async () => {
     for (const env of ['../etc', 'Prod', '', 'a/b']) {
       await assert.rejects(environments.state(env), failsWith(FailureTypes.invalidReference));

@@ -246,4 +246,34 @@ describe('lock state: forced acquisition, operator release, leases', () => {
     const s = grantNext(queueOf(req('a'), req('h', 'hotfix')), T0).state;
     assert.deepEqual(JSON.parse(JSON.stringify(s)), s);
   });
+
+  it('a forced request never revokes a hotfix holder: it waits first in line, in any mode, and names whom it revoked otherwise', () => {
+    let s = grantNext(queueOf(req('hot', 'hotfix'), req('n')), T0).state;
+    s = { ...s, mode: { ...s.mode, mode: 'hotfixOnly' } };
+    const forced = forceAcquire(
+      s,
+      req('rollback', 'normal', { force: { by: 'ana', reason: 'rollback' } }),
+      T0 + 1,
+    );
+    assert.equal(forced.state.holder?.requester.workflowId, 'hot', 'the hotfix holder keeps the lock');
+    assert.deepEqual(forced.effects, []);
+    const released = release(forced.state, { workflowId: 'hot', token: 1 }, T0 + 2).state;
+    const next = grantNext(released, T0 + 3);
+    assert.equal(next.state.holder?.requester.workflowId, 'rollback', 'granted ahead of normal requests');
+    const revoking = forceAcquire(
+      grantNext(queueOf(req('b', 'normal', { subject: { repository: 'acme/b', version: 'v2.1.0' } })), T0)
+        .state,
+      req('e', 'hotfix', { force: { by: 'ana', reason: 'SEV-1', decision: 'emergency' } }),
+      T0 + 1,
+    );
+    const grant = revoking.effects.find((e) => e.kind === 'grant');
+    assert.deepEqual(grant?.kind === 'grant' ? grant.revoked : undefined, {
+      workflowId: 'b',
+      purpose: 'work of b',
+      token: 1,
+      subject: { repository: 'acme/b', version: 'v2.1.0' },
+    });
+    const revoke = revoking.effects.find((e) => e.kind === 'revoke');
+    assert.equal(revoke?.kind === 'revoke' ? revoke.force?.decision : undefined, 'emergency');
+  });
 });

@@ -111,6 +111,18 @@ function stubs(
       return { id, url: `file:///wiki/${id}.md`, created: true };
     }),
     createHotfixBranch: record('createHotfixBranch', () => ({ created: true, commit: COMMIT })),
+    hotfixOfVersion: record('hotfixOfVersion', () => null),
+    recordIncident: record('recordIncident', (i: { id: string; brokenVersion: string }) => ({
+      id: i.id,
+      state: 'open' as const,
+      brokenVersion: i.brokenVersion,
+      branch: i.id,
+      ticketUrl: `file:///tickets/${i.id}.md`,
+      wikiUrl: `file:///wiki/${i.id}.md`,
+    })),
+    markBad: record('markBad', (i: { envs: string[]; version: string }) => ({
+      notes: i.envs.map((e) => `${i.version} is marked bad in ${e}`),
+    })),
     notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
     postCommitStatus: async (i) => {
       posted.push(i);
@@ -262,7 +274,9 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       'deployVersion',
       ...Array(10).fill('measureHealth'),
       'markGood',
+      'hotfixOfVersion',
     ]);
+    assert.equal(outcome.closedIncident, undefined, 'a release that is no hotfix closes no incident');
     assert.deepEqual(calls[1]!.input, {
       repository: handle.workflowId.split(':')[1],
       env: 'production',
@@ -375,12 +389,14 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       wikiUrl: 'file:///wiki/HOT-7.md',
     });
     assert.deepEqual(names(), [
+      'hotfixOfVersion',
       'pageReleaseAlert',
       'requestLock',
       'rollbackEnvironment',
       'openIncidentTicket',
       'publishRetrospective',
       'createHotfixBranch',
+      'recordIncident',
     ]);
     const [escalation] = pages();
     assert.equal(escalation!.kind, 'emergency');
@@ -394,6 +410,9 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.deepEqual(lockRequest!.request.force, {
       by: 'alice',
       reason: `emergency of ${handle.workflowId.split(':')[1]} ${VERSION}: checkout is down`,
+      decision: 'emergency',
+      repository: handle.workflowId.split(':')[1],
+      version: VERSION,
     });
     const [staging] = inputsOf<{ env: string; to: string; fencingToken?: number }>('rollbackEnvironment');
     assert.equal(staging!.env, 'staging');
@@ -445,7 +464,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     await untilStatus(client, 'staging', (s) => s.mode.mode === 'normal');
   });
 
-  it('rollback: forces staging, rolls it back, ROLLBACK page, production to the previous version, lock free', async () => {
+  it('rollback: marks the version bad everywhere, production to the previous version, then forces staging back, ROLLBACK page, lock free', async () => {
     const { handle } = await breached();
     calls.length = 0;
     await handle.signal(rollbackSignal, { by: 'bob' });
@@ -453,14 +472,18 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(outcome.state, 'rolled-back');
     assert.deepEqual(outcome.retrospective, { id: 'ROLLBACK-3', url: 'file:///wiki/ROLLBACK-3.md' });
     assert.deepEqual(names(), [
+      'markBad',
+      'rollbackEnvironment',
       'requestLock',
       'rollbackEnvironment',
       'publishRetrospective',
-      'rollbackEnvironment',
     ]);
+    const [bad] = inputsOf<{ envs: string[]; version: string }>('markBad');
+    assert.deepEqual(bad!.envs, ['dev', 'staging', 'production']);
+    assert.equal(bad!.version, VERSION);
     const [lockRequest] = inputsOf<{ request: { priority: string; force?: { by: string } } }>('requestLock');
     assert.equal(lockRequest!.request.force?.by, 'bob');
-    const [staging, production] = inputsOf<{
+    const [production, staging] = inputsOf<{
       env: string;
       to: string;
       fromVersion?: string;

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
 import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
+import { changeModeUpdate } from '../../src/workflows/lock-messages';
 import { pipelineWorkflowId, promoteSignal, statusQuery } from '../../src/workflows/pipeline-messages';
 import { tagReleaseWorkflow } from '../../src/workflows/tag-pipeline';
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
@@ -190,7 +191,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.deepEqual(stagingStatuses(), [], 'a tag the pipeline does not release gets no status');
   });
 
-  it('a forced acquisition of staging stops the integration tests and the run ends preempted naming who', async () => {
+  it('a forced acquisition of staging stops the integration tests and the run fails Preempted, alerted, naming who took it and why', async () => {
     let cancelled = false;
     stubs.setOverrides({
       runTests: async () => {
@@ -215,22 +216,85 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
       taskQueue,
       workflowId: unique('emergency'),
       args: [
-        { resource: 'staging', holdMs: 10, force: { by: 'ops-oncall', reason: 'SEV-1' }, priority: 'hotfix' },
+        {
+          resource: 'staging',
+          holdMs: 10,
+          force: {
+            by: 'ops-oncall',
+            reason: 'SEV-1 checkout down',
+            decision: 'emergency',
+            repository: 'acme/shop',
+            version: 'v2.0.0',
+          },
+          priority: 'hotfix',
+        },
       ],
     });
-    const outcome = await handle.result();
-    assert.equal(outcome.state, 'preempted');
-    assert.match(outcome.preemptedBy ?? '', /ops-oncall/);
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      const cause = err.cause as ApplicationFailure;
+      assert.equal(cause.type, 'Preempted');
+      assert.match(
+        cause.message,
+        /preempted at integration tests \(staging\): staging was taken by acme\/shop v2\.0\.0 for emergency decided by ops-oncall: SEV-1 checkout down/,
+      );
+      return true;
+    });
     assert.equal(cancelled, true, 'the in-flight integration tests were cancelled');
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'preempted');
+    assert.equal(status.failure?.type, 'Preempted');
     assert.ok(!namesOf(handle).includes('markGood'));
     assert.ok(
       !namesOf(handle).includes('rollbackEnvironment'),
       'the forcer, not the preempted run, rolls staging back',
     );
+    const notice = stubs.calls.find((c) => c.name === 'notifyPipelineFailure')
+      ?.input as PipelineFailureNotice;
+    assert.deepEqual(notice.preempted, {
+      decision: 'emergency',
+      by: 'ops-oncall',
+      repository: 'acme/shop',
+      version: 'v2.0.0',
+      reason: 'SEV-1 checkout down',
+    });
+    assert.equal(notice.version, 'v1.6.0');
     assert.match(
       stagingStatuses().at(-1)!,
       /^error: v1\.6\.0 stopped at integration tests \(staging\): staging was taken by .*ops-oncall/,
     );
     await forcer.result();
+  });
+
+  it('while staging is hotfix-only a release waits saying for which incident, and proceeds once `changeMode` returns it to normal', async () => {
+    const lock = client.workflow.getHandle('lock:staging');
+    await lock.executeUpdate(changeModeUpdate, {
+      args: [{ mode: 'hotfixOnly', by: 'alice', reason: 'HOT-4: emergency in acme/shop v2.0.0' }],
+    });
+    const handle = await startTag('v1.7.0');
+    await waitFor(
+      async () =>
+        (await lockStatus(client, 'staging'))?.queue.some((q) => q.workflowId === handle.workflowId),
+      10_000,
+    );
+    await waitFor(async () => stagingStatuses().length >= 2, 10_000);
+    assert.equal(
+      stagingStatuses().at(-1),
+      'pending: v1.7.0 waiting for staging: hotfix-only for HOT-4 (by alice); proceeds when normal mode returns',
+    );
+    assert.ok(!namesOf(handle).includes('deployVersion'), 'nothing is deployed while it waits');
+    await assert.rejects(
+      lock.executeUpdate(changeModeUpdate, { args: [{ mode: 'normal', by: '', reason: '' }] }),
+      (err: Error) =>
+        /say who changes the mode and why/.test(String((err.cause as Error | undefined)?.message)),
+    );
+    const changed = await lock.executeUpdate(changeModeUpdate, {
+      args: [{ mode: 'normal', by: 'bob', reason: 'HOT-4 healthy' }],
+    });
+    assert.equal(changed.previous.mode, 'hotfixOnly');
+    assert.equal(changed.mode.mode, 'normal');
+    const outcome = await handle.result();
+    await endProduction(outcome.productionWorkflowId);
+    assert.equal(outcome.state, 'promoted', 'the waiting release proceeds, nothing was cancelled');
   });
 });

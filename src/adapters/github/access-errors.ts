@@ -15,6 +15,7 @@ export const GitHubPermissions = {
   issuesRead: 'issues: read',
   issuesWrite: 'issues: write',
   pullRequestsRead: 'pull requests: read',
+  pullRequestsWrite: 'pull requests: write',
   administrationRead: 'administration: read',
   administrationWrite: 'administration: write',
 } as const;

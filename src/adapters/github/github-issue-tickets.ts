@@ -26,6 +26,7 @@ interface IssueSummary {
   title: string;
   body: string;
   url: string;
+  state: string;
 }
 
 export class GitHubIssueTickets implements Tickets {
@@ -87,12 +88,17 @@ export class GitHubIssueTickets implements Tickets {
 
   async close(request: { id: string; key: string; markdown: string }): Promise<{ closed: boolean }> {
     const { added } = await this.comment(request);
-    if (!added) return { closed: false };
     const issue = (await this.find(request.id))!;
+    if (!added && issue.state === 'closed') return { closed: false };
     await withAccess(`close issue ${request.id} in ${this.where}`, GitHubPermissions.issuesWrite, () =>
-      this.github.rest.issues.update({ ...this.repository, issue_number: issue.number, state: 'closed' }),
+      this.github.rest.issues.update({
+        ...this.repository,
+        issue_number: issue.number,
+        state: 'closed',
+        state_reason: 'completed',
+      }),
     );
-    return { closed: true };
+    return { closed: added };
   }
 
   async get(id: string): Promise<Ticket | null> {
@@ -135,7 +141,13 @@ export class GitHubIssueTickets implements Tickets {
     // The issues API lists pull requests too.
     return items
       .filter((i) => !i.pull_request)
-      .map((i) => ({ number: i.number, title: i.title, body: i.body ?? '', url: i.html_url }));
+      .map((i) => ({
+        number: i.number,
+        title: i.title,
+        body: i.body ?? '',
+        url: i.html_url,
+        state: i.state,
+      }));
   }
 
   private async comments(number: number): Promise<string[]> {

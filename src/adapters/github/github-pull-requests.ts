@@ -1,6 +1,6 @@
 /** Open pull requests, their commits and branch comparisons for the pull-request gate. */
 import type { CommitRecord } from '../../ports/git';
-import type { Comparison, PullRequestRef, PullRequests } from '../../ports/pull-requests';
+import type { Comparison, OpenedPullRequest, PullRequestRef, PullRequests } from '../../ports/pull-requests';
 import { GitHubPermissions, withAccess } from './access-errors';
 import type { GitHubClient } from './client';
 import { commitRecordOf, compareCommits } from './commit-comparison';
@@ -27,6 +27,35 @@ export class GitHubPullRequests implements PullRequests {
     return pulls
       .map((p) => ({ number: p.number, headRef: p.head.ref, headSha: p.head.sha, baseRef: p.base.ref }))
       .sort((a, b) => a.number - b.number);
+  }
+
+  async open(request: {
+    head: string;
+    base: string;
+    title: string;
+    body: string;
+  }): Promise<OpenedPullRequest> {
+    const where = fullName(this.repository);
+    const existing = await withAccess(
+      `list the pull requests from ${request.head} in ${where}`,
+      GitHubPermissions.pullRequestsRead,
+      () =>
+        this.github.rest.pulls.list({
+          ...this.repository,
+          state: 'open',
+          head: `${this.repository.owner}:${request.head}`,
+          base: request.base,
+          per_page: 1,
+        }),
+    );
+    const found = existing.data[0];
+    if (found) return { number: found.number, url: found.html_url, created: false };
+    const { data } = await withAccess(
+      `open a pull request from ${request.head} into ${request.base} in ${where}`,
+      GitHubPermissions.pullRequestsWrite,
+      () => this.github.rest.pulls.create({ ...this.repository, ...request }),
+    );
+    return { number: data.number, url: data.html_url, created: true };
   }
 
   async commits(number: number): Promise<CommitRecord[]> {

@@ -19,6 +19,7 @@ import type {
   Environments,
   EnvironmentState,
   RollbackRequest,
+  BadVersion,
 } from '../../ports/environments';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 import { describeOutcome, logTail, runLoggedProcess } from './logged-process';
@@ -48,6 +49,9 @@ interface StoredState {
   /** What ran, oldest first; the last entry runs now. Rollback pops, so "previous" is always the one below. */
   stack: DeployedVersion[];
   lastGood: DeployedVersion | null;
+  /** Versions marked good, oldest first (absent in files written before versions could be bad). */
+  good?: DeployedVersion[];
+  bad?: BadVersion[];
   history: EnvironmentChange[];
 }
 
@@ -55,13 +59,25 @@ const ENV_NAME = /^[a-z][a-z0-9-]{0,127}$/;
 const STACK_LIMIT = 50;
 const HISTORY_LIMIT = 200;
 
+function isBad(stored: StoredState, version: string): boolean {
+  return (stored.bad ?? []).some((b) => b.version === version);
+}
+
+/** The newest good version not marked bad since. */
+function lastGoodOf(stored: StoredState): DeployedVersion | null {
+  const good = stored.good ?? (stored.lastGood ? [stored.lastGood] : []);
+  for (let i = good.length - 1; i >= 0; i--) if (!isBad(stored, good[i]!.version)) return good[i]!;
+  return null;
+}
+
 function view(stored: StoredState): EnvironmentState {
   const { stack } = stored;
   return {
     env: stored.env,
     current: stack[stack.length - 1] ?? null,
     previous: stack[stack.length - 2] ?? null,
-    lastGood: stored.lastGood,
+    lastGood: lastGoodOf(stored),
+    bad: stored.bad ?? [],
     history: stored.history,
   };
 }
@@ -98,7 +114,7 @@ export class LocalEnvironments implements Environments {
           at: Date.now(),
           by: request.by,
         };
-        await this.runCommand(env, 'deploy', next, current ?? null, request.fencingToken);
+        await this.runCommand(env, 'deploy', next, current ?? null, request.fencingToken, request.signal);
         return {
           stack: [...stored.stack, next],
           note: `${env} now runs ${request.version}`,
@@ -133,12 +149,16 @@ export class LocalEnvironments implements Environments {
         let below: DeployedVersion[];
         let target: DeployedVersion;
         if (request.to === 'previous') {
-          const previous = stack[stack.length - 2];
-          if (!previous) return { note: `${env} has no version before ${current?.version ?? 'nothing'}` };
-          below = stack.slice(0, -2);
+          // The newest version below the current one that is not marked bad.
+          let at = stack.length - 2;
+          while (at >= 0 && isBad(stored, stack[at]!.version)) at -= 1;
+          const previous = stack[at];
+          if (!previous)
+            return { note: `${env} has no good version before ${current?.version ?? 'nothing'}` };
+          below = stack.slice(0, at);
           target = previous;
         } else {
-          const good = stored.lastGood;
+          const good = lastGoodOf(stored);
           if (!good) return { note: `${env} has no last good version` };
           if (current?.version === good.version)
             return { note: `${env} already runs its last good version ${good.version}` };
@@ -147,7 +167,7 @@ export class LocalEnvironments implements Environments {
           target = index >= 0 ? stack[index]! : good;
         }
         const restored: DeployedVersion = { ...target, at: Date.now(), by: request.by };
-        await this.runCommand(env, 'rollback', restored, current, request.fencingToken);
+        await this.runCommand(env, 'rollback', restored, current, request.fencingToken, request.signal);
         return {
           stack: [...below, restored],
           note: `${env} rolled back from ${current?.version ?? 'nothing'} to ${restored.version}`,
@@ -179,15 +199,53 @@ export class LocalEnvironments implements Environments {
             { env, version: request.version, current: current?.version ?? null },
           );
         }
-        if (stored.lastGood?.version === current.version && stored.lastGood.digest === current.digest) {
+        if (isBad(stored, current.version)) {
+          throw new DefinitiveFailure(
+            FailureTypes.versionNotCurrent,
+            `${request.version} cannot be marked good in ${env}: it was marked bad`,
+            { env, version: request.version, current: current.version },
+          );
+        }
+        const last = lastGoodOf(stored);
+        if (last?.version === current.version && last.digest === current.digest) {
           return { note: `${request.version} is already the last good version of ${env}` };
         }
         return {
           lastGood: current,
+          good: [...(stored.good ?? (stored.lastGood ? [stored.lastGood] : [])), current],
           note: `${request.version} is the last good version of ${env}`,
           version: request.version,
         };
       },
+    );
+  }
+
+  async markBad(request: {
+    env: string;
+    version: string;
+    by: string;
+    reason: string;
+  }): Promise<EnvironmentChangeResult> {
+    const env = this.checkName(request.env);
+    return this.change(
+      env,
+      undefined,
+      'mark-bad',
+      `mark ${request.version} bad`,
+      request.by,
+      async (stored) => {
+        if (isBad(stored, request.version))
+          return { note: `${request.version} is already marked bad in ${env}` };
+        return {
+          bad: [
+            ...(stored.bad ?? []),
+            { version: request.version, at: Date.now(), by: request.by, reason: request.reason },
+          ],
+          note: `${request.version} is marked bad in ${env}`,
+          version: request.version,
+        };
+      },
+      { fenced: false },
     );
   }
 
@@ -229,20 +287,27 @@ export class LocalEnvironments implements Environments {
     decide: (stored: StoredState) => Promise<{
       stack?: DeployedVersion[];
       lastGood?: DeployedVersion;
+      good?: DeployedVersion[];
+      bad?: BadVersion[];
       note: string;
       version?: string;
     }>,
+    opts: { fenced: boolean } = { fenced: true },
   ): Promise<EnvironmentChangeResult> {
     return withFileLock(path.join(this.dir, `${env}.lock`), async () => {
-      await this.admit(env, fencingToken, action, by);
+      if (opts.fenced) await this.admit(env, fencingToken, action, by);
       const stored = await this.read(env);
       const outcome = await decide(stored);
-      if (!outcome.stack && !outcome.lastGood)
+      if (!outcome.stack && !outcome.lastGood && !outcome.bad)
         return { changed: false, note: outcome.note, state: view(stored) };
+      const good = outcome.good ?? stored.good;
+      const bad = outcome.bad ?? stored.bad;
       const next: StoredState = {
         env,
         stack: (outcome.stack ?? stored.stack).slice(-STACK_LIMIT),
         lastGood: outcome.lastGood ?? stored.lastGood,
+        ...(good ? { good: good.slice(-STACK_LIMIT) } : {}),
+        ...(bad ? { bad: bad.slice(-STACK_LIMIT) } : {}),
         history: [
           ...stored.history,
           {
@@ -294,6 +359,7 @@ export class LocalEnvironments implements Environments {
     target: DeployedVersion,
     current: DeployedVersion | null,
     fencingToken: number | undefined,
+    signal?: AbortSignal,
   ): Promise<void> {
     const command = this.options.commands?.[env];
     if (!command) return;
@@ -322,7 +388,12 @@ export class LocalEnvironments implements Environments {
       groupRecord: path.join(this.dir, `${env}.process-group.json`),
       killGraceMs: this.options.killGraceMs,
       sandbox: this.options.sandbox,
+      ...(signal ? { signal } : {}),
     });
+    if (outcome.aborted) {
+      // Cancelled (the lock was taken away): nothing is recorded, the caller sees the cancellation.
+      throw new Error(`${action} of ${target.version} to ${env}: aborted, its process group was killed`);
+    }
     if (outcome.exitCode !== 0) {
       // Left retryable: a deploy tool failing is often the cluster, not the release.
       const tail = await logTail(logPath, 20);

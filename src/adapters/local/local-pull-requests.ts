@@ -5,8 +5,9 @@
  * not merged into its base yet. So a push to the base re-checks them exactly as on GitHub.
  */
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { CommitRecord } from '../../ports/git';
-import type { Comparison, PullRequestRef, PullRequests } from '../../ports/pull-requests';
+import type { Comparison, OpenedPullRequest, PullRequestRef, PullRequests } from '../../ports/pull-requests';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 import type { LocalGitRepository } from './git-repository';
 
@@ -104,6 +105,19 @@ export class LocalPullRequests implements PullRequests {
     const [baseSha, headSha] = [await this.git.resolveCommit(base), await this.git.resolveCommit(head)];
     const commits = await this.git.commitsBetween(baseSha, headSha);
     return { status: await this.relation(baseSha, headSha), baseSha, commits };
+  }
+
+  /** Records the pull request in the gate's registry (where the gate and the CLI find it). */
+  async open(request: {
+    head: string;
+    base: string;
+    title: string;
+    body: string;
+  }): Promise<OpenedPullRequest> {
+    const headSha = await this.git.resolveCommit(`refs/heads/${request.head}`);
+    const earlier = (await this.registry.known()).find((p) => p.headRef === request.head);
+    const number = await this.registry.reserve({ headRef: request.head, baseRef: request.base, headSha });
+    return { number, url: `${pathToFileURL(this.registry.file).href}#${number}`, created: !earlier };
   }
 
   private async relation(baseSha: string, headSha: string): Promise<Comparison['status']> {

@@ -121,6 +121,19 @@ export class MarkdownFolder {
     });
   }
 
+  /** Replaces the first line equal to `line` (the ticket's status line); nothing when there is none. */
+  replaceLine(id: string, line: string, next: string): Promise<void> {
+    return this.locked(async () => {
+      const current = await this.read(id);
+      if (current === null) return;
+      const lines = current.split('\n');
+      const at = lines.indexOf(line);
+      if (at < 0) return;
+      lines[at] = next;
+      await writeFileAtomic(this.documentPath(id), lines.join('\n'));
+    });
+  }
+
   /** Every id in use: documents present and ids reserved in the index (even if their file was deleted). */
   private async usedIds(): Promise<Set<string>> {
     const used = new Set<string>();

@@ -40,9 +40,14 @@ export class MarkdownTickets implements Tickets {
     return this.folder.append(request.id, request.key, `### ${stamp}\n\n${request.markdown.trimEnd()}`);
   }
 
-  /** The final update; the file keeps no state beyond it, so closing is adding it once. */
   async close(request: { id: string; key: string; markdown: string }): Promise<{ closed: boolean }> {
-    const { added } = await this.comment({ ...request, markdown: `Closed.\n\n${request.markdown}` });
+    const stamp = new Date(this.now()).toISOString();
+    const { added } = await this.folder.append(
+      request.id,
+      request.key,
+      `### ${stamp}: closed\n\n${request.markdown.trimEnd()}`,
+    );
+    if (added) await this.folder.replaceLine(request.id, '- Status: open', `- Status: closed (${stamp})`);
     return { closed: added };
   }
 

@@ -1,0 +1,276 @@
+/**
+ * The hotfix flow's activities (README "Hotfix flow"): record an emergency's incident, plan a
+ * hotfix push (a patch only; the next free patch on the deployed line), tell the pipelines
+ * whether a version is an open incident's hotfix, and close the incident once its hotfix is
+ * healthy (the pull request back, the ticket closed and the wiki page updated with the timeline).
+ * Each is idempotent by its inputs: a retry finds the record, tag, pull request or update it
+ * made before.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
+import type { RepositoryConfig } from '../config/schema';
+import { analyzeCommits } from '../domain/commit-analysis';
+import { nonPatchCommit, patchCandidates } from '../domain/hotfix-rules';
+import { isUserError } from '../errors';
+import type { GitPort } from '../ports/git';
+import type { GitRefs } from '../ports/git-refs';
+import type { IncidentRecord, Incidents } from '../ports/incidents';
+import type { Tickets } from '../ports/tickets';
+import type { Wiki } from '../ports/wiki';
+import type { PullRequestPorts } from './pr-gate';
+import { definitive } from './definitive';
+
+export interface HotfixPorts {
+  incidents: Incidents;
+  repository: (name: string) => RepositoryConfig | undefined;
+  git: (repository: RepositoryConfig) => Promise<GitPort & GitRefs>;
+  tickets: (repository: RepositoryConfig) => Promise<Tickets>;
+  wiki: (repository: RepositoryConfig) => Promise<Wiki>;
+  pullRequestPorts?: (repository: string) => Promise<PullRequestPorts>;
+}
+
+export interface HotfixPlan {
+  id: string;
+  version: string;
+  brokenVersion: string;
+  /** Commits on the branch since the broken version's tag. */
+  commitCount: number;
+}
+
+/** What the pipelines need to know of an incident (bounded, for workflow history). */
+export interface HotfixRef {
+  id: string;
+  state: IncidentRecord['state'];
+  brokenVersion: string;
+  branch: string;
+  ticketUrl: string;
+  wikiUrl: string;
+}
+
+export interface CloseIncidentResult {
+  pullRequest: { number: number; url: string } | null;
+  /** Why no pull request was opened, when none was. */
+  pullRequestNote: string;
+  ticketClosed: boolean;
+  wikiUpdated: boolean;
+}
+
+const MAX_CANDIDATES = 100;
+
+function configured(ports: HotfixPorts, name: string): RepositoryConfig {
+  const repo = ports.repository(name);
+  if (!repo) {
+    throw ApplicationFailure.nonRetryable(`repository ${name} is not configured`, 'RepositoryNotConfigured');
+  }
+  return repo;
+}
+
+async function settled<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await definitive(work);
+  } catch (err) {
+    if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
+    throw err;
+  }
+}
+
+function refOf(record: IncidentRecord): HotfixRef {
+  return {
+    id: record.id,
+    state: record.state,
+    brokenVersion: record.brokenVersion,
+    branch: record.branch,
+    ticketUrl: record.ticketUrl ?? '',
+    wikiUrl: record.wikiUrl ?? '',
+  };
+}
+
+export function createHotfixActivities(ports: HotfixPorts) {
+  return {
+    /** Records an emergency's incident (open); a retry returns the first record. */
+    async recordIncident(input: {
+      id: string;
+      repository: string;
+      brokenVersion: string;
+      decision: { name: string; by: string; at: string; reason?: string };
+      ticketUrl: string;
+      wikiUrl: string;
+    }): Promise<HotfixRef> {
+      const record = await settled(() =>
+        ports.incidents.open({
+          id: input.id,
+          repository: input.repository,
+          branch: input.id,
+          brokenVersion: input.brokenVersion,
+          decision: input.decision,
+          openedAt: input.decision.at,
+          ticketUrl: input.ticketUrl,
+          wikiUrl: input.wikiUrl,
+        }),
+      );
+      return refOf(record);
+    },
+
+    /** The open (or releasing) incident whose hotfix `version` is, or null. */
+    async hotfixOfVersion(input: { repository: string; version: string }): Promise<HotfixRef | null> {
+      const all = await ports.incidents.list();
+      const found = all.find(
+        (i) =>
+          i.repository === input.repository &&
+          i.state !== 'closed' &&
+          i.hotfixVersions.includes(input.version),
+      );
+      return found ? refOf(found) : null;
+    },
+
+    /**
+     * Plans a push to `HOT-<n>`: the incident must be open, every commit since the broken
+     * version's tag a patch (a feat or breaking commit fails, named), and the version the next
+     * free patch on the broken version's line. The same commit planned again gets its version again.
+     */
+    async planHotfix(input: { repository: string; id: string; commit: string }): Promise<HotfixPlan> {
+      const incident = await ports.incidents.get(input.repository, input.id);
+      if (!incident || incident.state === 'closed') {
+        throw ApplicationFailure.nonRetryable(
+          incident
+            ? `${input.id} of ${input.repository} is closed: push fixes to main, or declare a new emergency`
+            : `${input.id} is not an incident of ${input.repository}: hotfix branches come from an emergency decision`,
+          'NoOpenIncident',
+        );
+      }
+      const repo = configured(ports, input.repository);
+      const git = await settled(() => ports.git(repo));
+      const commits = await settled(() => git.commitsBetween(incident.brokenVersion, input.commit));
+      const parse = await loadCommitParser(repo.preset);
+      const problem = nonPatchCommit(analyzeCommits(commits, parse, repo.preset).commits);
+      if (problem) throw ApplicationFailure.nonRetryable(problem.message, 'NotAPatch', problem);
+      const earlier = incident.commits?.[input.commit];
+      if (earlier) {
+        return {
+          id: input.id,
+          version: earlier,
+          brokenVersion: incident.brokenVersion,
+          commitCount: commits.length,
+        };
+      }
+      let version: string | undefined;
+      for (const candidate of patchCandidates(incident.brokenVersion, MAX_CANDIDATES)) {
+        if (incident.hotfixVersions.includes(candidate)) continue;
+        const exists = await git.resolveCommit(`refs/tags/${candidate}`).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) {
+          version = candidate;
+          break;
+        }
+      }
+      if (!version) {
+        throw ApplicationFailure.nonRetryable(
+          `no free patch version after ${incident.brokenVersion} within ${MAX_CANDIDATES}`,
+          'NoFreeVersion',
+        );
+      }
+      const chosen = version;
+      const updated = await settled(() =>
+        ports.incidents.update(input.repository, input.id, (r) => {
+          const already = r.commits?.[input.commit];
+          if (already) return r;
+          return {
+            ...r,
+            state: 'releasing',
+            hotfixVersions: [...r.hotfixVersions, chosen],
+            commits: { ...(r.commits ?? {}), [input.commit]: chosen },
+          };
+        }),
+      );
+      return {
+        id: input.id,
+        version: updated.commits?.[input.commit] ?? chosen,
+        brokenVersion: incident.brokenVersion,
+        commitCount: commits.length,
+      };
+    },
+
+    /**
+     * The hotfix `version` is healthy in production: a pull request from the branch into the
+     * default branch (unless it already has the fix), the ticket closed and the wiki page
+     * updated with the timeline, the incident closed.
+     */
+    async closeIncident(input: {
+      repository: string;
+      id: string;
+      version: string;
+      commit: string;
+      healthyAt: string;
+      workflowId: string;
+    }): Promise<CloseIncidentResult> {
+      const repo = configured(ports, input.repository);
+      const incident = await ports.incidents.get(input.repository, input.id);
+      if (!incident) {
+        throw ApplicationFailure.nonRetryable(
+          `no incident ${input.id} of ${input.repository}`,
+          'NoOpenIncident',
+        );
+      }
+      const git = await settled(() => ports.git(repo));
+      const base = repo.defaultBranch;
+      let pullRequest = incident.pullRequest;
+      let pullRequestNote = pullRequest ? `#${pullRequest.number} was opened before` : '';
+      if (!pullRequest) {
+        const baseHead = await settled(() => git.resolveCommit(base));
+        if (await settled(() => git.isAncestor(input.commit, baseHead))) {
+          pullRequestNote = `${base} already contains ${input.commit.slice(0, 12)}`;
+        } else {
+          const pulls = ports.pullRequestPorts
+            ? (await ports.pullRequestPorts(input.repository)).pullRequests
+            : null;
+          if (!pulls?.open) {
+            pullRequestNote = `pull requests of ${input.repository} cannot be opened here`;
+          } else {
+            const opened = await settled(() =>
+              pulls.open!({
+                head: incident.branch,
+                base,
+                title: `fix(${input.id}): hotfix ${input.version} back into ${base}`,
+                body: `The hotfix of ${input.id} (${input.repository} ${incident.brokenVersion} broke; ${input.version} is healthy in production). Merge it so ${base} has the fix.`,
+              }),
+            );
+            pullRequest = { number: opened.number, url: opened.url };
+            pullRequestNote = opened.created ? `opened #${opened.number}` : `#${opened.number} was open`;
+          }
+        }
+        if (pullRequest) {
+          const pr = pullRequest;
+          await settled(() =>
+            ports.incidents.update(input.repository, input.id, (r) => ({ ...r, pullRequest: pr })),
+          );
+        }
+      }
+      const d = incident.decision;
+      const timeline = [
+        `## Timeline of ${input.id}`,
+        '',
+        `- Broken release: ${input.repository} ${incident.brokenVersion}`,
+        `- Decision: ${d.name} by ${d.by} at ${d.at}${d.reason ? ` (${d.reason})` : ''}`,
+        `- Hotfix versions: ${incident.hotfixVersions.join(', ') || input.version}`,
+        `- Healthy in production: ${input.version} at ${input.healthyAt}`,
+        `- Pull request back into ${base}: ${pullRequest ? `#${pullRequest.number} ${pullRequest.url}` : pullRequestNote}`,
+        `- Staging lock: back to normal mode`,
+        `- Workflow: \`${input.workflowId}\``,
+      ].join('\n');
+      const ticket = await settled(async () =>
+        (await ports.tickets(repo)).close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
+      );
+      const wiki = await settled(async () =>
+        (await ports.wiki(repo)).append({ id: input.id, key: `${input.id}/timeline`, markdown: timeline }),
+      );
+      await settled(() =>
+        ports.incidents.update(input.repository, input.id, (r) =>
+          r.state === 'closed' ? r : { ...r, state: 'closed', closedAt: input.healthyAt },
+        ),
+      );
+      return { pullRequest, pullRequestNote, ticketClosed: ticket.closed, wikiUpdated: wiki.added };
+    },
+  };
+}
