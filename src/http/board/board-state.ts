@@ -17,6 +17,7 @@ import {
   type LockStatus,
 } from '../../workflows/lock-messages';
 import { PipelineWorkflowTypes, statusQuery, type PipelineStatus } from '../../workflows/pipeline-messages';
+import { HOTFIX_WORKFLOW_TYPE } from '../../workflows/hotfix-messages';
 import type { DecisionRecord } from '../../workflows/production-messages';
 import type { DecisionJournal, JournalEntry } from './decision-journal';
 
@@ -105,8 +106,9 @@ export interface BoardStateOptions {
   limit?: number;
 }
 
-const TYPES = Object.values(PipelineWorkflowTypes);
-const STAGE_ORDER = ['main-commit', 'tag', 'production'];
+// A hotfix pipeline is the main-commit stage of a hotfix release (README "Hotfix flow").
+const TYPES = [...Object.values(PipelineWorkflowTypes), HOTFIX_WORKFLOW_TYPE];
+const STAGE_ORDER = ['hotfix', 'main-commit', 'tag', 'production'];
 
 /** `stage:owner/name:key` (the repository may hold no colon). */
 function splitId(id: string): [string, string, string] {
