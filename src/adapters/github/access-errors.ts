@@ -23,6 +23,12 @@ export type GitHubPermission = (typeof GitHubPermissions)[keyof typeof GitHubPer
 
 /** A call the token may not make: refused (403), unseen (404) or rejected (401). */
 export class GitHubAccessError extends UserError {
+  /**
+   * The refusal as GitHub sent it, when this explanation names only the request (the client's
+   * error hook): a caller that knows what it was doing explains it again in its own words.
+   */
+  original?: GitHubRequestFailure;
+
   constructor(
     readonly status: number,
     readonly permission: GitHubPermission,
@@ -60,7 +66,9 @@ export function githubMessage(err: GitHubRequestFailure): string {
  * `permission`), else `err` unchanged.
  */
 export function explainAccess(err: unknown, action: string, permission: GitHubPermission): unknown {
-  if (err instanceof GitHubAccessError || !isRequestFailure(err)) return err;
+  if (err instanceof GitHubAccessError)
+    return err.original ? explainAccess(err.original, action, permission) : err;
+  if (!isRequestFailure(err)) return err;
   const accepted = err.response?.headers?.['x-accepted-github-permissions'];
   const granted = accepted ? ` (GitHub accepts: ${String(accepted)})` : '';
   if (err.status === 401) {

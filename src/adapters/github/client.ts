@@ -20,7 +20,13 @@ import type { Octokit } from '@octokit/rest';
 import { maskSecrets, registerSecret } from '../../config/secrets';
 import { UserError } from '../../errors';
 import { packageVersion } from '../../package-info';
-import { explainAccess, githubMessage, isRequestFailure, permissionForRequest } from './access-errors';
+import {
+  explainAccess,
+  GitHubAccessError,
+  githubMessage,
+  isRequestFailure,
+  permissionForRequest,
+} from './access-errors';
 import { fullName, type RepositoryRef } from './repository-ref';
 
 export type GitHubClient = Octokit;
@@ -279,11 +285,13 @@ async function buildClient(
   client.hook.error('request', (error, request) => {
     if (ACCESS_TOKENS.test(request.url) || !isRequestFailure(error)) throw error;
     if (error.status !== 401 && error.status !== 403) throw error;
-    throw explainAccess(
+    const explained = explainAccess(
       error,
       `${request.method} ${request.url}`,
       permissionForRequest(request.method, request.url),
     );
+    if (explained instanceof GitHubAccessError) explained.original = error;
+    throw explained;
   });
   if ('app' in auth) watchInstallationTokens(client, auth.app);
   return client;
