@@ -148,6 +148,14 @@ const quick = proxyActivities<PipelineActivities>({
   retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
 });
 
+// Tickets and retrospective pages live in other systems (Jira, Confluence, GitHub): one that is
+// down for a while never fails the decision, the step waits for it (README "Jira and Confluence").
+// Refusals a person must fix are non-retryable and still fail at once.
+const documents = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
 // A sample that cannot be taken is a failed sample, not a stuck watch: short timeout, one retry.
 const probes = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '1 minute',
@@ -693,7 +701,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     const lock = await forceStaging(decision, 'normal');
     try {
       const page = await runStep(status, 'retrospective page ROLLBACK-<n>', async () => {
-        const ref = await quick.publishRetrospective({
+        const ref = await documents.publishRetrospective({
           key: `${keyPrefix}/rollback/wiki`,
           page: { kind: IncidentKinds.rollback },
           retrospective: retrospective(IncidentKinds.rollback, decision, trouble),
@@ -751,7 +759,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     const lock = await forceStaging(decision, 'normal');
     try {
       const page = await runStep(status, 'retrospective page ROLLBACK-<n>', async () => {
-        const ref = await quick.publishRetrospective({
+        const ref = await documents.publishRetrospective({
           key: `${keyPrefix}/rollback/wiki`,
           page: { kind: IncidentKinds.rollback },
           retrospective: retrospective(IncidentKinds.rollback, decision, trouble),
@@ -779,7 +787,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       return { value: undefined, detail: 'waiting releases proceed in arrival order' };
     });
     const closed = await runStep(status, `close ${hotfix.id}`, async () => {
-      const result = await quick.closeIncident({
+      const result = await documents.closeIncident({
         repository,
         id: hotfix.id,
         version,
@@ -848,7 +856,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         ...(decision.reason ? { reason: decision.reason } : {}),
       };
       const ticket = await runStep(status, 'ticket HOT-<n>', async () => {
-        const ref = await quick.openIncidentTicket({
+        const ref = await documents.openIncidentTicket({
           key: `${keyPrefix}/emergency/ticket`,
           kind: IncidentKinds.hotfix,
           repository,
@@ -861,7 +869,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         return { value: ref, detail: ref.id };
       });
       const wiki = await runStep(status, `wiki page ${ticket.id}`, async () => {
-        const ref = await quick.publishRetrospective({
+        const ref = await documents.publishRetrospective({
           key: `${keyPrefix}/emergency/wiki`,
           page: { id: ticket.id },
           retrospective: retrospective(IncidentKinds.hotfix, decision, trouble, [
