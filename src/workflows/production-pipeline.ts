@@ -143,6 +143,9 @@ export const ROLLBACK_MARKS_BAD_PATCH = 'rollback-marks-bad';
  */
 export const HOTFIX_INCIDENTS_PATCH = 'hotfix-incidents';
 
+/** A fail-forward decision closes what was opened about the release (its PagerDuty incident). */
+export const RESOLVE_ON_FAIL_FORWARD_PATCH = 'resolve-on-fail-forward';
+
 const quick = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
@@ -471,6 +474,13 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     const base = { version, previousVersion, verdict: trouble.verdict, reason: trouble.reason, decision };
 
     if (decision.decision === Decisions.failForward) {
+      if (patched(RESOLVE_ON_FAIL_FORWARD_PATCH)) {
+        await quick.resolveReleaseAlerts({
+          repository,
+          version,
+          reason: `failed forward by ${decision.by}`,
+        });
+      }
       status.state = PipelineStates.failedForward;
       return { state: 'failed-forward', ...base };
     }

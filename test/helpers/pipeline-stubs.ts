@@ -92,6 +92,7 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
     })),
     measureHealth: record('measureHealth', (i: { to: number }) => ({ at: i.to, requests: 600, errors: 0 })),
     pageReleaseAlert: record('pageReleaseAlert', () => ({ sent: true, sentAt: 0 })),
+    resolveReleaseAlerts: record('resolveReleaseAlerts', () => ({ deliveries: [] })),
     openIncidentTicket: record('openIncidentTicket', () => ({
       id: 'HOT-1',
       url: 'file:///tickets/HOT-1.md',

@@ -101,6 +101,7 @@ function stubs(
       (i: { to: number }) => ({ ...sample(), at: i.to }) as HealthSample,
     ),
     pageReleaseAlert: record('pageReleaseAlert', () => ({ sent: true, sentAt: 0 })),
+    resolveReleaseAlerts: record('resolveReleaseAlerts', () => ({ deliveries: [] })),
     openIncidentTicket: record('openIncidentTicket', () => ({
       id: 'HOT-7',
       url: 'file:///tickets/HOT-7.md',
@@ -505,7 +506,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(status.environments.staging, 'v1.2.9');
   });
 
-  it('failForward through the update: answered with the record, nothing else happens', async () => {
+  it('failForward through the update: answered with the record; only what was paged is resolved', async () => {
     const { handle } = await breached();
     calls.length = 0;
     const record = await handle.executeUpdate(decideUpdate, {
@@ -516,7 +517,8 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(record.reason, 'fix is merged');
     assert.equal(record.via, 'update');
     assert.equal((await handle.result()).state, 'failed-forward');
-    assert.deepEqual(names(), []);
+    assert.deepEqual(names(), ['resolveReleaseAlerts']);
+    assert.match(String((calls[0]!.input as { reason: string }).reason), /failed forward by carol/);
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'failed-forward');
     assert.deepEqual(status.decisions, [record]);
