@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // First step of `npm start` and `npm test`, so each works alone on a fresh clone: installs the
 // npm dependencies when missing or stale, then finds or provides the Temporal executables
-// (src/temporal/setup-cli.ts). Plain JavaScript: it runs before node_modules exists.
+// (src/temporal/setup-cli.ts) and, for tests, the servers and tools they run against
+// (scripts/provision-test-tools.sh). Plain JavaScript: it runs before node_modules exists.
 //   node scripts/ensure-setup.js start|test
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -34,5 +35,9 @@ if (dependenciesStale()) {
 
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const setup = path.join(root, 'src', 'temporal', 'setup-cli.ts');
-if (purpose === 'test') run(tsx, [setup, '--quiet']);
+if (purpose === 'test') {
+  run(tsx, [setup, '--quiet']);
+  // Prometheus, the OCI registry, Chromium, bubblewrap and oras (README "Tests").
+  run('bash', [path.join(root, 'scripts', 'provision-test-tools.sh')]);
+}
 else if (!process.env.TEMPORAL_ADDRESS) run(tsx, [setup, '--only', 'cli', '--quiet']);
