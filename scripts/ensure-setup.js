@@ -39,5 +39,4 @@ if (purpose === 'test') {
   run(tsx, [setup, '--quiet']);
   // Prometheus, the OCI registry, Chromium, bubblewrap and oras (README "Tests").
   run('bash', [path.join(root, 'scripts', 'provision-test-tools.sh')]);
-}
-else if (!process.env.TEMPORAL_ADDRESS) run(tsx, [setup, '--only', 'cli', '--quiet']);
+} else if (!process.env.TEMPORAL_ADDRESS) run(tsx, [setup, '--only', 'cli', '--quiet']);
