@@ -122,4 +122,12 @@ export interface PageRecord {
   team: string;
   kind: 'decision-needed' | 'escalation' | 'emergency';
   at: string;
+  /** Each alert channel's outcome (README "Alerts"): a channel that was down says so here. */
+  deliveries?: {
+    channel: string;
+    type: string;
+    state: 'delivered' | 'failed';
+    attempts: number;
+    error?: string;
+  }[];
 }

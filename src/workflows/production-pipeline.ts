@@ -622,7 +622,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     trouble: HealthVerdict,
     extra: Partial<ReleasePage>,
   ): Promise<void> {
-    await quick.pageReleaseAlert({
+    const receipt = await quick.pageReleaseAlert({
       key,
       kind,
       team,
@@ -637,7 +637,11 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       },
       ...extra,
     });
-    status.pages = [...(status.pages ?? []), { key, team, kind, at: iso(now()) }];
+    const deliveries = receipt?.deliveries ?? [];
+    status.pages = [
+      ...(status.pages ?? []),
+      { key, team, kind, at: iso(now()), ...(deliveries.length ? { deliveries } : {}) },
+    ];
     timeline.push({ at: now(), what: `paged ${team} (${kind})` });
   }
 
