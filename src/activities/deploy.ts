@@ -88,12 +88,22 @@ export interface DeployVersionInput {
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs a deploy or rollback heartbeating, so a cancellation (the lock was taken away) reaches it
  * within seconds and aborts its command's process group; the cancellation is what it then throws.
  */
 async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
+  const ctx = activityContext();
+  // Called outside a worker (a script or a test driving the activity directly): nothing to beat to.
+  if (!ctx) return await work(new AbortController().signal);
   const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
   try {
     ctx.heartbeat();

@@ -212,10 +212,14 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
       .filter((d): d is Uint8Array => d instanceof Uint8Array)
       .map(
         (d) =>
-          JSON.parse(Buffer.from(d).toString('utf8')) as { service?: string; attempt?: number; id?: string },
+          JSON.parse(Buffer.from(d).toString('utf8')) as {
+            service?: string;
+            attempt?: number;
+            id?: string;
+          } | null,
       );
     assert.deepEqual(
-      results.filter((r) => r.service).map((r) => [r.service, r.id, r.attempt]),
+      results.filter((r) => r?.service).map((r) => [r!.service, r!.id, r!.attempt]),
       [
         ['Jira', 'HOT-1', 3],
         ['Confluence', 'HOT-1', 1],
