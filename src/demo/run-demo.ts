@@ -75,8 +75,11 @@ function pullRequestPayload(pr: DemoPullRequest) {
   };
 }
 
+/** Where deliveries go and how they are signed. */
+export type DemoReceiver = Pick<DemoOptions, 'receiverUrl' | 'secret'>;
+
 /** Posts one delivery to the receiver, signed and headed as GitHub sends it. */
-async function deliver(opts: DemoOptions, event: string, payload: unknown): Promise<Delivery> {
+async function deliver(opts: DemoReceiver, event: string, payload: unknown): Promise<Delivery> {
   const { sign } = await import('@octokit/webhooks-methods');
   const body = JSON.stringify(payload);
   const res = await fetch(opts.receiverUrl, {
@@ -93,7 +96,7 @@ async function deliver(opts: DemoOptions, event: string, payload: unknown): Prom
   return { status: res.status, body: (await res.json()) as Delivery['body'] };
 }
 
-export async function deliverPush(opts: DemoOptions, ref: string, after: string): Promise<Delivery> {
+export async function deliverPush(opts: DemoReceiver, ref: string, after: string): Promise<Delivery> {
   return await deliver(opts, 'push', pushPayload(ref, after));
 }
 
@@ -169,6 +172,13 @@ export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId
       '  break production:   npx release-flow demo break',
       `  then decide:        npx release-flow decide ${DEMO_REPOSITORY} ${version} rollback --by you --reason "demo"`,
       `                      (or emergency, or fail-forward; or in the UI: Send a Signal on ${link(opts, productionWorkflowId)})`,
+      'the emergency path, end to end:',
+      '  1. break production: npx release-flow demo break',
+      `  2. emergency:        npx release-flow decide ${DEMO_REPOSITORY} ${version} emergency --by you --reason "demo"`,
+      '                      (ticket, wiki page and branch HOT-<n>; staging hotfix-only)',
+      '  3. push a fix:       npx release-flow demo hotfix   (a fix(HOT-<n>) commit on HOT-<n>, pushed to the receiver)',
+      '  4. follow it:        npx release-flow hotfix status  (closed once the hotfix is healthy in production)',
+      '                      npx release-flow lock status    (staging back to normal mode)',
       `  see everything:     npx release-flow status`,
     ].join('\n'),
   );
