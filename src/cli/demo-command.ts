@@ -205,6 +205,7 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
         { receiverUrl: receiver.url, secret: receiver.secret },
         `refs/heads/${incident.branch}`,
         head,
+        repo.name,
       );
       if (!delivered.body.workflowId) {
         throw new UserError(

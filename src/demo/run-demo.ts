@@ -30,18 +30,22 @@ interface Delivery {
   body: { decision?: string; workflowId?: string; reason?: string };
 }
 
-const [OWNER, NAME] = DEMO_REPOSITORY.split('/') as [string, string];
+/** The `repository` object of a delivery, as GitHub sends it for OWNER/NAME. */
+function repositoryPayloadOf(fullName: string) {
+  const [owner = fullName, name = fullName] = fullName.split('/');
+  return {
+    id: 1,
+    name,
+    full_name: fullName,
+    owner: { login: owner, name: owner },
+    default_branch: 'main',
+    master_branch: 'main',
+  };
+}
 
-const repositoryPayload = {
-  id: 1,
-  name: NAME,
-  full_name: DEMO_REPOSITORY,
-  owner: { login: OWNER, name: OWNER },
-  default_branch: 'main',
-  master_branch: 'main',
-};
+const repositoryPayload = repositoryPayloadOf(DEMO_REPOSITORY);
 
-function pushPayload(ref: string, after: string) {
+function pushPayload(ref: string, after: string, repository = DEMO_REPOSITORY) {
   return {
     ref,
     before: '0'.repeat(40),
@@ -53,7 +57,7 @@ function pushPayload(ref: string, after: string) {
     compare: '',
     commits: [],
     head_commit: { id: after, message: 'demo', timestamp: new Date().toISOString() },
-    repository: repositoryPayload,
+    repository: repositoryPayloadOf(repository),
     pusher: { name: 'release-flow-demo', email: 'demo@release-flow.invalid' },
     sender: { login: 'release-flow-demo' },
   };
@@ -96,8 +100,14 @@ async function deliver(opts: DemoReceiver, event: string, payload: unknown): Pro
   return { status: res.status, body: (await res.json()) as Delivery['body'] };
 }
 
-export async function deliverPush(opts: DemoReceiver, ref: string, after: string): Promise<Delivery> {
-  return await deliver(opts, 'push', pushPayload(ref, after));
+/** A push of `ref` to `after`, of the demo repository unless another is named. */
+export async function deliverPush(
+  opts: DemoReceiver,
+  ref: string,
+  after: string,
+  repository?: string,
+): Promise<Delivery> {
+  return await deliver(opts, 'push', pushPayload(ref, after, repository));
 }
 
 /** Stage 0: a `pull_request` opened delivery, then the gate's verdict and the PR build. */
