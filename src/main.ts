@@ -6,7 +6,7 @@
  * with one clear line for a user's mistake.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { noSandbox } from './adapters/local/step-sandbox';
 import { hashToken, newToken } from './http/board/token-hash';
@@ -15,7 +15,7 @@ import { writeFileAtomic } from './adapters/local/durable-files';
 import type { Config } from './config/schema';
 import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
 import { runDemo } from './demo/run-demo';
-import { demoReceiverPath, type DemoReceiverFile } from './demo/demo-receiver';
+import { writeDemoReceiver } from './demo/demo-receiver';
 import { isUserError } from './errors';
 import { createLogger, type Logger } from './logging';
 import { bootApp, type RunningApp } from './app';
@@ -85,18 +85,6 @@ async function writeDemoConfig(config: Readonly<Config>, repoPath: string): Prom
       2,
     )}\n`,
   );
-}
-
-/**
- * The running demo's receiver and signing secret, for `release-flow demo hotfix`: readable by
- * this user only, like the board token beside it; rewritten at every start (the port changes).
- */
-function writeDemoReceiver(stateDir: string, receiver: DemoReceiverFile): void {
-  const file = demoReceiverPath(stateDir);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(receiver)}\n`, { mode: 0o600 });
-  // An older file keeps its mode through writeFileSync: make sure it is this user's only.
-  chmodSync(file, 0o600);
 }
 
 /** Made once per state directory, so a restarted demo keeps its sign-in. */

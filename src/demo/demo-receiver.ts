@@ -3,7 +3,7 @@
  * signs them with, kept in the state directory so `release-flow demo hotfix` can deliver a push
  * the way the demo's own deliveries arrive.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors';
 
@@ -15,6 +15,18 @@ export interface DemoReceiverFile {
 
 export function demoReceiverPath(stateDir: string): string {
   return path.resolve(stateDir, 'demo', 'receiver.json');
+}
+
+/**
+ * Written by `npm start` at every start (the port changes): readable by this user only, like
+ * the board token beside it.
+ */
+export function writeDemoReceiver(stateDir: string, receiver: DemoReceiverFile): void {
+  const file = demoReceiverPath(stateDir);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(receiver)}\n`, { mode: 0o600 });
+  // An older file keeps its mode through writeFileSync: make sure it is this user's only.
+  chmodSync(file, 0o600);
 }
 
 /** The running demo's receiver; GITHUB_WEBHOOK_SECRET, when set, is the secret the receiver checks. */
