@@ -15,6 +15,7 @@ import { writeFileAtomic } from './adapters/local/durable-files';
 import type { Config } from './config/schema';
 import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
 import { runDemo } from './demo/run-demo';
+import { writeDemoReceiver } from './demo/demo-receiver';
 import { isUserError } from './errors';
 import { createLogger, type Logger } from './logging';
 import { bootApp, type RunningApp } from './app';
@@ -158,6 +159,12 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (demo) {
+    // `release-flow demo hotfix` delivers its push here, signed like the demo's own deliveries.
+    writeDemoReceiver(config.stateDir, {
+      url: `${http.url}${WEBHOOK_PATH}`,
+      // A secret from the environment stays there: the command reads it from its own environment.
+      ...(process.env.GITHUB_WEBHOOK_SECRET ? {} : { secret: demo.secret }),
+    });
     runDemo({
       client: app.client,
       namespace: app.target.namespace,

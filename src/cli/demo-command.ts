@@ -1,21 +1,141 @@
 /**
- * `release-flow demo break|heal`: make the demo's production error rate exceed the threshold
- * (or bring it back), through the local metric source the production watch reads.
+ * `release-flow demo break|heal|hotfix`: make the demo's production error rate exceed the
+ * threshold (or bring it back), through the local metric source the production watch reads; and
+ * push a fix to the open incident's `HOT-<n>` branch, delivered to the running demo's receiver.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Command } from 'commander';
+import { environmentKey } from '../activities/deploy';
+import { LocalEnvironments } from '../adapters/local/local-environments';
+import { LocalIncidents } from '../adapters/local/local-incidents';
 import { LocalMetricSource } from '../adapters/local/local-metric-source';
 import { loadConfig } from '../config/load';
+import type { Config, RepositoryConfig } from '../config/schema';
+import { DEMO_REPOSITORY } from '../demo/demo-repository';
+import { readDemoReceiver } from '../demo/demo-receiver';
+import { deliverPush } from '../demo/run-demo';
 import { UserError } from '../errors';
+import { statusQuery } from '../workflows/pipeline-messages';
 import type { CliContext } from './main';
+import { withTemporalClient } from './temporal-client';
 
-function metricSource(configFile: string | undefined): LocalMetricSource {
-  const { config } = loadConfig({ file: configFile });
+const execFileAsync = promisify(execFile);
+
+function metricSource(config: Readonly<Config>): LocalMetricSource {
   return new LocalMetricSource({ dir: path.resolve(config.stateDir, 'apm') });
 }
 
 function target(repository: string | undefined) {
   return repository ? { service: repository, env: 'production' } : 'production';
+}
+
+/** The repository a demo command acts on: the one named, else the only configured one, else the demo's. */
+function demoRepositoryName(config: Readonly<Config>, name: string | undefined): string {
+  if (name) return name;
+  if (config.repositories.length === 1) return config.repositories[0]!.name;
+  return DEMO_REPOSITORY;
+}
+
+function configuredRepository(config: Readonly<Config>, name: string): RepositoryConfig & { path: string } {
+  const repo = config.repositories.find((r) => r.name === name);
+  if (!repo?.path) {
+    throw new UserError(
+      'NO_LOCAL_CLONE',
+      `repository ${name} has no local clone configured to commit the fix in`,
+      'run the demo with `npm start` (its configuration names the clone), or pass --config with the repository and its path',
+    );
+  }
+  return { ...repo, path: repo.path };
+}
+
+/**
+ * Which running production watch will see a breach of these repositories, one line each; or
+ * that none is watching and how to get one. Temporal away is said, not thrown: the error rate
+ * is set either way.
+ */
+async function watchLines(configFile: string | undefined, repository: string | undefined): Promise<string[]> {
+  try {
+    return await withTemporalClient({ configFile }, async ({ client }) => {
+      const lines: string[] = [];
+      const query = "WorkflowType = 'productionReleaseWorkflow' AND ExecutionStatus = 'Running'";
+      for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+        // production:<repository>:<version>; a repository name has no colon.
+        const [, repo = '', idVersion = ''] = wf.workflowId.split(':');
+        if (repository && repo !== repository) continue;
+        const status = await client.workflow
+          .getHandle(wf.workflowId)
+          .query(statusQuery)
+          .catch(() => undefined);
+        if (!status) continue;
+        const version = status.version ?? idVersion;
+        if (status.awaitingDecision) {
+          lines.push(
+            `${repo} ${version} has already breached and awaits a decision (workflow ${wf.workflowId})`,
+          );
+        } else if (status.health && status.state === 'running') {
+          const every = ` (a sample every ${Math.round(status.health.sampleIntervalMs / 1000)} s)`;
+          lines.push(
+            `the production watch of ${repo} ${version} sees it within a few samples${every} (workflow ${wf.workflowId})`,
+          );
+        }
+      }
+      if (!lines.length) {
+        lines.push(
+          `no production watch${repository ? ` of ${repository}` : ''} is running to see it: release a version to watch ` +
+            '(`npm start` again releases the demo; or `release-flow start tag --repo REPO --tag vX.Y.Z`), then break it',
+        );
+      }
+      return lines;
+    });
+  } catch (err) {
+    if (err instanceof UserError)
+      return [`cannot tell whether a production watch will see it: ${err.message}`];
+    throw err;
+  }
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'release-flow demo',
+    GIT_AUTHOR_EMAIL: 'demo@release-flow.invalid',
+    GIT_COMMITTER_NAME: 'release-flow demo',
+    GIT_COMMITTER_EMAIL: 'demo@release-flow.invalid',
+  };
+  const { stdout } = await execFileAsync('git', args, { cwd, env });
+  return stdout.trim();
+}
+
+/**
+ * Commits a fix on `branch` of the clone at `dir` in a worktree of its own, so the clone's
+ * checkout (main) is left as it is. Returns the new head.
+ */
+async function commitFix(dir: string, branch: string, message: string): Promise<string> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'release-flow-demo-hotfix-'));
+  const tree = path.join(work, 'tree');
+  try {
+    await git(dir, ['worktree', 'add', '-q', tree, branch]);
+    try {
+      await writeFile(path.join(tree, 'HOTFIX'), `${message}\n${new Date().toISOString()}\n`);
+      await git(tree, ['add', 'HOTFIX']);
+      await git(tree, ['-c', 'commit.gpgsign=false', 'commit', '-q', '-m', message]);
+      return await git(tree, ['rev-parse', 'HEAD']);
+    } finally {
+      await git(dir, ['worktree', 'remove', '--force', tree]);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function productionVersion(config: Readonly<Config>, repository: string): Promise<string | null> {
+  const environments = new LocalEnvironments({ dir: path.resolve(config.stateDir, 'environments') });
+  const state = await environments.state(environmentKey(repository, 'production'));
+  return state.current?.version ?? null;
 }
 
 export function registerDemoCommands(program: Command, ctx: CliContext): void {
@@ -38,8 +158,10 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
           'pass e.g. --error-rate 0.3',
         );
       }
-      await metricSource(opts.config).setErrorRate(target(opts.repository), rate);
-      ctx.out(`production error rate is now ${rate * 100}%: the health watch breaches within a few samples`);
+      const { config } = loadConfig({ file: opts.config });
+      await metricSource(config).setErrorRate(target(opts.repository), rate);
+      ctx.out(`production error rate is now ${rate * 100}%`);
+      for (const line of await watchLines(opts.config, opts.repository)) ctx.out(line);
       ctx.out(
         'then decide: npx release-flow decide REPO VERSION emergency|rollback|fail-forward --by NAME (see `release-flow status`)',
       );
@@ -50,7 +172,57 @@ export function registerDemoCommands(program: Command, ctx: CliContext): void {
     .option('--config <file>', 'configuration file')
     .option('--repository <name>', 'only this repository (service)')
     .action(async (opts: { config?: string; repository?: string }) => {
-      await metricSource(opts.config).setErrorRate(target(opts.repository), 0);
+      const { config } = loadConfig({ file: opts.config });
+      await metricSource(config).setErrorRate(target(opts.repository), 0);
       ctx.out('production error rate is now 0%');
+    });
+  demo
+    .command('hotfix')
+    .description(
+      "commit a fix on the open incident's HOT-<n> branch and deliver its push to the running demo's receiver",
+    )
+    .option('--config <file>', 'configuration file')
+    .option('--repository <name>', 'the repository of the incident (default: the demo repository)')
+    .action(async (opts: { config?: string; repository?: string }) => {
+      const { config } = loadConfig({ file: opts.config });
+      const name = demoRepositoryName(config, opts.repository);
+      const incidents = await new LocalIncidents(path.resolve(config.stateDir)).list();
+      const incident = incidents.filter((i) => i.repository === name && i.state !== 'closed').at(-1);
+      if (!incident) {
+        const version = (await productionVersion(config, name)) ?? 'vX.Y.Z';
+        throw new UserError(
+          'NO_OPEN_INCIDENT',
+          `${name} has no open incident to push a hotfix for`,
+          `declare an emergency first: release-flow decide ${name} ${version} emergency --by you`,
+        );
+      }
+      const repo = configuredRepository(config, name);
+      const receiver = readDemoReceiver(config.stateDir);
+      const message = `fix(${incident.id}): stop the errors ${incident.brokenVersion} brought`;
+      const head = await commitFix(repo.path, incident.branch, message);
+      ctx.out(`committed ${head.slice(0, 12)} "${message}" on ${incident.branch} of ${repo.name}`);
+      const delivered = await deliverPush(
+        { receiverUrl: receiver.url, secret: receiver.secret },
+        `refs/heads/${incident.branch}`,
+        head,
+        repo.name,
+      );
+      if (!delivered.body.workflowId) {
+        throw new UserError(
+          'PUSH_NOT_STARTED',
+          `the receiver answered ${delivered.status} to the push of ${incident.branch}: ${delivered.body.reason ?? 'no pipeline started'}`,
+          `start it by hand: release-flow start hotfix --repo ${repo.name} --branch ${incident.branch} --sha ${head}`,
+        );
+      }
+      // The demo's stand-in for the fix working: production's traffic is healthy again, so the
+      // hotfix passes its watch.
+      await metricSource(config).setErrorRate(target(opts.repository), 0);
+      ctx.out(
+        `pushed to ${receiver.url}: ${delivered.status} ${delivered.body.decision ?? ''} -> ${delivered.body.workflowId}`,
+      );
+      ctx.out('production error rate is back to 0%: the fix works once it is deployed');
+      ctx.out(
+        `follow it: npx release-flow hotfix status ${incident.id} (closed once the hotfix is healthy), npx release-flow lock status (normal mode again), npx release-flow status`,
+      );
     });
 }

@@ -30,18 +30,22 @@ interface Delivery {
   body: { decision?: string; workflowId?: string; reason?: string };
 }
 
-const [OWNER, NAME] = DEMO_REPOSITORY.split('/') as [string, string];
+/** The `repository` object of a delivery, as GitHub sends it for OWNER/NAME. */
+function repositoryPayloadOf(fullName: string) {
+  const [owner = fullName, name = fullName] = fullName.split('/');
+  return {
+    id: 1,
+    name,
+    full_name: fullName,
+    owner: { login: owner, name: owner },
+    default_branch: 'main',
+    master_branch: 'main',
+  };
+}
 
-const repositoryPayload = {
-  id: 1,
-  name: NAME,
-  full_name: DEMO_REPOSITORY,
-  owner: { login: OWNER, name: OWNER },
-  default_branch: 'main',
-  master_branch: 'main',
-};
+const repositoryPayload = repositoryPayloadOf(DEMO_REPOSITORY);
 
-function pushPayload(ref: string, after: string) {
+function pushPayload(ref: string, after: string, repository = DEMO_REPOSITORY) {
   return {
     ref,
     before: '0'.repeat(40),
@@ -53,7 +57,7 @@ function pushPayload(ref: string, after: string) {
     compare: '',
     commits: [],
     head_commit: { id: after, message: 'demo', timestamp: new Date().toISOString() },
-    repository: repositoryPayload,
+    repository: repositoryPayloadOf(repository),
     pusher: { name: 'release-flow-demo', email: 'demo@release-flow.invalid' },
     sender: { login: 'release-flow-demo' },
   };
@@ -75,8 +79,11 @@ function pullRequestPayload(pr: DemoPullRequest) {
   };
 }
 
+/** Where deliveries go and how they are signed. */
+export type DemoReceiver = Pick<DemoOptions, 'receiverUrl' | 'secret'>;
+
 /** Posts one delivery to the receiver, signed and headed as GitHub sends it. */
-async function deliver(opts: DemoOptions, event: string, payload: unknown): Promise<Delivery> {
+async function deliver(opts: DemoReceiver, event: string, payload: unknown): Promise<Delivery> {
   const { sign } = await import('@octokit/webhooks-methods');
   const body = JSON.stringify(payload);
   const res = await fetch(opts.receiverUrl, {
@@ -93,8 +100,14 @@ async function deliver(opts: DemoOptions, event: string, payload: unknown): Prom
   return { status: res.status, body: (await res.json()) as Delivery['body'] };
 }
 
-export async function deliverPush(opts: DemoOptions, ref: string, after: string): Promise<Delivery> {
-  return await deliver(opts, 'push', pushPayload(ref, after));
+/** A push of `ref` to `after`, of the demo repository unless another is named. */
+export async function deliverPush(
+  opts: DemoReceiver,
+  ref: string,
+  after: string,
+  repository?: string,
+): Promise<Delivery> {
+  return await deliver(opts, 'push', pushPayload(ref, after, repository));
 }
 
 /** Stage 0: a `pull_request` opened delivery, then the gate's verdict and the PR build. */
@@ -169,6 +182,13 @@ export async function runDemo(opts: DemoOptions): Promise<{ productionWorkflowId
       '  break production:   npx release-flow demo break',
       `  then decide:        npx release-flow decide ${DEMO_REPOSITORY} ${version} rollback --by you --reason "demo"`,
       `                      (or emergency, or fail-forward; or in the UI: Send a Signal on ${link(opts, productionWorkflowId)})`,
+      'the emergency path, end to end:',
+      '  1. break production: npx release-flow demo break',
+      `  2. emergency:        npx release-flow decide ${DEMO_REPOSITORY} ${version} emergency --by you --reason "demo"`,
+      '                      (ticket, wiki page and branch HOT-<n>; staging hotfix-only)',
+      '  3. push a fix:       npx release-flow demo hotfix   (a fix(HOT-<n>) commit on HOT-<n>, pushed to the receiver)',
+      '  4. follow it:        npx release-flow hotfix status  (closed once the hotfix is healthy in production)',
+      '                      npx release-flow lock status    (staging back to normal mode)',
       `  see everything:     npx release-flow status`,
     ].join('\n'),
   );

@@ -104,9 +104,17 @@ describe('the npm start demo on the dev server', () => {
   it('demo break makes production breach; decide rollback through the CLI is accepted and ends the release', async () => {
     const broke = await cli(['demo', 'break', '--config', configFile]);
     assert.equal(broke.code, 0, broke.err);
+    assert.match(
+      broke.out,
+      /the production watch of demo\/shop v1\.1\.0 sees it within a few samples \(a sample every 1 s\)/,
+    );
     const handle = app.client.workflow.getHandle(`production:${DEMO_REPOSITORY}:v1.1.0`);
     const awaiting = await waitFor(
-      async () => (await handle.query(statusQuery)).awaitingDecision === true,
+      // The page is sent just after the decision starts being awaited: wait for both.
+      async () => {
+        const s = await handle.query(statusQuery);
+        return s.awaitingDecision === true && Boolean(s.pages?.length);
+      },
       60_000,
       500,
     );
@@ -156,5 +164,20 @@ describe('the npm start demo on the dev server', () => {
     assert.equal(late.code, 1);
     assert.match(late.out, /^rejected: .*has ended/);
     await cli(['demo', 'heal', '--config', configFile]);
+  });
+
+  it('after the watch has ended, demo break says no watch sees it; demo hotfix asks for an emergency first', async () => {
+    const broke = await cli(['demo', 'break', '--config', configFile]);
+    assert.equal(broke.code, 0, broke.err);
+    assert.doesNotMatch(broke.out, /within a few samples/);
+    assert.match(broke.out, /no production watch is running to see it: release a version/);
+    await cli(['demo', 'heal', '--config', configFile]);
+    const hotfix = await cli(['demo', 'hotfix', '--config', configFile]);
+    assert.equal(hotfix.code, 2, hotfix.out);
+    assert.equal(hotfix.err.split('\n').length, 1, hotfix.err);
+    assert.match(
+      hotfix.err,
+      /NO_OPEN_INCIDENT: .*\(fix: declare an emergency first: release-flow decide demo\/shop v1\.0\.0 emergency --by you\)/,
+    );
   });
 });
