@@ -234,6 +234,7 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
         ['ticket HOT-<n>', 'done'],
         ['wiki page HOT-1', 'done'],
         ['branch HOT-1', 'done'],
+        ['record incident HOT-1', 'done'],
       ],
     );
   });
