@@ -34,21 +34,11 @@ export interface LockPorts {
 
 /** The lock's status, or undefined when it does not answer within a few seconds (never blocks a request). */
 async function modeOf(client: Client, workflowId: string): Promise<LockStatus | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), 5_000);
-  });
-  try {
-    return await Promise.race([
-      client.workflow
-        .getHandle(workflowId)
-        .query(lockStatusQuery)
-        .catch(() => undefined),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  // The deadline ends the call itself, retries included: a query still retrying after the
+  // activity returned would outlive it and fire into a closed connection at shutdown.
+  return await client
+    .withDeadline(Date.now() + 5_000, () => client.workflow.getHandle(workflowId).query(lockStatusQuery))
+    .catch(() => undefined);
 }
 
 export function createLockActivities(ports: LockPorts) {
