@@ -97,18 +97,20 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.equal(outcome.state, 'promoted');
     assert.equal(outcome.productionWorkflowId, pipelineWorkflowId('production', repository, 'v1.3.0'));
     // The production child may already have begun after markGood: only this pipeline's calls count.
-    assert.deepEqual(stubs.names().slice(0, 5), [
+    // hotfixOfVersion: only a version of an open incident asks staging with hotfix priority.
+    assert.deepEqual(stubs.names().slice(0, 6), [
       'repositorySettings',
       'tagArtifact',
+      'hotfixOfVersion',
       'deployVersion',
       'runTests',
       'markGood',
     ]);
-    const deploy = stubs.calls[2]!.input as { env: string; fencingToken: number; artifact: unknown };
+    const deploy = stubs.calls[3]!.input as { env: string; fencingToken: number; artifact: unknown };
     assert.equal(deploy.env, 'staging');
     assert.ok(deploy.fencingToken >= 1, 'staging deploy carries the lock token');
     assert.deepEqual(deploy.artifact, { repository: 'dev', tag: 'v1.3.0' });
-    assert.equal((stubs.calls[4]!.input as { fencingToken: number }).fencingToken, deploy.fencingToken);
+    assert.equal((stubs.calls[5]!.input as { fencingToken: number }).fencingToken, deploy.fencingToken);
     const child = await client.workflow.getHandle(outcome.productionWorkflowId!).describe();
     assert.equal(child.type, 'productionReleaseWorkflow');
     assert.equal(await stagingHolder(), null, 'the staging lock is free again');
