@@ -11,14 +11,13 @@ import { loadCommitParser } from '../adapters/conventional-commits/commit-parser
 import type { RepositoryConfig } from '../config/schema';
 import { analyzeCommits } from '../domain/commit-analysis';
 import { nonPatchCommit, patchCandidates } from '../domain/hotfix-rules';
-import { isUserError } from '../errors';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { IncidentRecord, Incidents } from '../ports/incidents';
 import type { Tickets } from '../ports/tickets';
 import type { Wiki } from '../ports/wiki';
 import type { PullRequestPorts } from './pr-gate';
-import { definitive } from './definitive';
+import { configured, settled } from './incidents';
 
 export interface HotfixPorts {
   incidents: Incidents;
@@ -56,23 +55,6 @@ export interface CloseIncidentResult {
 }
 
 const MAX_CANDIDATES = 100;
-
-function configured(ports: HotfixPorts, name: string): RepositoryConfig {
-  const repo = ports.repository(name);
-  if (!repo) {
-    throw ApplicationFailure.nonRetryable(`repository ${name} is not configured`, 'RepositoryNotConfigured');
-  }
-  return repo;
-}
-
-async function settled<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await definitive(work);
-  } catch (err) {
-    if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
-    throw err;
-  }
-}
 
 function refOf(record: IncidentRecord): HotfixRef {
   return {

@@ -85,7 +85,11 @@ function namespaceOf(): string {
   }
 }
 
-function configured(ports: IncidentPorts, name: string): RepositoryConfig {
+/** The repository's configuration, or a definitive `RepositoryNotConfigured`. */
+export function configured(
+  ports: { repository(name: string): RepositoryConfig | undefined },
+  name: string,
+): RepositoryConfig {
   const repo = ports.repository(name);
   if (!repo) {
     throw ApplicationFailure.nonRetryable(`repository ${name} is not configured`, 'RepositoryNotConfigured');
@@ -97,7 +101,7 @@ function configured(ports: IncidentPorts, name: string): RepositoryConfig {
  * Port refusals no retry changes: the definitive ones, and a user's own (a missing clone, GitHub
  * credentials missing or lacking a permission), which say what to fix.
  */
-async function settled<T>(work: () => Promise<T>): Promise<T> {
+export async function settled<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await definitive(work);
   } catch (err) {

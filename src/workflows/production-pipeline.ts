@@ -723,22 +723,27 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
         return { value: { id: ref.id, url: ref.url }, detail: ref.id };
       });
       status.retrospective = page;
-      await runStep(status, 'roll production back', async () => {
-        const result = await quick.rollbackEnvironment({
-          repository,
-          env: 'production',
-          to: 'previous',
-          fromVersion: version,
-          by: workflowId,
-        });
-        status.environments.production = result.state.current?.version;
-        timeline.push({ at: now(), what: `production rolled back (${result.note})` });
-        return { value: result, detail: result.note };
-      });
+      await rollProductionBack();
       return page;
     } finally {
       await lock.release();
     }
+  }
+
+  /** Production returns to the version it ran before this one. */
+  async function rollProductionBack(): Promise<void> {
+    await runStep(status, 'roll production back', async () => {
+      const result = await quick.rollbackEnvironment({
+        repository,
+        env: 'production',
+        to: 'previous',
+        fromVersion: version,
+        by: workflowId,
+      });
+      status.environments.production = result.state.current?.version;
+      timeline.push({ at: now(), what: `production rolled back (${result.note})` });
+      return { value: result, detail: result.note };
+    });
   }
 
   async function rollBackMarkingBad(
@@ -757,18 +762,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       return { value: result, detail: result.notes.join('; ') };
     });
     // Production first: it does not wait for staging (a hotfix may hold it).
-    await runStep(status, 'roll production back', async () => {
-      const result = await quick.rollbackEnvironment({
-        repository,
-        env: 'production',
-        to: 'previous',
-        fromVersion: version,
-        by: workflowId,
-      });
-      status.environments.production = result.state.current?.version;
-      timeline.push({ at: now(), what: `production rolled back (${result.note})` });
-      return { value: result, detail: result.note };
-    });
+    await rollProductionBack();
     // With the version bad, staging's last good is the version it ran before this one.
     const lock = await forceStaging(decision, 'normal');
     try {
