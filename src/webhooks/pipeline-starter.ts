@@ -20,6 +20,8 @@ import type { StartRequest } from './route-event';
 export interface PipelineStarter {
   /** Started, or already there (`started: false`); TemporalUnavailable when Temporal cannot be reached. */
   start(request: StartRequest): Promise<StartResult>;
+  /** Resolves once no start is in flight: the receiver closes its connection only after this. */
+  idle?(): Promise<void>;
 }
 
 /** Temporal could not be reached (no connection, unavailable, or no answer in time). */
@@ -58,6 +60,9 @@ export interface TemporalStarterOptions extends StartOptions {
  * Starts through a Temporal client. `client` is a getter so the receiver can be mounted before
  * the app has connected: no client yet is "unavailable", and the event goes to the outbox.
  */
+/** Longer than the SDK's longest pause between retries (5 s, jittered up to 20 %). */
+const BACKSTOP_AFTER_DEADLINE_MS = 10_000;
+
 export function temporalStarter(
   client: () => Client | undefined,
   opts: TemporalStarterOptions,
@@ -68,7 +73,11 @@ export function temporalStarter(
     searchAttributes: opts.searchAttributes,
     ...(opts.releases ? { releases: opts.releases } : {}),
   };
+  const inFlight = new Set<Promise<unknown>>();
   return {
+    async idle() {
+      await Promise.allSettled([...inFlight]);
+    },
     async start(request) {
       // Before the connection: a released version is refused (AlreadyReleased) even while Temporal is away.
       if (request.stage === 'tag') refuseReleased(opts.releases, request.input);
@@ -89,8 +98,11 @@ export function temporalStarter(
         }
       };
       // The deadline ends the call and the SDK's retries with it, so nothing of this start keeps
-      // running after it returns. The timer is only a backstop against a call that never settles.
-      const backstopMs = timeoutMs + 5_000;
+      // running after it returns. The SDK's retry waits up to 5 s (plus jitter) between attempts
+      // and only then sees the deadline has passed, so the backstop against a call that never
+      // settles waits longer than that: were it to win first, the abandoned call's pending retry
+      // would fire after the receiver closed its connection and throw outside any caller.
+      const backstopMs = timeoutMs + BACKSTOP_AFTER_DEADLINE_MS;
       let timer: NodeJS.Timeout | undefined;
       const backstop = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -98,8 +110,14 @@ export function temporalStarter(
           backstopMs,
         );
       });
+      const pending = c.connection.withDeadline(Date.now() + timeoutMs, call);
+      inFlight.add(pending);
+      void pending.then(
+        () => inFlight.delete(pending),
+        () => inFlight.delete(pending),
+      );
       try {
-        return await Promise.race([c.connection.withDeadline(Date.now() + timeoutMs, call), backstop]);
+        return await Promise.race([pending, backstop]);
       } catch (err) {
         if (isTemporalUnavailable(err) && !(err instanceof TemporalUnavailable)) {
           throw new TemporalUnavailable(

@@ -98,7 +98,10 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
     ledger,
     drainer,
     close: () =>
-      (closed ??= drainer.stop().then(() => {
+      (closed ??= drainer.stop().then(async () => {
+        // A start a delivery gave up waiting on may still be retrying; its caller's connection
+        // must outlive it.
+        await Promise.all([starter.idle?.(), drainStarter.idle?.()]);
         outbox.close();
         ledger.close();
       })),
