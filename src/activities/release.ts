@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { RepositoryConfig } from '../config/schema';
 import { DEFAULT_RELEASE_TAG_FORMAT } from '../domain/release-tags';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import { nextVersionOf } from '../release/next-version-of';

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { hashToken, newToken } from '../http/board/token-hash';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import type { CliContext } from './main';
 
 async function readStdin(stdin: NodeJS.ReadStream): Promise<string> {

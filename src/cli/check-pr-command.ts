@@ -9,7 +9,7 @@ import {
   DEFAULT_TICKET_PATTERN,
   type PrVerdict,
 } from '../domain/pr-policy';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import { presetOption } from './next-version-command';
 import type { CliContext } from './main';

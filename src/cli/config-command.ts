@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../config/load';
 import { integrationSecretNames } from '../config/integrations-checks';
 import { describeSecrets, maskSecrets, registerSecret } from '../config/secrets';
-import { githubSelection } from '../github-selection';
+import { githubSelection } from '../composition/github-selection';
 import type { CliContext } from './main';
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {

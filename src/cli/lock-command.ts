@@ -6,7 +6,7 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import {
   changeModeUpdate,
   forceReleaseUpdate,

@@ -15,7 +15,7 @@ import {
   releaseTagRuleProblems,
   type ReleaseTagRule,
 } from '../domain/release-tags';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import type { CliContext } from './main';
 import { openCompleteRepository } from './repository-checks';
 import { nextVersionOf, type NextVersionReport } from '../release/next-version-of';

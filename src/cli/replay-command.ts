@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import { workflowsPath } from '../worker';
 import type { CliContext } from './main';
 

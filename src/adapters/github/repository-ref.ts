@@ -1,5 +1,5 @@
 /** `OWNER/REPO` as the adapters and the CLI take it. */
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 
 export interface RepositoryRef {
   owner: string;
