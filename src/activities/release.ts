@@ -3,6 +3,7 @@
  * since the last release tag, and the tag itself (idempotent by name).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
 import type { RepositoryConfig } from '../config/schema';
 import { DEFAULT_RELEASE_TAG_FORMAT } from '../domain/release-tags';
 import { isUserError } from '../common/errors';
@@ -51,10 +52,16 @@ export function createReleaseActivities(ports: ReleasePorts) {
       const repo = ports.repository(input.repository);
       const git = await openRepository(ports, input.repository);
       const report = await definitive(() =>
-        nextVersionOf(git, input.commit, repo!.preset, {
-          pattern: repo!.releaseTagPattern,
-          format: DEFAULT_RELEASE_TAG_FORMAT,
-        }),
+        nextVersionOf(
+          git,
+          input.commit,
+          repo!.preset,
+          {
+            pattern: repo!.releaseTagPattern,
+            format: DEFAULT_RELEASE_TAG_FORMAT,
+          },
+          loadCommitParser,
+        ),
       ).catch((err) => {
         if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
         throw err;

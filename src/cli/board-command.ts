@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { hashToken, newToken } from '../http/board/token-hash';
 import { UserError } from '../common/errors';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 async function readStdin(stdin: NodeJS.ReadStream): Promise<string> {
   const chunks: Buffer[] = [];

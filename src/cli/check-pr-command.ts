@@ -12,7 +12,7 @@ import {
 import { UserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import { presetOption } from './next-version-command';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { openCompleteRepository } from './repository-checks';
 import { CommitPresets, type CommitPreset } from '../domain/commit-analysis';
 

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load';
 import { integrationSecretNames } from '../config/integrations-checks';
 import { describeSecrets, maskSecrets, registerSecret } from '../config/secrets';
 import { githubSelection } from '../composition/github-selection';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('inspect the configuration');

@@ -14,7 +14,7 @@ import {
   type PipelineStatus,
 } from '../workflows/pipeline-messages';
 import { decideUpdate, type Decision } from '../workflows/production-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 interface GlobalOptions {

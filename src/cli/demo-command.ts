@@ -20,7 +20,7 @@ import { readDemoReceiver } from '../demo/demo-receiver';
 import { deliverPush } from '../demo/run-demo';
 import { UserError } from '../common/errors';
 import { statusQuery } from '../workflows/pipeline-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 const execFileAsync = promisify(execFile);

@@ -6,7 +6,7 @@ import { projectRoot } from '../common/package-info';
 import { checkIntegrations, type IntegrationCheck } from './integration-checks';
 import { lookup, type ExecutableKind } from '../temporal/executables';
 import { doctorAtlassian } from './atlassian-doctor';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 export function registerDoctorCommand(program: Command, ctx: CliContext): void {
   program

@@ -20,7 +20,7 @@ import { UserError } from '../common/errors';
 import type { IncidentRecord } from '../ports/incidents';
 import { startHotfix } from '../temporal/workflow-starts';
 import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 /** One incident as `hotfix status` shows it (the README's field list). */

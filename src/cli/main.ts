@@ -9,16 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../common/errors';
 import { packageVersion } from '../common/package-info';
-
-export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
-
-export interface CliContext {
-  /** Where command output goes; tests swap it. */
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** Set by a command's action to choose the exit code. */
-  setExitCode: (code: number) => void;
-}
+import type { CliContext, CommandRegistrar } from './context';
 
 /**
  * One line per command group: the top-level commands it adds and how to load its registrar.

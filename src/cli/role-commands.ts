@@ -9,7 +9,7 @@
  * Each waits for Temporal instead of exiting when it is unreachable, and stops on SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 interface RoleOptions {
   config?: string;

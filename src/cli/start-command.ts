@@ -25,7 +25,7 @@ import {
   type StartResult,
 } from '../temporal/workflow-starts';
 import type { PullRequestGateInput } from '../workflows/pr-gate-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 interface GlobalOptions {

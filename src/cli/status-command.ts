@@ -12,7 +12,7 @@ import type { Config } from '../config/schema';
 import type { Environments } from '../ports/environments';
 import { statusQuery, type PipelineStatus } from '../workflows/pipeline-messages';
 import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 interface GlobalOptions {
