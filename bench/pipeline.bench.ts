@@ -28,7 +28,7 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mainCommitWorkflow } from '../src/workflows/main-commit-pipeline';
 import { pipelineWorkflowId } from '../src/workflows/pipeline-messages';
-import { productionReleaseWorkflow } from '../src/workflows/production-pipeline';
+import { type productionReleaseWorkflow } from '../src/workflows/production-pipeline';
 import { tagReleaseWorkflow } from '../src/workflows/tag-pipeline';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
 import { bareReleaseWorkflow, type BareStep } from './bare-release-workflow';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
 import {
-  NativeConnection,
+  type NativeConnection,
   Runtime,
   Worker,
   type ActivityInterceptorsFactory,

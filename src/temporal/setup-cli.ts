@@ -33,6 +33,6 @@ async function setup(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-setup(process.argv.slice(2)).then((code) => {
+void setup(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });
