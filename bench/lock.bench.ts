@@ -9,7 +9,7 @@ import '../test/helpers/runtime';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { tsToMs } from '@temporalio/common/lib/time';
+import { tsToMs } from './proto-time';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { lockProbeWorkflow } from '../src/workflows/lock-probe-workflow';

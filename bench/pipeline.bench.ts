@@ -23,12 +23,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
-import { tsToMs } from '@temporalio/common/lib/time';
+import { tsToMs } from './proto-time';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mainCommitWorkflow } from '../src/workflows/main-commit-pipeline';
 import { pipelineWorkflowId } from '../src/workflows/pipeline-messages';
-import { productionReleaseWorkflow } from '../src/workflows/production-pipeline';
+import { type productionReleaseWorkflow } from '../src/workflows/production-pipeline';
 import { tagReleaseWorkflow } from '../src/workflows/tag-pipeline';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
 import { bareReleaseWorkflow, type BareStep } from './bare-release-workflow';
@@ -94,7 +94,7 @@ function stepsOf(history: Event[]): BareStep[] {
     if (e.activityTaskScheduledEventAttributes) return [{ kind: 'activity' }];
     const timer = e.timerStartedEventAttributes;
     if (timer && fired.has(String(e.eventId)))
-      return [{ kind: 'timer', ms: tsToMs(timer.startToFireTimeout as Parameters<typeof tsToMs>[0]) }];
+      return [{ kind: 'timer', ms: tsToMs(timer.startToFireTimeout) }];
     return [];
   });
 }

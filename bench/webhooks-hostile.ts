@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startHttpServer } from '../src/http/server';
-import { createLogger } from '../src/logging';
+import { createLogger } from '../src/common/logging';
 import { BodyBudget } from '../src/webhooks/raw-body';
 import { signBody } from '../src/webhooks/signature';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';

@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startHttpServer } from '../src/http/server';
-import { createLogger } from '../src/logging';
+import { createLogger } from '../src/common/logging';
 import { signBody } from '../src/webhooks/signature';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';

@@ -17,7 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { HotfixRef } from '../src/activities/hotfix';
-import { projectRoot } from '../src/package-info';
+import { projectRoot } from '../src/common/package-info';
 import { hotfixWorkflow } from '../src/workflows/hotfix-pipeline';
 import { hotfixWorkflowId } from '../src/workflows/hotfix-messages';
 import { lockWorkflowId, setModeSignal } from '../src/workflows/lock-messages';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { projectRoot } from '../src/package-info';
+import { projectRoot } from '../src/common/package-info';
 import { lockHarness } from '../test/helpers/lock-harness';
 import {
   contendersScenario,

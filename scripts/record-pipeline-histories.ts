@@ -17,7 +17,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { projectRoot } from '../src/package-info';
+import { projectRoot } from '../src/common/package-info';
 import { lockProbeWorkflow } from '../src/workflows/lock-probe-workflow';
 import { mainCommitWorkflow } from '../src/workflows/main-commit-pipeline';
 import { pipelineWorkflowId, promoteSignal, statusQuery } from '../src/workflows/pipeline-messages';

@@ -22,7 +22,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import type { PipelineActivities } from '../src/activities/pipeline';
 import { buildStatusOf } from '../src/activities/pr-build';
 import { checkPullRequest, statusDescription } from '../src/domain/pr-policy';
-import { projectRoot } from '../src/package-info';
+import { projectRoot } from '../src/common/package-info';
 import { pullRequestGateWorkflow, recheckOpenPullRequestsWorkflow } from '../src/workflows/pr-gate';
 import {
   pullRequestGateWorkflowId,

@@ -13,10 +13,10 @@ import { BodyBudget } from './webhooks/raw-body';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from './config/schema';
 import type { StepSandbox } from './adapters/local/step-sandbox';
-import type { Logger } from './logging';
-import { parseDuration } from './duration';
-import { isUserError } from './errors';
-import { projectRoot } from './package-info';
+import type { Logger } from './common/logging';
+import { parseDuration } from './common/duration';
+import { isUserError } from './common/errors';
+import { projectRoot } from './common/package-info';
 import {
   connectClient,
   connectNative,
@@ -26,8 +26,8 @@ import {
 } from './temporal/connection';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { resolveExecutable } from './temporal/executables';
-import { createWorker, installRuntime, type WorkerDeployment } from './worker';
-import { adoptVersion, setCurrentPolicy } from './temporal/worker-deployments';
+import { createWorker, installRuntime } from './worker';
+import { adoptVersion, setCurrentPolicy, type WorkerDeployment } from './temporal/worker-deployments';
 import { startHttpServer, type RunningHttpServer } from './http/server';
 import { createReadinessProbe, healthRoutes, type ReadinessProbe } from './http/health-routes';
 import { logLinkKey, logRoutes, publicBaseUrl } from './http/log-routes';
@@ -173,7 +173,7 @@ export async function bootApp(opts: AppOptions): Promise<BootedApp> {
             () => readiness.reason,
           ),
           ...webhooks.routes,
-          // The command runner's workDir, as src/pipeline-ports.ts gives it.
+          // The command runner's workDir, as src/composition/pipeline-ports.ts gives it.
           ...logRoutes(path.join(stateDir, 'work'), logLinkKey(stateDir)),
           ...board.routes,
         ],

@@ -16,12 +16,12 @@ import type { Config } from './config/schema';
 import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
 import { runDemo } from './demo/run-demo';
 import { writeDemoReceiver } from './demo/demo-receiver';
-import { isUserError } from './errors';
-import { createLogger, type Logger } from './logging';
+import { isUserError } from './common/errors';
+import { createLogger, type Logger } from './common/logging';
 import { bootApp, type RunningApp } from './app';
-import type { WorkerDeployment } from './worker';
+import type { WorkerDeployment } from './temporal/worker-deployments';
 import { stopOnSignals } from './worker';
-import { WEBHOOK_PATH } from './webhooks/receiver';
+import { WEBHOOK_PATH } from './webhooks/webhook-routes';
 
 interface Demo {
   releases: string[];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
 import {
-  NativeConnection,
+  type NativeConnection,
   Runtime,
   Worker,
   type ActivityInterceptorsFactory,
@@ -22,13 +22,14 @@ import { loadConfig, validateConfig } from './config/load';
 import type { StepSandbox } from './adapters/local/step-sandbox';
 import { maskingInterceptor } from './temporal/masking-interceptor';
 import { definitiveAccessInterceptor } from './activities/definitive';
-import { createLocalPipelinePorts } from './pipeline-ports';
-import { isUserError } from './errors';
+import { createLocalPipelinePorts } from './composition/pipeline-ports';
+import { isUserError } from './common/errors';
 import { logLinkKey, logLinks } from './http/log-routes';
-import { createLogger, sdkLogger, type Logger } from './logging';
+import { createLogger, sdkLogger, type Logger } from './common/logging';
 import { connectClient, connectNative, embeddedTarget, externalTarget } from './temporal/connection';
-import { parseDuration } from './duration';
+import { parseDuration } from './common/duration';
 import { attemptJournalInterceptor, failOrphanedAttempts } from './temporal/attempt-journal';
+import type { WorkerDeployment } from './temporal/worker-deployments';
 
 // Compiled (dist/worker.js) beside dist/workflows/index.js, or the TypeScript source in a checkout.
 export const workflowsPath = path.join(__dirname, 'workflows', `index${path.extname(__filename) || '.js'}`);
@@ -44,12 +45,6 @@ export function workflowCodeOption(): Pick<WorkerOptions, 'workflowBundle' | 'wo
   return existsSync(prebuiltBundlePath)
     ? { workflowBundle: { codePath: prebuiltBundlePath } }
     : { workflowsPath };
-}
-
-/** This build as a Worker Versioning deployment version: `<deploymentName>.<buildId>` on the server. */
-export interface WorkerDeployment {
-  deploymentName: string;
-  buildId: string;
 }
 
 let runtimeInstalled = false;

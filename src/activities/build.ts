@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RepositoryConfig } from '../config/schema';
-import { parseDuration } from '../duration';
+import { parseDuration } from '../common/duration';
 import type { CommandPurpose, CommandRunner, CommandStep } from '../ports/command-runner';
 import { definitive } from './definitive';
 

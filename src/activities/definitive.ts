@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { isDefinitiveAccessError } from '../adapters/github/access-errors';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 import { isDefinitiveFailure } from '../ports/failures';
 
 export async function definitive<T>(work: () => Promise<T>): Promise<T> {

@@ -13,7 +13,7 @@ import {
   type IncidentDecision,
   type RetrospectiveInput,
 } from '../domain/retrospective-template';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { DocumentRef, Tickets } from '../ports/tickets';

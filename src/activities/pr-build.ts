@@ -8,8 +8,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { fitStatusDescription } from '../domain/pr-policy';
-import { parseDuration } from '../duration';
-import { isUserError } from '../errors';
+import { parseDuration } from '../common/duration';
+import { isUserError } from '../common/errors';
 import { CommandPurposes, type CommandFailureDetails } from '../ports/command-runner';
 import {
   CommitStates,

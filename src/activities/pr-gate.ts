@@ -6,10 +6,10 @@
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { gatePullRequest, type PrGateOptions, type PrGateResult } from '../adapters/github/pull-request-gate';
+import { gatePullRequest, type PrGateOptions, type PrGateResult } from '../release/pull-request-gate';
 import type { RepositoryConfig } from '../config/schema';
 import { defaultPrPolicyOptions } from '../domain/pr-policy';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 import type { CommitStatuses } from '../ports/commit-statuses';
 import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
 import type { TicketTracker } from '../ports/ticket-tracker';

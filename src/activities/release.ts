@@ -3,9 +3,10 @@
  * since the last release tag, and the tag itself (idempotent by name).
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
 import type { RepositoryConfig } from '../config/schema';
 import { DEFAULT_RELEASE_TAG_FORMAT } from '../domain/release-tags';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import { nextVersionOf } from '../release/next-version-of';
@@ -51,10 +52,16 @@ export function createReleaseActivities(ports: ReleasePorts) {
       const repo = ports.repository(input.repository);
       const git = await openRepository(ports, input.repository);
       const report = await definitive(() =>
-        nextVersionOf(git, input.commit, repo!.preset, {
-          pattern: repo!.releaseTagPattern,
-          format: DEFAULT_RELEASE_TAG_FORMAT,
-        }),
+        nextVersionOf(
+          git,
+          input.commit,
+          repo!.preset,
+          {
+            pattern: repo!.releaseTagPattern,
+            format: DEFAULT_RELEASE_TAG_FORMAT,
+          },
+          loadCommitParser,
+        ),
       ).catch((err) => {
         if (isUserError(err)) throw ApplicationFailure.nonRetryable(err.render(), err.code);
         throw err;

@@ -8,7 +8,7 @@
 import { Context, log } from '@temporalio/activity';
 import type { RepositoryConfig } from '../config/schema';
 import { maskSecrets } from '../config/secrets';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 import type { CommitState, CommitStatuses, StatusContext } from '../ports/commit-statuses';
 import { isDefinitiveFailure } from '../ports/failures';
 import { workflowUrl } from '../temporal/ui-links';

@@ -12,7 +12,7 @@ import { INCIDENT_LABEL, type JiraConfig } from '../adapters/jira/jira-tickets';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { maskSecrets } from '../config/secrets';
-import { isUserError } from '../errors';
+import { isUserError } from '../common/errors';
 
 export interface IntegrationCheck {
   repository: string;

@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { hashToken, newToken } from '../http/board/token-hash';
-import { UserError } from '../errors';
-import type { CliContext } from './main';
+import { UserError } from '../common/errors';
+import type { CliContext } from './context';
 
 async function readStdin(stdin: NodeJS.ReadStream): Promise<string> {
   const chunks: Buffer[] = [];

@@ -9,10 +9,10 @@ import {
   DEFAULT_TICKET_PATTERN,
   type PrVerdict,
 } from '../domain/pr-policy';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import { presetOption } from './next-version-command';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { openCompleteRepository } from './repository-checks';
 import { CommitPresets, type CommitPreset } from '../domain/commit-analysis';
 

@@ -3,8 +3,8 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../config/load';
 import { integrationSecretNames } from '../config/integrations-checks';
 import { describeSecrets, maskSecrets, registerSecret } from '../config/secrets';
-import { githubSelection } from '../github-selection';
-import type { CliContext } from './main';
+import { githubSelection } from '../composition/github-selection';
+import type { CliContext } from './context';
 
 export function registerConfigCommands(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('inspect the configuration');

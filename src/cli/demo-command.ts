@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { environmentKey } from '../activities/deploy';
-import { LocalEnvironments } from '../adapters/local/local-environments';
+import { environmentsOf } from '../composition/environment-reads';
 import { LocalIncidents } from '../adapters/local/local-incidents';
 import { LocalMetricSource } from '../adapters/local/local-metric-source';
 import { loadConfig } from '../config/load';
@@ -18,9 +18,9 @@ import type { Config, RepositoryConfig } from '../config/schema';
 import { DEMO_REPOSITORY } from '../demo/demo-repository';
 import { readDemoReceiver } from '../demo/demo-receiver';
 import { deliverPush } from '../demo/run-demo';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import { statusQuery } from '../workflows/pipeline-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 const execFileAsync = promisify(execFile);
@@ -133,7 +133,7 @@ async function commitFix(dir: string, branch: string, message: string): Promise<
 }
 
 async function productionVersion(config: Readonly<Config>, repository: string): Promise<string | null> {
-  const environments = new LocalEnvironments({ dir: path.resolve(config.stateDir, 'environments') });
+  const environments = environmentsOf(config);
   const state = await environments.state(environmentKey(repository, 'production'));
   return state.current?.version ?? null;
 }

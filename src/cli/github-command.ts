@@ -15,9 +15,9 @@ import {
 } from '../adapters/github/repository-setup';
 import { loadConfig } from '../config/load';
 import type { RepositoryConfig } from '../config/schema';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import { StatusContexts } from '../ports/commit-statuses';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 interface SetupOptions {
   dryRun?: boolean;

@@ -11,16 +11,16 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { environmentKey } from '../activities/deploy';
-import { LocalEnvironments } from '../adapters/local/local-environments';
+import { environmentsOf } from '../composition/environment-reads';
 import { LocalIncidents } from '../adapters/local/local-incidents';
 import { LocalGitRepository } from '../adapters/local/git-repository';
 import { loadConfig } from '../config/load';
 import type { Config, RepositoryConfig } from '../config/schema';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import type { IncidentRecord } from '../ports/incidents';
-import { startHotfix } from '../starter';
+import { startHotfix } from '../temporal/workflow-starts';
 import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 /** One incident as `hotfix status` shows it (the README's field list). */
@@ -87,7 +87,7 @@ function repositoryOf(config: Readonly<Config>, name: string): RepositoryConfig 
 
 /** Per repository and environment: what runs, the last good version, the versions marked bad. */
 export async function environmentEntries(config: Readonly<Config>): Promise<EnvironmentEntry[]> {
-  const environments = new LocalEnvironments({ dir: path.resolve(config.stateDir, 'environments') });
+  const environments = environmentsOf(config);
   const entries: EnvironmentEntry[] = [];
   for (const repo of config.repositories) {
     for (const env of ENVIRONMENTS) {

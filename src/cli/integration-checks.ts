@@ -7,8 +7,8 @@
 import { findOras } from '../adapters/oci/oras-registry';
 import type { Config } from '../config/schema';
 import { maskSecrets } from '../config/secrets';
-import { alertChannels, apmFromSource, ociRegistryFromConfig } from '../integration-ports';
-import { projectRoot } from '../package-info';
+import { alertChannels, apmFromSource, ociRegistryFromConfig } from '../composition/integration-ports';
+import { projectRoot } from '../common/package-info';
 
 export interface IntegrationCheck {
   /** `apm`, `registry`, `alerts`. */

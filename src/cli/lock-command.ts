@@ -6,7 +6,7 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import {
   changeModeUpdate,
   forceReleaseUpdate,
@@ -17,7 +17,7 @@ import {
   type LockStatus,
   type ModeChangeResult,
 } from '../workflows/lock-messages';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 function checkResource(resource: string): string {

@@ -7,18 +7,9 @@
  * `--version` or `next-version` never pay for the Temporal client, Octokit or the worker.
  */
 import { Command, CommanderError } from 'commander';
-import { isUserError } from '../errors';
-import { packageVersion } from '../package-info';
-
-export type CommandRegistrar = (program: Command, ctx: CliContext) => void;
-
-export interface CliContext {
-  /** Where command output goes; tests swap it. */
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** Set by a command's action to choose the exit code. */
-  setExitCode: (code: number) => void;
-}
+import { isUserError } from '../common/errors';
+import { packageVersion } from '../common/package-info';
+import type { CliContext, CommandRegistrar } from './context';
 
 /**
  * One line per command group: the top-level commands it adds and how to load its registrar.
@@ -30,10 +21,14 @@ export interface CommandGroup {
   load: () => CommandRegistrar;
 }
 
+function registerAll(registrars: readonly CommandRegistrar[]): CommandRegistrar {
+  return (program, ctx) => registrars.forEach((register) => register(program, ctx));
+}
+
 export const commandGroups: readonly CommandGroup[] = [
   { commands: ['config'], load: () => require('./config-command').registerConfigCommands },
   { commands: ['lock'], load: () => require('./lock-command').registerLockCommands },
-  { commands: ['doctor'], load: () => require('./setup-command').registerSetupCommands },
+  { commands: ['doctor'], load: () => require('./doctor-command').registerDoctorCommand },
   {
     commands: ['next-version'],
     load: () => require('./next-version-command').registerNextVersionCommand,
@@ -43,11 +38,17 @@ export const commandGroups: readonly CommandGroup[] = [
     load: () => require('./check-pr-command').registerCheckPrCommand,
   },
   { commands: ['github'], load: () => require('./github-command').registerGitHubCommands },
+  // The pipeline's commands, one file each (start, decide, status), loaded as one group.
   {
     commands: ['start', 'promote', 'decide', 'status'],
-    load: () => require('./pipeline-command').registerPipelineCommands,
+    load: () =>
+      registerAll([
+        require('./start-command').registerStartCommands,
+        require('./decide-command').registerDecideCommands,
+        require('./status-command').registerStatusCommand,
+      ]),
   },
-  // After the pipeline commands: it adds `start hotfix` to their `start`.
+  // After the start commands: it adds `start hotfix` to their `start`.
   {
     commands: ['start', 'hotfix', 'environments'],
     load: () => require('./hotfix-command').registerHotfixCommands,

@@ -15,9 +15,10 @@ import {
   releaseTagRuleProblems,
   type ReleaseTagRule,
 } from '../domain/release-tags';
-import { UserError } from '../errors';
-import type { CliContext } from './main';
+import { UserError } from '../common/errors';
+import type { CliContext } from './context';
 import { openCompleteRepository } from './repository-checks';
+import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
 import { nextVersionOf, type NextVersionReport } from '../release/next-version-of';
 
 export { nextVersionOf, type NextVersionReport };
@@ -99,7 +100,7 @@ export function registerNextVersionCommand(program: Command, ctx: CliContext): v
       const preset = presetOption(opts.preset);
       const tagRule = tagRuleOption(opts.tagPattern, opts.tagFormat);
       const git = await openCompleteRepository(opts.repo);
-      const report = await nextVersionOf(git, opts.ref, preset, tagRule);
+      const report = await nextVersionOf(git, opts.ref, preset, tagRule, loadCommitParser);
       if (opts.json) ctx.out(JSON.stringify(report, null, 2));
       else for (const line of renderText(report)) ctx.out(line);
     });

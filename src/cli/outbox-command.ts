@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import { Outbox, outboxPath, type OutboxEntry } from '../webhooks/outbox';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 export interface OutboxListing {
   file: string;

@@ -6,11 +6,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import { workflowsPath } from '../worker';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 function historyFiles(target: string): string[] {
   const full = path.resolve(target);
@@ -38,7 +37,11 @@ function historyFiles(target: string): string[] {
   return files;
 }
 
-function load(file: string): { workflowId: string; history: ReturnType<typeof historyFromJSON> } {
+/**
+ * A history as exported (JSON, 64-bit ids as strings): the replayer decodes that form itself,
+ * so no SDK-internal codec is needed here.
+ */
+function load(file: string): { workflowId: string; history: unknown } {
   let json: { workflowId?: string; events?: unknown };
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
@@ -56,7 +59,7 @@ function load(file: string): { workflowId: string; history: ReturnType<typeof hi
       'export it with `temporal workflow show --output json`',
     );
   }
-  return { workflowId: json.workflowId ?? path.basename(file, '.json'), history: historyFromJSON(json) };
+  return { workflowId: json.workflowId ?? path.basename(file, '.json'), history: json };
 }
 
 function quietRuntime(): void {

@@ -3,7 +3,7 @@
  * history cannot answer release questions: not a repository, no commits, shallow clones.
  */
 import { LocalGitRepository } from '../adapters/local/git-repository';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 
 export async function openCompleteRepository(directory: string): Promise<LocalGitRepository> {
   const repo = await LocalGitRepository.open(directory);

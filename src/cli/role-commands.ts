@@ -9,7 +9,7 @@
  * Each waits for Temporal instead of exiting when it is unreachable, and stops on SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
 interface RoleOptions {
   config?: string;
@@ -19,9 +19,10 @@ async function runRole(role: 'worker' | 'serve', opts: RoleOptions): Promise<voi
   // Loaded here, not at the top: `--help` lists these commands without loading the worker.
   const { bootApp } = require('../app') as typeof import('../app');
   const { loadConfig } = require('../config/load') as typeof import('../config/load');
-  const { createLogger } = require('../logging') as typeof import('../logging');
+  const { createLogger } = require('../common/logging') as typeof import('../common/logging');
   const { stopOnSignals } = require('../worker') as typeof import('../worker');
-  const { deploymentFromEnv } = require('../release-build') as typeof import('../release-build');
+  const { deploymentFromEnv } =
+    require('../temporal/release-build') as typeof import('../temporal/release-build');
   const loaded = loadConfig({ file: opts.config });
   const logger = createLogger(loaded.config.log.level);
   const deployment = role === 'worker' ? deploymentFromEnv() : undefined;
@@ -70,7 +71,8 @@ export function registerRoleCommands(program: Command, _ctx: CliContext): void {
     .option('--config <file>', 'configuration file')
     .action(async (opts: RoleOptions) => {
       const { startAll } = require('../main') as typeof import('../main');
-      const { deploymentFromEnv } = require('../release-build') as typeof import('../release-build');
+      const { deploymentFromEnv } =
+        require('../temporal/release-build') as typeof import('../temporal/release-build');
       const deployment = deploymentFromEnv();
       await startAll({
         ...(opts.config ? { configFile: opts.config } : {}),

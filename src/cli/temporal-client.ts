@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema';
 import { loadConfig } from '../config/load';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 import { connectClient, embeddedTarget, externalTarget } from '../temporal/connection';
 
 export interface CliTemporal {

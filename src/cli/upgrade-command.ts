@@ -5,7 +5,7 @@
  *   release-flow upgrade promote <build-id> [--deployment NAME] new releases start on that build
  */
 import type { Command } from 'commander';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 interface UpgradeOptions {

@@ -7,8 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { isRepositoryFullName } from '../adapters/github/repository-ref';
-import { UserError } from '../errors';
+import { isRepositoryFullName } from '../domain/repository-name';
+import { UserError } from '../common/errors';
 import { integrationProblems } from './integrations-checks';
 import { configSchema, type Config } from './schema';
 

@@ -50,7 +50,7 @@ const githubLogin = z
 
 /**
  * How a repository is served by GitHub (issue 7). Whether it is at all is decided by
- * `githubSelection` (src/github-selection.ts): `enabled` when given, else GitHub credentials in
+ * `githubSelection` (src/composition/github-selection.ts): `enabled` when given, else GitHub credentials in
  * the worker's environment and an `OWNER/REPO` name.
  */
 const github = z

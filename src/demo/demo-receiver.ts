@@ -5,7 +5,7 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 
 export interface DemoReceiverFile {
   url: string;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { runReadinessProbe } from '../starter';
+import { runReadinessProbe } from '../temporal/workflow-starts';
 import { sendJson, type Route } from './server';
 
 export interface ReadinessProbe {

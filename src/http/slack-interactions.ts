@@ -15,7 +15,7 @@ import {
 } from '../adapters/slack/decision-actions';
 import { checkSlackSignature, SLACK_TIMESTAMP_WINDOW_S } from '../adapters/slack/request-signature';
 import type { Config } from '../config/schema';
-import type { Logger } from '../logging';
+import type { Logger } from '../common/logging';
 import { BodyTooLarge, readRawBody } from '../webhooks/raw-body';
 import { pipelineWorkflowId } from '../workflows/pipeline-messages';
 import type { DecideCommand, DecideOutcome } from './board/decide';

@@ -2,9 +2,10 @@
  * The next version of a repository at a revision: reads the history through the git port,
  * parses with the preset's parser and decides with the pure rules. Shared by
  * `release-flow next-version` and the main-commit pipeline's activity, so both always agree.
+ * Both hand in the same parser loader (adapters/conventional-commits), so this use case names
+ * only ports and rules.
  */
-import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
-import type { CommitPreset } from '../domain/commit-analysis';
+import type { CommitPreset, ParseCommitMessage } from '../domain/commit-analysis';
 import { decideNextVersion, type NextVersion } from '../domain/next-version';
 import type { ReleaseTagRule } from '../domain/release-tags';
 import type { GitPort } from '../ports/git';
@@ -19,11 +20,15 @@ export interface NextVersionReport extends NextVersion {
   warnings: { sha: string; header: string; warning: string }[];
 }
 
+/** The parse function for a preset's commit messages. */
+export type CommitParserLoader = (preset: CommitPreset) => Promise<ParseCommitMessage>;
+
 export async function nextVersionOf(
   git: GitPort,
   ref: string,
   preset: CommitPreset,
   tagRule: ReleaseTagRule,
+  loadCommitParser: CommitParserLoader,
 ): Promise<NextVersionReport> {
   const head = await git.resolveCommit(ref);
   const lastTag = await git.lastReleaseTag(head, tagRule);

@@ -7,7 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import { UserError } from '../errors';
+import { UserError } from '../common/errors';
 
 export interface TemporalTarget {
   address: string;

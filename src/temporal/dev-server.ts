@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { UserError, isUserError } from '../errors';
+import { UserError, isUserError } from '../common/errors';
 import {
   isRunning,
   parseIdentity,

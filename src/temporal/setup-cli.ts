@@ -4,7 +4,7 @@
  *   --only cli|test-server   provide just one
  *   --quiet                  print only problems and the final paths
  */
-import { projectRoot } from '../package-info';
+import { projectRoot } from '../common/package-info';
 import { ExecutableNotFound, resolveExecutable, type ExecutableKind } from './executables';
 
 async function setup(argv: string[]): Promise<number> {
@@ -33,6 +33,6 @@ async function setup(argv: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-setup(process.argv.slice(2)).then((code) => {
+void setup(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

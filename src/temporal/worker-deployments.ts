@@ -6,9 +6,14 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { UserError } from '../errors';
-import type { Logger } from '../logging';
-import type { WorkerDeployment } from '../worker';
+import { UserError } from '../common/errors';
+import type { Logger } from '../common/logging';
+
+/** This build as a Worker Versioning deployment version: `<deploymentName>.<buildId>` on the server. */
+export interface WorkerDeployment {
+  deploymentName: string;
+  buildId: string;
+}
 
 /** What a starting worker does with its own version: RELEASE_FLOW_SET_CURRENT. */
 export type SetCurrentPolicy = 'if-none' | 'always' | 'never';

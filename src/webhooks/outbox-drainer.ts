@@ -7,9 +7,9 @@
  * backoff, and later starts of the same repository wait behind it, so pushes of one repository
  * start in delivery order (MISSION: pipelines of one repository run in push order).
  */
-import type { Logger } from '../logging';
+import type { Logger } from '../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';
-import { AlreadyReleased } from '../starter';
+import { AlreadyReleased } from '../temporal/workflow-starts';
 import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
 
 export interface DrainerOptions {

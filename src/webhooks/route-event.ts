@@ -15,7 +15,7 @@
  *   Other actions change nothing the gate reads and are ignored.
  */
 import { DEFAULT_RELEASE_TAG_FORMAT, isReleaseTag } from '../domain/release-tags';
-import { forkOfEvent, pullRequestOfEvent } from '../adapters/github/pull-request-event';
+import { forkOfEvent, pullRequestOfEvent } from './pull-request-event';
 import {
   pipelineWorkflowId,
   type MainCommitInput,

@@ -4,13 +4,13 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Route } from '../http/server';
-import type { Logger } from '../logging';
+import type { Logger } from '../common/logging';
 import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledger';
 import { Outbox, outboxPath } from './outbox';
 import { startOutboxDrainer, type OutboxDrainer } from './outbox-drainer';
 import { temporalStarter, type PipelineStarter } from './pipeline-starter';
 import type { BodyBudget } from './raw-body';
-import { webhookRoutes } from './receiver';
+import { webhookRoutes } from './webhook-routes';
 import type { RoutedRepository } from './route-event';
 
 export interface WebhookReceiverOptions {

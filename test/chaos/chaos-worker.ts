@@ -11,7 +11,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { loadConfig } from '../../src/config/load';
-import { createLogger } from '../../src/logging';
+import { createLogger } from '../../src/common/logging';
 import { connectClient, connectNative, externalTarget } from '../../src/temporal/connection';
 import { createWorker, installRuntime } from '../../src/worker';
 

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startApp, type RunningApp } from '../../src/app';
 import { validateConfig } from '../../src/config/load';
-import { UserError } from '../../src/errors';
-import { createLogger } from '../../src/logging';
-import { projectRoot } from '../../src/package-info';
+import { UserError } from '../../src/common/errors';
+import { createLogger } from '../../src/common/logging';
+import { projectRoot } from '../../src/common/package-info';
 import { readinessWorkflow } from '../../src/workflows/readiness-workflow';
 import { freePort, processAlive, waitFor } from '../helpers/ports';
 

@@ -15,9 +15,9 @@ import {
 } from '../../src/demo/demo-repository';
 import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { runDemo } from '../../src/demo/run-demo';
-import { createLogger } from '../../src/logging';
+import { createLogger } from '../../src/common/logging';
 import { statusQuery } from '../../src/workflows/pipeline-messages';
-import { WEBHOOK_PATH } from '../../src/webhooks/receiver';
+import { WEBHOOK_PATH } from '../../src/webhooks/webhook-routes';
 import { waitFor, withChosenPorts } from '../helpers/ports';
 
 describe('the npm start demo on the dev server', () => {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { projectRoot } from '../../src/package-info';
+import { projectRoot } from '../../src/common/package-info';
 import { devServerPidFile, startDevServer } from '../../src/temporal/dev-server';
 import { lookup } from '../../src/temporal/executables';
 import { processAlive, waitFor } from '../helpers/ports';

@@ -23,8 +23,8 @@ import {
 import { GitWiki } from '../../src/adapters/github/git-wiki';
 import { GitHubCommitStatuses } from '../../src/adapters/github/github-commit-statuses';
 import { GitHubRefs } from '../../src/adapters/github/github-refs';
-import { UserError } from '../../src/errors';
-import { createLogger } from '../../src/logging';
+import { UserError } from '../../src/common/errors';
+import { createLogger } from '../../src/common/logging';
 import { CommitStates, StatusContexts } from '../../src/ports/commit-statuses';
 import { cli } from '../helpers/cli';
 import { FakeGitHub } from '../helpers/fake-github';

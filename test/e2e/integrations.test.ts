@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startApp, type RunningApp } from '../../src/app';
 import { validateConfig } from '../../src/config/load';
-import { createLogger } from '../../src/logging';
+import { createLogger } from '../../src/common/logging';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
 import { cli } from '../helpers/cli';
 import { fakePagerDuty, fakeSlack, type FakeServer } from '../helpers/fake-saas';

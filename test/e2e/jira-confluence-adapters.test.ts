@@ -6,7 +6,7 @@ import { confluenceClient, jiraClient } from '../../src/adapters/jira/credential
 import { JiraTickets, type JiraConfig } from '../../src/adapters/jira/jira-tickets';
 import { maskSecrets } from '../../src/config/secrets';
 import { renderRetrospective } from '../../src/domain/retrospective-template';
-import { isUserError } from '../../src/errors';
+import { isUserError } from '../../src/common/errors';
 import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
 import { FakeConfluence } from '../helpers/fake-confluence';
 import { FakeJira, type Deployment } from '../helpers/fake-jira';

@@ -20,9 +20,9 @@ import { LocalMetricSource } from '../../src/adapters/local/local-metric-source'
 import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { checkAtlassian } from '../../src/cli/atlassian-doctor';
 import { validateConfig } from '../../src/config/load';
-import { createLocalPipelinePorts } from '../../src/pipeline-ports';
-import { createRepositoryPorts } from '../../src/repository-ports';
-import { startMainCommit, startPullRequestGate, startTagRelease } from '../../src/starter';
+import { createLocalPipelinePorts } from '../../src/composition/pipeline-ports';
+import { createRepositoryPorts } from '../../src/composition/repository-ports';
+import { startMainCommit, startPullRequestGate, startTagRelease } from '../../src/temporal/workflow-starts';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
 import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
 import { emergencySignal } from '../../src/workflows/production-messages';

@@ -9,7 +9,7 @@ import { createArtifactActivities } from '../../src/activities/artifacts';
 import { createDeployActivities } from '../../src/activities/deploy';
 import { LocalEnvironments } from '../../src/adapters/local/local-environments';
 import { findOras, OrasRegistry } from '../../src/adapters/oci/oras-registry';
-import { projectRoot } from '../../src/package-info';
+import { projectRoot } from '../../src/common/package-info';
 import { environmentKey } from '../../src/activities/deploy';
 import { startRegistry, type RunningRegistry } from '../helpers/real-servers';
 

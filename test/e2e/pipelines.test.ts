@@ -9,7 +9,7 @@ import { startApp, type RunningApp } from '../../src/app';
 import { withChosenPorts } from '../helpers/ports';
 import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
-import { createLogger } from '../../src/logging';
+import { createLogger } from '../../src/common/logging';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
 import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
 import { git } from '../helpers/git-fixture';

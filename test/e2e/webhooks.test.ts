@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { startHttpServer } from '../../src/http/server';
 import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
 import { waitFor } from '../helpers/ports';

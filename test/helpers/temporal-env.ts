@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { lookup, type ExecutableKind } from '../../src/temporal/executables';
-import { projectRoot } from '../../src/package-info';
+import { projectRoot } from '../../src/common/package-info';
 import { releaseSearchAttributes } from '../../src/temporal/search-attributes';
 import { workflowsPath } from '../../src/worker';
 

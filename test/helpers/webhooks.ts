@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/logging';
-import type { StartResult } from '../../src/starter';
+import { createLogger, type Logger } from '../../src/common/logging';
+import type { StartResult } from '../../src/temporal/workflow-starts';
 import type { PipelineStarter } from '../../src/webhooks/pipeline-starter';
 import { TemporalUnavailable } from '../../src/webhooks/pipeline-starter';
 import type { StartRequest } from '../../src/webhooks/route-event';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { demoConfigPath, loadConfig } from '../../src/config/load';
 import { demoRepositoryConfig } from '../../src/demo/demo-repository';
-import { projectRoot } from '../../src/package-info';
+import { projectRoot } from '../../src/common/package-info';
 import { cli } from '../helpers/cli';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'rf-cli-edges-'));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { buildProgram, commandGroups, groupsFor } from '../../src/cli/main';
-import { projectRoot } from '../../src/package-info';
+import { projectRoot } from '../../src/common/package-info';
 import { GitFixture } from '../helpers/git-fixture';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { demoReceiverPath, readDemoReceiver, writeDemoReceiver } from '../../src/demo/demo-receiver';
-import { UserError } from '../../src/errors';
+import { UserError } from '../../src/common/errors';
 
 describe('the running demo receiver record', () => {
   it('is written for this user only and read back; a secret from the environment wins', () => {

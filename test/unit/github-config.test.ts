@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, validateConfig } from '../../src/config/load';
-import { githubSelection } from '../../src/github-selection';
+import { githubSelection } from '../../src/composition/github-selection';
 
 function problemsOf(raw: unknown): string[] {
   try {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { environmentKey } from '../../src/activities/deploy';
 import { LocalEnvironments } from '../../src/adapters/local/local-environments';
 import { LocalIncidents } from '../../src/adapters/local/local-incidents';
-import { waitingForOf } from '../../src/cli/pipeline-command';
+import { waitingForOf } from '../../src/cli/status-command';
 import type { LockStatus } from '../../src/workflows/lock-messages';
 import { cli } from '../helpers/cli';
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
 import { escapePromqlString, fillPromql } from '../../src/adapters/prometheus/query-template';
 import { ConfigError, validateConfig } from '../../src/config/load';
-import { alertRoute, RoutedApm } from '../../src/integration-ports';
+import { alertRoute, RoutedApm } from '../../src/composition/integration-ports';
 
 function problemsOf(raw: unknown): string[] {
   try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UserError } from '../../src/errors';
-import { buildInfo, deploymentFromEnv } from '../../src/release-build';
+import { UserError } from '../../src/common/errors';
+import { buildInfo, deploymentFromEnv } from '../../src/temporal/release-build';
 import { setCurrentPolicy } from '../../src/temporal/worker-deployments';
 
 describe('the build as a worker deployment version', () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ConfigError, validateConfig } from '../../src/config/load';
+import { type ConfigError, validateConfig } from '../../src/config/load';
 import { DEFAULT_RELEASE_TAG_PATTERN, isReleaseTag } from '../../src/domain/release-tags';
 import { routeEvent } from '../../src/webhooks/route-event';
 import { cli } from '../helpers/cli';

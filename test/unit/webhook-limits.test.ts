@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { startHttpServer, type HttpServerLimits, type RunningHttpServer } from '../../src/http/server';
 import { BodyBudget, type BodyBudgetOptions } from '../../src/webhooks/raw-body';
-import { webhookRoutes } from '../../src/webhooks/receiver';
+import { webhookRoutes } from '../../src/webhooks/webhook-routes';
 import { capturingLogger, deliver, fakeStarter, SECRET } from '../helpers/webhooks';
 
 const REPO = {

@@ -2,7 +2,7 @@ import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
-  Client,
+  type Client,
   WorkflowFailedError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,

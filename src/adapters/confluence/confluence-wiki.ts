@@ -7,7 +7,7 @@
  * the same page: a stale version (409) is read again and retried.
  */
 import { nextIncidentId } from '../../domain/incident-ids';
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 import type { RepositoryConfig } from '../../config/schema';
 import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
 import type { DocumentRef } from '../../ports/tickets';

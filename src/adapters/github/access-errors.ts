@@ -5,7 +5,7 @@
  * `x-accepted-github-permissions` header quoted. Any other status is left as it is: 5xx are
  * transient and the retry policy handles them.
  */
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 
 /** Repository permissions in the words of GitHub's fine-grained token settings. */
 export const GitHubPermissions = {

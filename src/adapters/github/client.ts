@@ -18,8 +18,8 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Octokit } from '@octokit/rest';
 import { maskSecrets, registerSecret } from '../../config/secrets';
-import { UserError } from '../../errors';
-import { packageVersion } from '../../package-info';
+import { UserError } from '../../common/errors';
+import { packageVersion } from '../../common/package-info';
 import {
   explainAccess,
   GitHubAccessError,

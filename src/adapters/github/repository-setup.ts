@@ -8,7 +8,7 @@
  * contexts, admins enforcement, push restrictions...), except linear history, which forbids the
  * merge commits the flow relies on.
  */
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 import { StatusContexts } from '../../ports/commit-statuses';
 import {
   GitHubPermissions,

@@ -12,7 +12,7 @@
  *   or network error is left transient for the activity's retry policy.
  */
 import { registerSecret } from '../../config/secrets';
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 
 export type AtlassianProduct = 'Jira' | 'Confluence';
 

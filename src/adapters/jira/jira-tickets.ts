@@ -10,7 +10,7 @@
  * is `/search/jql` with page tokens on Cloud and `/search` with `startAt` on Data Center.
  */
 import { nextIncidentId } from '../../domain/incident-ids';
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 import type { RepositoryConfig } from '../../config/schema';
 import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
 import type { TicketLinkRequest, TicketTracker, TrackedTicket } from '../../ports/ticket-tracker';

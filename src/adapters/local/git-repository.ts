@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 import { latestReleaseTag, type ReleaseTagRule } from '../../domain/release-tags';
 import type { CommitRecord, GitPort, HistoryCompleteness, ReleasePoint } from '../../ports/git';
 import type { GitRefs } from '../../ports/git-refs';

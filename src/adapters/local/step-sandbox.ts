@@ -15,7 +15,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { chmod, chown, lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../errors';
+import { UserError } from '../../common/errors';
 
 export const SandboxModes = {
   auto: 'auto',

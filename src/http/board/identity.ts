@@ -19,7 +19,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../../config/schema';
-import { parseDuration } from '../../duration';
+import { parseDuration } from '../../common/duration';
 import { LoginLimiter } from './login-limiter';
 import { verifyToken } from './token-hash';
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/schema';
-import type { Logger } from '../../logging';
+import type { Logger } from '../../common/logging';
 import { logLinkKey, logLinks } from '../log-routes';
 import type { Route } from '../server';
 import { slackInteractionRoutes } from '../slack-interactions';

@@ -9,8 +9,8 @@
  *   or a GitHub App, see `githubCredentialsFromEnv`) and the repository's name is `OWNER/REPO`:
  *   the name webhooks deliver is then a GitHub repository this worker can reach.
  */
-import { githubCredentialsFromEnv } from './adapters/github/client';
-import { isRepositoryFullName } from './adapters/github/repository-ref';
+import { githubCredentialsFromEnv } from '../adapters/github/client';
+import { isRepositoryFullName } from '../domain/repository-name';
 
 /** The part of a repository's configuration the rule reads. */
 export interface GitHubSelectable {

@@ -9,10 +9,10 @@
  */
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import type { PipelinePorts } from './activities/pipeline';
-import { environmentKey } from './activities/deploy';
-import { linkReleaseOnTickets } from './activities/release-links';
-import type { PullRequestPorts } from './activities/pr-gate';
+import type { PipelinePorts } from '../activities/pipeline';
+import { environmentKey } from '../activities/deploy';
+import { linkReleaseOnTickets } from '../activities/release-links';
+import type { PullRequestPorts } from '../activities/pr-gate';
 import {
   DEFAULT_GITHUB_API_URL,
   webUrlOf,
@@ -20,33 +20,33 @@ import {
   githubCredentialsFromEnv,
   type GitHubClient,
   type GitHubClientOptions,
-} from './adapters/github/client';
-import { GitHubCommitStatuses } from './adapters/github/github-commit-statuses';
-import { GitHubPullRequests } from './adapters/github/github-pull-requests';
-import { parseRepositoryRef, type RepositoryRef } from './adapters/github/repository-ref';
-import { AlertJournal } from './adapters/local/alert-journal';
-import { LocalGitRepository } from './adapters/local/git-repository';
+} from '../adapters/github/client';
+import { GitHubCommitStatuses } from '../adapters/github/github-commit-statuses';
+import { GitHubPullRequests } from '../adapters/github/github-pull-requests';
+import { parseRepositoryRef, type RepositoryRef } from '../adapters/github/repository-ref';
+import { AlertJournal } from '../adapters/local/alert-journal';
+import { LocalGitRepository } from '../adapters/local/git-repository';
 import {
   LocalPullRequests,
   PullRequestRegistry,
   pullRequestRegistryPath,
-} from './adapters/local/local-pull-requests';
-import { FilesystemRegistry } from './adapters/local/filesystem-registry';
-import { LocalEnvironments, type DeployCommand } from './adapters/local/local-environments';
-import { LocalIncidents } from './adapters/local/local-incidents';
-import { LocalMetricSource } from './adapters/local/local-metric-source';
-import { WorktreeCommandRunner } from './adapters/local/worktree-command-runner';
-import type { Config, RepositoryConfig } from './config/schema';
-import { UserError } from './errors';
-import type { FencedResource } from './ports/fenced-resource';
+} from '../adapters/local/local-pull-requests';
+import { FilesystemRegistry } from '../adapters/local/filesystem-registry';
+import { LocalEnvironments, type DeployCommand } from '../adapters/local/local-environments';
+import { LocalIncidents } from '../adapters/local/local-incidents';
+import { LocalMetricSource } from '../adapters/local/local-metric-source';
+import { WorktreeCommandRunner } from '../adapters/local/worktree-command-runner';
+import type { Config, RepositoryConfig } from '../config/schema';
+import { UserError } from '../common/errors';
+import type { FencedResource } from '../ports/fenced-resource';
 import { githubSelection } from './github-selection';
-import type { CommitStatuses } from './ports/commit-statuses';
-import type { TicketTracker } from './ports/ticket-tracker';
+import type { CommitStatuses } from '../ports/commit-statuses';
+import type { TicketTracker } from '../ports/ticket-tracker';
 import { createRepositoryPorts } from './repository-ports';
-import { stepSandboxFor, type StepSandbox } from './adapters/local/step-sandbox';
-import { ReleaseLedger, releaseLedgerPath } from './adapters/local/release-ledger';
+import { stepSandboxFor, type StepSandbox } from '../adapters/local/step-sandbox';
+import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledger';
 import { alertsFromConfig, ociRegistryFromConfig, RoutedApm, RoutedRegistry } from './integration-ports';
-import type { Registry } from './ports/registry';
+import type { Registry } from '../ports/registry';
 
 export interface LocalPipelineOptions {
   config: Readonly<Config>;

@@ -5,21 +5,21 @@
  * secret: credentials are read from the environment on each call and masked.
  */
 import path from 'node:path';
-import { DatadogApm, datadogApiUrl } from './adapters/datadog/datadog-apm';
-import type { AlertChannel } from './adapters/alerts/alert-channel';
-import { RoutedAlerts } from './adapters/alerts/routed-alerts';
-import { findOras, OrasRegistry } from './adapters/oci/oras-registry';
-import { PagerDutyChannel } from './adapters/pagerduty/pagerduty-channel';
-import { PrometheusApm } from './adapters/prometheus/prometheus-apm';
-import { SlackChannel } from './adapters/slack/slack-channel';
-import type { Config, RepositoryConfig } from './config/schema';
-import { parseDuration } from './duration';
-import { UserError } from './errors';
-import { projectRoot } from './package-info';
-import type { Alerts } from './ports/alerts';
-import type { Apm, ApmQuery } from './ports/apm';
-import type { MeasuredSample } from './domain/health-verdict';
-import type { Registry } from './ports/registry';
+import { DatadogApm, datadogApiUrl } from '../adapters/datadog/datadog-apm';
+import type { AlertChannel } from '../adapters/alerts/alert-channel';
+import { RoutedAlerts } from '../adapters/alerts/routed-alerts';
+import { findOras, OrasRegistry } from '../adapters/oci/oras-registry';
+import { PagerDutyChannel } from '../adapters/pagerduty/pagerduty-channel';
+import { PrometheusApm } from '../adapters/prometheus/prometheus-apm';
+import { SlackChannel } from '../adapters/slack/slack-channel';
+import type { Config, RepositoryConfig } from '../config/schema';
+import { parseDuration } from '../common/duration';
+import { UserError } from '../common/errors';
+import { projectRoot } from '../common/package-info';
+import type { Alerts } from '../ports/alerts';
+import type { Apm, ApmQuery } from '../ports/apm';
+import type { MeasuredSample } from '../domain/health-verdict';
+import type { Registry } from '../ports/registry';
 
 type Integrations = Config['integrations'];
 

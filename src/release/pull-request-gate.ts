@@ -11,15 +11,15 @@ import {
   statusDescription,
   type PrPolicyOptions,
   type PrVerdict,
-} from '../../domain/pr-policy';
+} from '../domain/pr-policy';
 import {
   CommitStates,
   StatusContexts,
   type CommitStatus,
   type CommitStatuses,
-} from '../../ports/commit-statuses';
-import type { PullRequestRef, PullRequests } from '../../ports/pull-requests';
-import type { TrackedTicket } from '../../ports/ticket-tracker';
+} from '../ports/commit-statuses';
+import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
+import type { TrackedTicket } from '../ports/ticket-tracker';
 
 export interface PrGateOptions {
   policy?: PrPolicyOptions;

@@ -5,9 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from './errors';
-import { packageVersion, projectRoot } from './package-info';
-import type { WorkerDeployment } from './worker';
+import { UserError } from '../common/errors';
+import { packageVersion, projectRoot } from '../common/package-info';
+import type { WorkerDeployment } from './worker-deployments';
 
 export interface BuildInfo {
   version: string;

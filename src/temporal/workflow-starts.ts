@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from './temporal/search-attributes';
-import { readinessWorkflow } from './workflows/readiness-workflow';
+import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from './search-attributes';
+import { readinessWorkflow } from '../workflows/readiness-workflow';
 import {
   PipelineWorkflowTypes,
   pipelineWorkflowId,
@@ -14,15 +14,15 @@ import {
   type PipelineStage,
   type ProductionReleaseInput,
   type TagReleaseInput,
-} from './workflows/pipeline-messages';
-import { HOTFIX_WORKFLOW_TYPE, hotfixWorkflowId, type HotfixInput } from './workflows/hotfix-messages';
+} from '../workflows/pipeline-messages';
+import { HOTFIX_WORKFLOW_TYPE, hotfixWorkflowId, type HotfixInput } from '../workflows/hotfix-messages';
 import {
   PullRequestGateWorkflowTypes,
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,
   type PullRequestGateInput,
   type RecheckOpenPullRequestsInput,
-} from './workflows/pr-gate-messages';
+} from '../workflows/pr-gate-messages';
 
 /** Start a readiness probe and wait for its answer (used by GET /readyz). */
 export async function runReadinessProbe(

@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
-import { isUserError } from '../errors';
-import { projectRoot } from '../package-info';
+import { isUserError } from '../common/errors';
+import { projectRoot } from '../common/package-info';
 import { checkIntegrations, type IntegrationCheck } from './integration-checks';
 import { lookup, type ExecutableKind } from '../temporal/executables';
 import { doctorAtlassian } from './atlassian-doctor';
-import type { CliContext } from './main';
+import type { CliContext } from './context';
 
-export function registerSetupCommands(program: Command, ctx: CliContext): void {
+export function registerDoctorCommand(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
     .description(

@@ -15,7 +15,7 @@
  */
 import type http from 'node:http';
 import { sendJson, type Route } from '../http/server';
-import type { Logger } from '../logging';
+import type { Logger } from '../common/logging';
 import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
 import type { Outbox } from './outbox';
 import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
@@ -29,7 +29,7 @@ import {
 import { routeEvent, type RoutedRepository, type StartRequest } from './route-event';
 import { checkSignature } from './signature';
 import type { ReleaseLedger } from '../adapters/local/release-ledger';
-import { AlreadyReleased, refuseReleased, type ReleasedVersions } from '../starter';
+import { AlreadyReleased, refuseReleased, type ReleasedVersions } from '../temporal/workflow-starts';
 
 export const WEBHOOK_PATH = '/webhooks/github';
 

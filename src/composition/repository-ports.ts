@@ -14,30 +14,30 @@ import {
   gitTokenSource,
   DEFAULT_GITHUB_API_URL,
   type GitHubClient,
-} from './adapters/github/client';
-import { GitHubContentsWiki } from './adapters/github/contents-wiki';
-import { GitWiki } from './adapters/github/git-wiki';
-import { GitHubCommitStatuses } from './adapters/github/github-commit-statuses';
-import { GitHubGit } from './adapters/github/github-git';
-import { GitHubHistory } from './adapters/github/github-history';
-import { GitHubIssueTickets } from './adapters/github/github-issue-tickets';
-import { GitHubRefs } from './adapters/github/github-refs';
-import { fullName, parseRepositoryRef, type RepositoryRef } from './adapters/github/repository-ref';
-import { ConfluenceWiki } from './adapters/confluence/confluence-wiki';
-import { confluenceClient, jiraClient, type ClientTuning } from './adapters/jira/credentials';
-import { JiraTickets } from './adapters/jira/jira-tickets';
-import { LocalGitRepository } from './adapters/local/git-repository';
-import { MarkdownTickets } from './adapters/local/markdown-tickets';
-import { MarkdownWiki } from './adapters/local/markdown-wiki';
-import { StatusJournal } from './adapters/local/status-journal';
-import type { RepositoryConfig } from './config/schema';
-import { UserError } from './errors';
+} from '../adapters/github/client';
+import { GitHubContentsWiki } from '../adapters/github/contents-wiki';
+import { GitWiki } from '../adapters/github/git-wiki';
+import { GitHubCommitStatuses } from '../adapters/github/github-commit-statuses';
+import { GitHubGit } from '../adapters/github/github-git';
+import { GitHubHistory } from '../adapters/github/github-history';
+import { GitHubIssueTickets } from '../adapters/github/github-issue-tickets';
+import { GitHubRefs } from '../adapters/github/github-refs';
+import { fullName, parseRepositoryRef, type RepositoryRef } from '../adapters/github/repository-ref';
+import { ConfluenceWiki } from '../adapters/confluence/confluence-wiki';
+import { confluenceClient, jiraClient, type ClientTuning } from '../adapters/jira/credentials';
+import { JiraTickets } from '../adapters/jira/jira-tickets';
+import { LocalGitRepository } from '../adapters/local/git-repository';
+import { MarkdownTickets } from '../adapters/local/markdown-tickets';
+import { MarkdownWiki } from '../adapters/local/markdown-wiki';
+import { StatusJournal } from '../adapters/local/status-journal';
+import type { RepositoryConfig } from '../config/schema';
+import { UserError } from '../common/errors';
 import { githubSelection } from './github-selection';
-import type { CommitStatuses } from './ports/commit-statuses';
-import type { GitPort } from './ports/git';
-import type { GitRefs } from './ports/git-refs';
-import type { Tickets } from './ports/tickets';
-import type { Wiki } from './ports/wiki';
+import type { CommitStatuses } from '../ports/commit-statuses';
+import type { GitPort } from '../ports/git';
+import type { GitRefs } from '../ports/git-refs';
+import type { Tickets } from '../ports/tickets';
+import type { Wiki } from '../ports/wiki';
 
 export interface RepositoryPorts {
   /** History and release refs (local clone, or GitHub with the clone for history when there is one). */
