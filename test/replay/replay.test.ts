@@ -22,23 +22,50 @@ const jsonFiles = (dir: string) =>
     .filter((f) => f.endsWith('.json'))
     .sort();
 
+/** Histories live in a folder per registered workflow type: `histories/<workflowType>/<name>.json`. */
+const workflowTypes = readdirSync(historiesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+function startedType(dir: string, file: string): string | undefined {
+  const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as {
+    events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
+  };
+  return json.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+}
+
 describe('replay of recorded histories against the bundle the worker ships', () => {
-  it('every history under test/replay/histories replays without a determinism error', async () => {
-    const files = jsonFiles(historiesDir);
-    assert.ok(files.length > 0, 'there are recorded histories');
-    const results = Worker.runReplayHistories(
-      { workflowBundle: await workflowBundle() },
-      files.map((f) => load(historiesDir, f)),
+  it('every history lives in the folder named for its workflow type', () => {
+    assert.ok(workflowTypes.length > 0, 'there are recorded histories');
+    assert.deepEqual(jsonFiles(historiesDir), [], 'no history outside a workflow type folder');
+    const misplaced = workflowTypes.flatMap((type) =>
+      jsonFiles(path.join(historiesDir, type))
+        .filter((f) => startedType(path.join(historiesDir, type), f) !== type)
+        .map((f) => `${type}/${f}`),
     );
-    const failures: string[] = [];
-    let count = 0;
-    for await (const r of results) {
-      count += 1;
-      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
-    }
-    assert.equal(count, files.length);
-    assert.deepEqual(failures, []);
+    assert.deepEqual(misplaced, []);
   });
+
+  for (const type of workflowTypes) {
+    it(`every ${type} history under test/replay/histories replays without a determinism error`, async () => {
+      const dir = path.join(historiesDir, type);
+      const files = jsonFiles(dir);
+      assert.ok(files.length > 0, `there are recorded ${type} histories`);
+      const results = Worker.runReplayHistories(
+        { workflowBundle: await workflowBundle() },
+        files.map((f) => load(dir, f)),
+      );
+      const failures: string[] = [];
+      let count = 0;
+      for await (const r of results) {
+        count += 1;
+        if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+      }
+      assert.equal(count, files.length);
+      assert.deepEqual(failures, []);
+    });
+  }
 
   for (const file of jsonFiles(brokenDir)) {
     it(`the check bites: ${file} (deliberately broken) fails with a determinism error`, async () => {
