@@ -1,5 +1,6 @@
 /**
- * Pipeline commands (issue 5): start a stage by hand, promote, decide, and show every release.
+ * Pipeline commands (README "The command line"): start a stage by hand, promote, decide, and show
+ * every release.
  *
  *   release-flow start main-commit --repo R --sha SHA
  *   release-flow start tag --repo R --tag vX.Y.Z [--sha SHA]
