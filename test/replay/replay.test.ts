@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from '../helpers/temporal-env';
@@ -11,10 +10,13 @@ import { workflowBundle } from '../helpers/temporal-env';
 const historiesDir = path.join(__dirname, 'histories');
 const brokenDir = path.join(__dirname, 'broken');
 
-/** Fixture files hold a recorded history plus the workflow id it ran under. */
+/**
+ * Fixture files hold a recorded history as `temporal workflow show --output json` exports it,
+ * plus the workflow id it ran under; the replayer reads that JSON form itself.
+ */
 function load(dir: string, file: string) {
   const json = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { workflowId?: string };
-  return { workflowId: json.workflowId ?? file, history: historyFromJSON(json) };
+  return { workflowId: json.workflowId ?? file, history: json };
 }
 
 const jsonFiles = (dir: string) =>
