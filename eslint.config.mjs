@@ -194,10 +194,4 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // TEMPORARY, to be removed with the one history recorder: the recorders and the replay test
-    // still read and write history JSON through the SDK's internal proto-utils.
-    files: ['scripts/record-*-histories.ts', 'test/replay/replay.test.ts'],
-    rules: { 'no-restricted-imports': 'off' },
-  },
 );

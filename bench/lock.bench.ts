@@ -18,6 +18,7 @@ import { lockWorkflow } from '../src/workflows/staging-lock';
 import { HOLD_UNTIL_OPENED, lockHarness, untilClosed, untilStatus } from '../test/helpers/lock-harness';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
 import { pingPongWorkflow } from './ping-pong-workflow';
+import { percentile } from './figures';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const CONTENDERS = 50;
@@ -37,11 +38,6 @@ function signals(events: Event[], name: string): { at: number; arg: unknown }[] 
 
 async function events(client: Client, workflowId: string, runId?: string): Promise<Event[]> {
   return (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 
 async function main(): Promise<void> {

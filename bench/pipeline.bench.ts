@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pipeline` (issue #5, Performance): with activities that do no work, on one dev
+ * `npm run bench:pipeline` (README "Benchmarks"): with activities that do no work, on one dev
  * server and one worker (its own process, a prebuilt bundle):
  *
  * - Overhead: the wall time of a full release (start main-commit, start tag with its tag, await
@@ -33,6 +33,7 @@ import { tagReleaseWorkflow } from '../src/workflows/tag-pipeline';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
 import { bareReleaseWorkflow, type BareStep } from './bare-release-workflow';
 import type { PipelineWorkerMessage, PipelineWorkerSpec } from './pipeline-worker';
+import { percentile } from './figures';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
@@ -111,11 +112,6 @@ function stagingHeldMs(history: Event[]): number {
   );
   if (!granted || !released) return NaN;
   return tsToMs(released.eventTime) - tsToMs(granted.eventTime);
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));

@@ -20,8 +20,9 @@ import { signBody } from '../src/webhooks/signature';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
 import { validateConfig } from '../src/config/load';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
+import { percentile } from './figures';
+import { post, SECRET, sendOpenLoop, signedPush } from './webhook-load';
 
-const SECRET = 'bench-webhook-secret';
 const SLOW = 50;
 const OVERSIZED = 20;
 const OVERSIZED_BYTES = 30 * 1024 * 1024;
@@ -32,11 +33,6 @@ const BAD_SIGNATURE = `sha256=${'0'.repeat(64)}`;
 
 const round = (x: number) => Math.round(x * 10) / 10;
 const mb = (bytes: number) => round(bytes / 1024 / 1024);
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
 
 /** Answers seen by the bad connections, by status ("closed" when the socket went without one). */
 const answers: Record<string, number> = {};
@@ -106,33 +102,6 @@ function oversizedClient(port: number, stop: () => boolean): void {
   pump();
 }
 
-function post(agent: http.Agent, port: number, body: string, signature: string, n: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent,
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/webhooks/github',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'x-github-event': 'push',
-          'x-github-delivery': `hostile-bench-${n}`,
-          'x-hub-signature-256': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** The bad connections, run in a child process so they do not share the receiver's event loop and memory. */
 function startAttackers(port: number): { stop(): Promise<Record<string, number>> } {
   const child = fork(__filename, ['--attackers', String(port)], { execArgv: process.execArgv });
@@ -181,7 +150,11 @@ export async function runHostileBench(): Promise<void> {
   let attackers: { stop(): Promise<Record<string, number>> } | undefined;
   try {
     // Warm the path once, then take the baseline.
-    await post(agent, server.port, '{}', await signBody(SECRET, '{}'), 0).catch(() => 0);
+    await post(agent, server.port, {
+      body: '{}',
+      signature: await signBody(SECRET, '{}'),
+      id: 'hostile-bench-0',
+    }).catch(() => 0);
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
@@ -192,37 +165,25 @@ export async function runHostileBench(): Promise<void> {
 
     const total = HONEST_RATE * HONEST_SECONDS;
     const prepared = await Promise.all(
-      Array.from({ length: total }, async (_, i) => {
-        const body = JSON.stringify({
-          ref: 'refs/heads/main',
-          before: '0'.repeat(39) + '1',
-          after: (i + 1).toString(16).padStart(40, '0'),
-          repository: { full_name: 'bench/app' },
-        });
-        return { body, signature: await signBody(SECRET, body) };
-      }),
+      Array.from({ length: total }, (_, i) =>
+        signedPush((i + 1).toString(16).padStart(40, '0'), `hostile-bench-${i + 1}`),
+      ),
     );
     const latencies: number[] = [];
     const statuses: Record<string, number> = {};
-    const t0 = performance.now();
-    const inflight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const wait = t0 + (i * 1000) / HONEST_RATE - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const sentAt = performance.now();
-      inflight.push(
-        post(agent, server.port, prepared[i]!.body, prepared[i]!.signature, i + 1).then(
-          (status) => {
-            latencies.push(performance.now() - sentAt);
-            statuses[status] = (statuses[status] ?? 0) + 1;
-          },
-          () => {
-            statuses.error = (statuses.error ?? 0) + 1;
-          },
-        ),
-      );
-    }
-    await Promise.all(inflight);
+    await sendOpenLoop(
+      agent,
+      server.port,
+      prepared,
+      HONEST_RATE,
+      (status, ms) => {
+        latencies.push(ms);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      },
+      () => {
+        statuses.error = (statuses.error ?? 0) + 1;
+      },
+    );
     clearInterval(sampler);
     const answers = await attackers.stop();
     attackers = undefined;

@@ -18,15 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { startHttpServer } from '../src/http/server';
 import { createLogger } from '../src/common/logging';
-import { signBody } from '../src/webhooks/signature';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
+import { percentile } from './figures';
+import { SECRET, sendOpenLoop, signedPush } from './webhook-load';
 import { runHostileBench } from './webhooks-hostile';
 
 const RATES = [25, 50, 100, 200, 400, 800];
 const STEP_SECONDS = 3;
 const P99_BUDGET_MS = 100;
-const SECRET = 'bench-webhook-secret';
 
 interface Step {
   rate: number;
@@ -39,39 +39,7 @@ interface Step {
   maxMs: number;
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-}
-
 const round = (x: number) => Math.round(x * 10) / 10;
-
-function post(agent: http.Agent, port: number, body: string, signature: string, n: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent,
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/webhooks/github',
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          'x-github-event': 'push',
-          'x-github-delivery': `bench-${n}`,
-          'x-hub-signature-256': signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 async function sweep(): Promise<void> {
   const env = await devServerEnv();
@@ -93,43 +61,28 @@ async function sweep(): Promise<void> {
       const count = rate * STEP_SECONDS;
       // Signed ahead of time: the clock measures the receiver, not the load generator.
       const prepared = await Promise.all(
-        Array.from({ length: count }, async () => {
+        Array.from({ length: count }, () => {
           n++;
-          const body = JSON.stringify({
-            ref: 'refs/heads/main',
-            before: '0'.repeat(39) + '1',
-            after: n.toString(16).padStart(40, '0'),
-            repository: { full_name: 'bench/app' },
-          });
-          return { body, signature: await signBody(SECRET, body), n };
+          return signedPush(n.toString(16).padStart(40, '0'), `bench-${n}`);
         }),
       );
       const latencies: number[] = [];
       let ok = 0;
       let failed = 0;
-      const t0 = performance.now();
-      const inflight: Promise<void>[] = [];
-      for (let i = 0; i < count; i++) {
-        const due = t0 + (i * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        const p = prepared[i]!;
-        const sentAt = performance.now();
-        inflight.push(
-          post(agent, server.port, p.body, p.signature, p.n).then(
-            (status) => {
-              latencies.push(performance.now() - sentAt);
-              if (status === 201) ok++;
-              else failed++;
-            },
-            () => {
-              failed++;
-            },
-          ),
-        );
-      }
-      await Promise.all(inflight);
-      const elapsed = (performance.now() - t0) / 1000;
+      const elapsed = await sendOpenLoop(
+        agent,
+        server.port,
+        prepared,
+        rate,
+        (status, ms) => {
+          latencies.push(ms);
+          if (status === 201) ok++;
+          else failed++;
+        },
+        () => {
+          failed++;
+        },
+      );
       const step: Step = {
         rate,
         sent: count,
@@ -224,40 +177,26 @@ async function sustained(): Promise<void> {
   try {
     console.log(`signing ${count} deliveries ...`);
     const prepared = await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
+      Array.from({ length: count }, (_, i) => {
         const after = (i + 1).toString(16).padStart(40, 'b');
         commits.push(after);
-        const body = JSON.stringify({
-          ref: 'refs/heads/main',
-          before: '0'.repeat(39) + '1',
-          after,
-          repository: { full_name: 'bench/app' },
-        });
-        return { body, signature: await signBody(SECRET, body), n: i };
+        return signedPush(after, `bench-${i}`);
       }),
     );
     console.log(`sending ${rate}/s for ${seconds} s (answer budget ${ANSWER_BUDGET_MS} ms) ...`);
-    const inflight: Promise<void>[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < count; i++) {
-      const wait = t0 + (i * 1000) / rate - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const p = prepared[i]!;
-      const sentAt = performance.now();
-      inflight.push(
-        post(agent, server.port, p.body, p.signature, p.n).then(
-          (status) => {
-            latencies.push(performance.now() - sentAt);
-            statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          },
-          () => {
-            errors++;
-          },
-        ),
-      );
-    }
-    await Promise.all(inflight);
-    const sendSeconds = (performance.now() - t0) / 1000;
+    const sendSeconds = await sendOpenLoop(
+      agent,
+      server.port,
+      prepared,
+      rate,
+      (status, ms) => {
+        latencies.push(ms);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      },
+      () => {
+        errors++;
+      },
+    );
     const queuedPeak = receiver.outbox.size();
     console.log(`sent in ${round(sendSeconds)} s; ${queuedPeak} starts still in the outbox; draining ...`);
     const drainStart = performance.now();

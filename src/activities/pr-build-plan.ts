@@ -1,7 +1,7 @@
 /**
- * Which commands a pull request's build runs (issue 7 "PR build"): the repository's build
- * commands, then its unit-test commands, in one checkout. Read by the policy check, which
- * plans the build, and by the build itself.
+ * Which commands a pull request's build runs (README "The pull-request gate (stage 0)"): the
+ * repository's build commands, then its unit-test commands, in one checkout. Read by the policy
+ * check, which plans the build, and by the build itself.
  */
 import type { RepositoryConfig } from '../config/schema';
 import type { CommandStep } from '../ports/command-runner';

@@ -1,10 +1,10 @@
 /**
- * The pull-request build (issue 7 "PR build"; seed: "ci builds an artifact and runs unit
- * tests"): the head of a pull request built and unit-tested in one clean checkout by the
- * CommandRunner, reported as the `release-flow/build` commit status through the same ports as
- * the policy. A failing step is an outcome returned to the gate, not a thrown failure: the gate
- * completes and the status names the step. Posting a status is idempotent (the latest one per
- * context wins), and a passing build is recorded by the runner, so retries repeat nothing.
+ * The pull-request build (README "The pull-request gate (stage 0)"): the head of a pull request
+ * built and unit-tested in one clean checkout by the CommandRunner, reported as the
+ * `release-flow/build` commit status through the same ports as the policy. A failing step is an
+ * outcome returned to the gate, not a thrown failure: the gate completes and the status names the
+ * step. Posting a status is idempotent (the latest one per context wins), and a passing build is
+ * recorded by the runner, so retries repeat nothing.
  */
 import { Context } from '@temporalio/activity';
 import { fitStatusDescription } from '../domain/pr-policy';

@@ -1,7 +1,7 @@
 /**
- * Commit statuses of the pipelines (issue 7): `release-flow/main`, `/staging` and `/production`
- * on the commit each stage works on, "Details" leading to the calling workflow run in the
- * Temporal UI. A status informs people; it is never a reason to fail or stall a release. So the
+ * Commit statuses of the pipelines (README "The pipelines"): `release-flow/main`, `/staging` and
+ * `/production` on the commit each stage works on, "Details" leading to the calling workflow run in
+ * the Temporal UI. A status informs people; it is never a reason to fail or stall a release. So the
  * activity retries a few times itself, logs what it could not post, and answers
  * `posted: false` instead of failing.
  */

@@ -1,7 +1,7 @@
 /**
  * `release-flow github setup OWNER/REPO [--dry-run]`: makes a GitHub repository ready for the
- * flow (issue 7): merge commits only, and branch protection requiring approving reviews, the
- * release-flow statuses and up-to-date branches. Prints each change; `--dry-run` only reads.
+ * flow (README "GitHub"): merge commits only, and branch protection requiring approving reviews,
+ * the release-flow statuses and up-to-date branches. Prints each change; `--dry-run` only reads.
  */
 import type { Command } from 'commander';
 import { pullRequestBuildPlan } from '../activities/pr-build-plan';

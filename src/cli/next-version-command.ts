@@ -1,6 +1,7 @@
 /**
  * `release-flow next-version`: the tag the main-commit pipeline would create for a local
- * repository, the bump, and what every commit since the last release did to it (issue 3).
+ * repository, the bump, and what every commit since the last release did to it (README "Release
+ * rules").
  */
 import type { Command } from 'commander';
 import {

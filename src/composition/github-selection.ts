@@ -1,6 +1,6 @@
 /**
- * Which repositories GitHub serves (issue 7): one rule, so the pipelines' ports, the PR gate and
- * `config check` never disagree about a repository.
+ * Which repositories GitHub serves (README "GitHub"): one rule, so the pipelines' ports, the PR
+ * gate and `config check` never disagree about a repository.
  *
  * - `github.enabled` decides when it is given: `false` keeps a repository local even with a
  *   token in the environment (the demo, a mirror); `true` insists on GitHub, and a worker

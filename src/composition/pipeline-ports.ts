@@ -187,7 +187,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       const argv = repo.commands.deploy[env];
       if (argv) commands[environmentKey(repo.name, env)] = { argv };
     }
-    // One shared staging lock guards every repository's staging (MISSION: the shared staging).
+    // One shared staging lock guards every repository's staging (README "The staging lock").
     fenced[environmentKey(repo.name, 'staging')] = 'staging';
   }
   // Refuses to start when branch code would run beside the worker's secrets (README "Threat model").

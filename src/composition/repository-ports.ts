@@ -1,7 +1,7 @@
 /**
- * The ports that act on one repository, chosen per repository by `githubSelection` (issue 7):
- * a repository GitHub serves gets GitHub's refs, issues, wiki and commit statuses; any other
- * keeps the local adapters (its clone, markdown tickets and wiki, the status journal), each
+ * The ports that act on one repository, chosen per repository by `githubSelection` (README
+ * "GitHub"): a repository GitHub serves gets GitHub's refs, issues, wiki and commit statuses; any
+ * other keeps the local adapters (its clone, markdown tickets and wiki, the status journal), each
  * under `stateDir`.
  *
  * GitHub clients come from one factory built by the caller (one client per set of

@@ -49,7 +49,7 @@ const githubLogin = z
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'expected a GitHub login such as "octocat"');
 
 /**
- * How a repository is served by GitHub (issue 7). Whether it is at all is decided by
+ * How a repository is served by GitHub (README "GitHub"). Whether it is at all is decided by
  * `githubSelection` (src/composition/github-selection.ts): `enabled` when given, else GitHub credentials in
  * the worker's environment and an `OWNER/REPO` name.
  */

@@ -1,6 +1,6 @@
 /**
  * What each commit since the last release does to the version, decided exactly as
- * `@semantic-release/commit-analyzer` decides it (MISSION.md, stage 1 **Decision**), and why.
+ * `@semantic-release/commit-analyzer` decides it (README "Release rules"), and why.
  *
  * The conventional-commits parser itself is injected (`ParseCommitMessage`): the parser package
  * is ESM-only and drags Node streams along, so it is loaded by an adapter and this module stays
@@ -338,7 +338,7 @@ const AUTOSQUASH = /^(fixup|squash|amend)! /;
 
 /**
  * Points out what an author probably meant and the preset did not read: the reason a team
- * ships 0.65.0 believing it shipped 1.0.0 (issue 3, "one step past it").
+ * ships 0.65.0 believing it shipped 1.0.0.
  */
 function lookalikeWarnings(commit: AnalyzedCommit, effect: CommitEffectKind, preset: CommitPreset): string[] {
   const found: string[] = [];

@@ -1,7 +1,7 @@
 /**
- * Incident identifiers: `HOT-<n>` for emergencies, `ROLLBACK-<n>` for rollbacks (MISSION.md,
- * stage 3). The same id names the ticket, the wiki page and the hotfix branch, so it must never
- * be handed out twice.
+ * Incident identifiers: `HOT-<n>` for emergencies, `ROLLBACK-<n>` for rollbacks (README
+ * "Release rules"). The same id names the ticket, the wiki page and the hotfix branch, so it
+ * must never be handed out twice.
  */
 
 export const IncidentKinds = {

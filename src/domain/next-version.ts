@@ -1,7 +1,6 @@
 /**
  * The next release: the last release tag plus the bump of the commits since it
- * (MISSION.md, stage 1: "compute the next version from the angular commits since the last
- * release tag"). Same answer as semantic-release for the same history.
+ * (README "Release rules"). Same answer as semantic-release for the same history.
  */
 import semver from 'semver';
 import {

@@ -1,5 +1,5 @@
 /**
- * The pull-request gate (MISSION.md, stage 0; seed: "Normal Release Flow"): branch
+ * The pull-request gate (README "Release rules"): branch
  * `uid/TICKET-ID`, every commit `type(TICKET-ID): subject`, rebased on the base with no merge
  * commits. Every violation is reported with its commit and rule, not just the first.
  */

@@ -1,6 +1,6 @@
 /**
  * Which tags are releases, which version each names, and which one is the last.
- * Tags that don't match the release pattern are ignored everywhere (MISSION.md, stage 2).
+ * Tags that don't match the release pattern are ignored everywhere (README "Release rules").
  */
 import semver from 'semver';
 

@@ -1,6 +1,6 @@
 /**
- * Build logs over HTTP, the "Details" of `release-flow/build` (issue 7 "PR build"):
- * `GET /logs/<run>/<attempt>?sig=<signature>` serves `<workDir>/runs/<run>/<attempt>/run.log`
+ * Build logs over HTTP, the "Details" of `release-flow/build` (README "The pull-request gate (stage
+ * 0)"): `GET /logs/<run>/<attempt>?sig=<signature>` serves `<workDir>/runs/<run>/<attempt>/run.log`
  * as written by the worktree command runner, as plain text. Read-only, and only names the
  * runner itself makes are accepted: anything else is a 404, so no request reaches outside the
  * runs directory. Run names derive from repository, commit and purpose, which anyone can guess;

@@ -98,7 +98,10 @@ function shellWord(value: string): string {
   return /^[A-Za-z0-9._/@:=+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The decision names as the CLI spells them, and the signal each sends (MISSION.md, stage 3). */
+/**
+ * The decision names as the CLI spells them, and the signal each sends (README "Decisions,
+ * forced take-over and rollback").
+ */
 export const DecisionCommandNames = [
   {
     cli: 'emergency',

@@ -1,6 +1,6 @@
 /**
  * Writing release references: the release tag of stage 1 and the `HOT-<n>` branch of an
- * emergency (MISSION.md, stages 1 and 3). Both are idempotent by name, so a retried activity
+ * emergency. Both are idempotent by name, so a retried activity
  * finds its own earlier work; a name already used for something else is a definitive refusal.
  */
 

@@ -1,4 +1,4 @@
-/** What the pull-request gate reads about open pull requests and branch ancestry (MISSION.md, stage 0). */
+/** What the pull-request gate reads about open pull requests and branch ancestry. */
 import type { CommitRecord } from './git';
 
 export interface PullRequestRef {

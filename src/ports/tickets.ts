@@ -1,6 +1,6 @@
 /**
- * The issue tracker: `HOT-<n>` tickets for emergencies (MISSION.md, stage 3). The tracker hands
- * out the number; the wiki page and hotfix branch reuse it. Opening is idempotent by `key`
+ * The issue tracker: `HOT-<n>` tickets for emergencies (README "Jira and Confluence"). The tracker
+ * hands out the number; the wiki page and hotfix branch reuse it. Opening is idempotent by `key`
  * (derive it from repository + version + decision): a retry finds the ticket it opened before.
  */
 import type { IncidentKind } from '../domain/incident-ids';

@@ -1,8 +1,8 @@
 /**
- * The pull-request gate of MISSION.md stage 0 as plain functions over ports: gather the facts
- * (branch name, the commits the branch adds, whether it is rebased on the current base), apply
- * the PR policy, set the `release-flow/policy` status. No Temporal here: the PR-gate workflow's
- * activities call these, and so can a script.
+ * The pull-request gate (README "The pull-request gate (stage 0)") as plain functions over ports:
+ * gather the facts (branch name, the commits the branch adds, whether it is rebased on the current
+ * base), apply the PR policy, set the `release-flow/policy` status. No Temporal here: the PR-gate
+ * workflow's activities call these, and so can a script.
  */
 import {
   checkPullRequest,

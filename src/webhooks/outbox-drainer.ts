@@ -5,7 +5,7 @@
  *
  * Order: a start that fails for any other reason (a bug, a refused request) waits with its own
  * backoff, and later starts of the same repository wait behind it, so pushes of one repository
- * start in delivery order (MISSION: pipelines of one repository run in push order).
+ * start in delivery order (README "Webhooks").
  */
 import type { Logger } from '../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';

@@ -135,7 +135,7 @@ function routePush(repo: RoutedRepository, payload: Payload): Routing {
         workflowId: pipelineWorkflowId('main-commit', repo.name, after),
         input: { repository: repo.name, commit: after },
       },
-      // Open pull requests may no longer be rebased on the moved branch (issue 7).
+      // Open pull requests may no longer be rebased on the moved branch.
       also: [
         {
           stage: 'pr-recheck',

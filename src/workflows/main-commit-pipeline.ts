@@ -1,14 +1,15 @@
 /**
- * Stage 1: a commit on the default branch (MISSION.md). Build the artifact, run unit tests, tag
- * the artifact with the commit hash in the dev repository, deploy it to dev, run integration
- * tests against dev; then compute the next version from the angular commits since the last
- * release tag and tag the commit. Any failure alerts the development team and halts.
+ * Stage 1: a commit on the default branch (README "The pipelines"). Build the artifact, run unit
+ * tests, tag the artifact with the commit hash in the dev repository, deploy it to dev, run
+ * integration tests against dev; then compute the next version from the angular commits since the
+ * last release tag and tag the commit. Any failure alerts the development team and halts.
  *
  * Pipelines of one repository run one at a time, in push order, under the repository's lock
  * (`lock:repo:<name>`), so two runs never compute or push the same version and dev never goes
  * backwards. Answers `status`. Ends with the outcome: released (with the tag), no-release, or
  * fails with PipelineFailed / ends preempted when its lock was taken away. The commit status
- * `release-flow/main` follows the run (best effort; runs begun before issue 7 post none).
+ * `release-flow/main` follows the run (best effort; runs begun before the commit statuses
+ * patch post none).
  */
 import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PipelineActivities } from '../activities/pipeline';
@@ -40,7 +41,7 @@ const quick = proxyActivities<PipelineActivities>({
 });
 
 export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCommitOutcome> {
-  // `release-flow/main` on the commit (issue 7): pending now, then released, no release, or the failed step.
+  // `release-flow/main` on the commit: pending now, then released, no release, or the failed step.
   const statuses = commitStatusReporter({
     repository: input.repository,
     commit: input.commit,

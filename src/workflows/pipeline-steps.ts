@@ -55,8 +55,8 @@ export function describeFailure(err: unknown): { type: string; message: string; 
 }
 
 /**
- * The patch that gave the pipelines their commit statuses (issue 7). Runs recorded before it
- * have no marker and post none, so their histories replay unchanged.
+ * The patch that gave the pipelines their commit statuses (README "The pipelines"). Runs recorded
+ * before it have no marker and post none, so their histories replay unchanged.
  */
 export const COMMIT_STATUSES_PATCH = 'commit-statuses';
 

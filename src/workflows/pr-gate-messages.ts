@@ -1,6 +1,6 @@
 /**
- * What the pull-request gate workflows (MISSION.md stage 0) take, answer and are named.
- * Imported by the workflows, the activities and clients (starter, receiver).
+ * What the pull-request gate workflows (README "The pull-request gate (stage 0)") take, answer and
+ * are named. Imported by the workflows, the activities and clients (starter, receiver).
  *
  * Workflow ids are business keys:
  *   pr-gate:<repository>#<number>:<head sha>     one check of one pull request head
@@ -84,8 +84,8 @@ export interface PullRequestBuildStep {
 }
 
 /**
- * The pull-request build (issue 7 "PR build"; seed: "ci builds an artifact and runs unit
- * tests"): the head built and unit-tested in a clean checkout, reported as `release-flow/build`.
+ * The pull-request build (README "The pull-request gate (stage 0)"): the head built and unit-tested
+ * in a clean checkout, reported as `release-flow/build`.
  */
 export interface PullRequestBuild {
   state: PullRequestBuildState;

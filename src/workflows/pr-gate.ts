@@ -1,11 +1,10 @@
 /**
- * Stage 0, the pull-request gate (MISSION.md; seed: "Normal Release Flow"; issue 7
- * "Pull-request gate"). Two short workflows:
+ * Stage 0, the pull-request gate (README "The pull-request gate (stage 0)"). Two short workflows:
  * - `pullRequestGateWorkflow`: one per pull request head commit
  *   (`pr-gate:<repository>#<number>:<head sha>`), started by `pull_request` deliveries. It checks
  *   the head against the PR policy and sets the `release-flow/policy` status; then, when the
- *   repository has build or unit-test commands, builds the head and runs the unit tests
- *   (issue 7 "PR build"), reported as `release-flow/build`. It ends with the verdict, every
+ *   repository has build or unit-test commands, builds the head and runs the unit tests,
+ *   reported as `release-flow/build`. It ends with the verdict, every
  *   violation included, and the build (also answered by the `status` query).
  * - `recheckOpenPullRequestsWorkflow`: one per new head of the default branch
  *   (`pr-recheck:<repository>:<base sha>`), started by the push to it. It checks every open

@@ -1,5 +1,5 @@
 /**
- * Stage 3: a released version goes to production (MISSION.md). Copy the artifact to the
+ * Stage 3: a released version goes to production (README "The pipelines"). Copy the artifact to the
  * production repository, deploy it, and watch the error rate for the configured window, one APM
  * sample per interval, judged by the health verdicts (src/domain/health-verdict.ts).
  *
@@ -231,7 +231,7 @@ function iso(ms: number): string {
  */
 export async function productionReleaseWorkflow(input: ProductionReleaseInput): Promise<ProductionOutcome> {
   const { repository, version } = input;
-  // `release-flow/production` on the released commit (issue 7): pending while deploying and
+  // `release-flow/production` on the released commit: pending while deploying and
   // watching; success when healthy; failure (error when the APM could not judge) once in trouble,
   // then again naming the decision taken.
   const statuses = commitStatusReporter({

@@ -1,6 +1,6 @@
 /**
- * Stage 2: a release tag (MISSION.md). Tag the existing artifact with the version, take the
- * shared staging lock, deploy staging (fenced by the lock's token), run integration tests
+ * Stage 2: a release tag (README "The pipelines"). Tag the existing artifact with the version, take
+ * the shared staging lock, deploy staging (fenced by the lock's token), run integration tests
  * against staging. On failure: alert, staging back to its last good version, lock released,
  * halt (PipelineFailed). On success: staging marked good, lock released, and production started
  * (`production:<repo>:<version>`), or, when the repository requires it, after a `promote`
@@ -106,7 +106,7 @@ export function preemptionMessage(
 }
 
 export async function tagReleaseWorkflow(input: TagReleaseInput): Promise<TagReleaseOutcome> {
-  // `release-flow/staging` on the tagged commit (issue 7): pending, then passed, failed or preempted.
+  // `release-flow/staging` on the tagged commit: pending, then passed, failed or preempted.
   const statuses = commitStatusReporter({
     repository: input.repository,
     commit: input.commit,
@@ -153,7 +153,7 @@ async function tagRelease(
 
   const settings = await quick.repositorySettings({ repository });
   if (!new RegExp(settings.releaseTagPattern).test(tag)) {
-    // The doors ignore such tags; a start by hand gets the same rule (MISSION stage 2).
+    // The doors ignore such tags; a start by hand gets the same rule (README "Release rules").
     status.state = PipelineStates.failed;
     throw ApplicationFailure.nonRetryable(
       `${tag} does not match the release tag pattern ${settings.releaseTagPattern} of ${repository}`,

@@ -1,6 +1,6 @@
 /**
- * GitHub App authentication (issue 7) against the fake GitHub: JWT-signed installation lookup,
- * installation tokens minted once and again after they expire, the adapters and
+ * GitHub App authentication (README "GitHub") against the fake GitHub: JWT-signed installation
+ * lookup, installation tokens minted once and again after they expire, the adapters and
  * `release-flow github setup` acting as the installation, the wiki pushing over HTTPS with a
  * current installation token, and the App settings read from the environment.
  */

@@ -1,8 +1,9 @@
 /**
- * The PR gate end to end (issue 7): a real `pull_request` payload routed by the receiver's
- * rules, started through the receiver's starter on a dev server, run by the real worker whose
- * GitHub ports come from GITHUB_TOKEN / GITHUB_API_URL, and the status it posts on the fake
- * GitHub; then a push to the default branch re-checks the open pull request and turns it red.
+ * The PR gate end to end (README "The pull-request gate (stage 0)"): a real `pull_request` payload
+ * routed by the receiver's rules, started through the receiver's starter on a dev server, run by
+ * the real worker whose GitHub ports come from GITHUB_TOKEN / GITHUB_API_URL, and the status it
+ * posts on the fake GitHub; then a push to the default branch re-checks the open pull request and
+ * turns it red.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

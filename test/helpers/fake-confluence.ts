@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { requestText } from './request-body';
 
 export interface FakePage {
   id: string;
@@ -140,9 +141,7 @@ export class FakeConfluence {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = await requestText(req);
     const body: unknown = raw ? JSON.parse(raw) : undefined;
     this.requests.push({
       method: req.method ?? 'GET',

@@ -18,6 +18,7 @@
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { requestText } from './request-body';
 
 export interface FakeCommit {
   sha: string;
@@ -336,9 +337,7 @@ export class FakeGitHub {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const raw = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await requestText(req);
     let body: unknown = undefined;
     if (text) {
       try {

@@ -1,6 +1,6 @@
 /**
  * Lock scenarios on a real dev server, shared by the e2e test (which asserts on them) and
- * scripts/record-lock-histories.ts (which records their histories as replay fixtures).
+ * scripts/record-histories.ts (which records their histories as replay fixtures).
  */
 import type { Client } from '@temporalio/client';
 import {

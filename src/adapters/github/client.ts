@@ -345,8 +345,8 @@ async function installationOf(app: GitHubClient, appId: number, repository: Repo
       );
     }
     // GitHub answers 404 for an App that is not installed; 401 means it did not accept the
-    // App's JWT at all, which no installation fixes (issue 7 asked for one message; this one
-    // points at the settings that are wrong).
+    // App's JWT at all, which no installation fixes: this message points at the settings that
+    // are wrong.
     if (err.status === 401) {
       throw new UserError(
         'GITHUB_APP_REJECTED',

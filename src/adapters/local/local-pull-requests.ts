@@ -1,7 +1,7 @@
 /**
- * Pull requests of a repository that lives only on this machine (MISSION.md stage 0 without
- * GitHub). Ancestry and commits come from the local clone; the "open pull requests" are the ones
- * the gate has checked, kept in a small JSON file, as long as their branch still exists and is
+ * Pull requests of a repository that lives only on this machine (the pull-request gate
+ * without GitHub). Ancestry and commits come from the local clone; the "open pull requests" are the
+ * ones the gate has checked, kept in a small JSON file, as long as their branch still exists and is
  * not merged into its base yet. So a push to the base re-checks them exactly as on GitHub.
  */
 import path from 'node:path';

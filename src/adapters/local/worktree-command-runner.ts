@@ -235,7 +235,7 @@ export class WorktreeCommandRunner implements CommandRunner {
 
   /**
    * The full id of the commit, fetching it from the clone's `origin` first when it is missing:
-   * a pull request's head is usually not in the worker's clone (issue 7 "PR build").
+   * a pull request's head is usually not in the worker's clone.
    */
   private async resolveCommit(repository: string, commit: string, refs: readonly string[]): Promise<string> {
     const refused = refs.filter((ref) => !fetchableRef(ref));

@@ -1,0 +1,144 @@
+/** The pipelines' fixtures: main-commit, tag and production, one per path. */
+import type { WorkflowHandle } from '@temporalio/client';
+import { lockProbeWorkflow, mainCommitWorkflow } from '../../src/workflows/index';
+import { pipelineWorkflowId, promoteSignal, statusQuery } from '../../src/workflows/pipeline-messages';
+import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
+import { waitFor } from '../../test/helpers/ports';
+import { unique } from '../../test/helpers/temporal-env';
+import {
+  awaitDecision,
+  breach,
+  heartbeatForever,
+  REPOSITORY,
+  settle,
+  startProduction,
+  startTag,
+  testsFail,
+  type Group,
+  type RunContext,
+  type Scenario,
+} from './scenario';
+
+/**
+ * The pipelines' fixtures carry the newest patch in their name (`-statuses`: the commit statuses
+ * every stage posts, README "The pipelines"); the ones without it were recorded before that patch.
+ */
+const PIPELINE = (name: string) => `pipeline-${name}-statuses`;
+
+function pipelineScenario(
+  name: string,
+  type: string,
+  run: (ctx: RunContext) => Promise<WorkflowHandle>,
+): Scenario {
+  return {
+    fixtures: [{ name: PIPELINE(name), type }],
+    async run(ctx) {
+      const h = await run(ctx);
+      await settle(h);
+      await ctx.save(PIPELINE(name), h.workflowId);
+    },
+  };
+}
+
+const PIPELINE_COMMIT = 'cd'.repeat(20);
+const PIPELINE_PRODUCTION = `${REPOSITORY}-prod`;
+
+const startMainCommit = (ctx: RunContext, commit: string) =>
+  ctx.client.workflow.start(mainCommitWorkflow, {
+    taskQueue: ctx.taskQueue,
+    workflowId: pipelineWorkflowId('main-commit', REPOSITORY, commit),
+    args: [{ repository: REPOSITORY, commit }],
+  });
+
+export const pipelineGroup: Group = {
+  name: 'pipeline',
+  summary:
+    'main-commit released / no release / failed; tag promoted / failed / promoted by hand / preempted; production healthy / rolled back / emergency / failed forward',
+  scenarios: [
+    pipelineScenario('main-commit-released', 'mainCommitWorkflow', async (ctx) => {
+      ctx.stubs.reset();
+      return await startMainCommit(ctx, '1'.repeat(40));
+    }),
+    pipelineScenario('main-commit-no-release', 'mainCommitWorkflow', async (ctx) => {
+      ctx.stubs.reset({
+        computeNextVersion: async () => ({
+          next: null,
+          version: null,
+          bump: null,
+          lastTag: 'v1.0.0',
+          commitCount: 1,
+          releasing: [],
+          warnings: [],
+        }),
+      });
+      return await startMainCommit(ctx, '2'.repeat(40));
+    }),
+    pipelineScenario('main-commit-failed', 'mainCommitWorkflow', async (ctx) => {
+      ctx.stubs.reset({ runTests: testsFail });
+      return await startMainCommit(ctx, '3'.repeat(40));
+    }),
+    pipelineScenario('tag-promoted', 'tagReleaseWorkflow', async (ctx) => {
+      ctx.stubs.reset();
+      return await startTag(ctx, REPOSITORY, 'v1.0.0', PIPELINE_COMMIT);
+    }),
+    pipelineScenario('tag-failed', 'tagReleaseWorkflow', async (ctx) => {
+      ctx.stubs.reset({ runTests: testsFail });
+      return await startTag(ctx, REPOSITORY, 'v1.1.0', PIPELINE_COMMIT);
+    }),
+    pipelineScenario('tag-promote', 'tagReleaseWorkflow', async (ctx) => {
+      ctx.stubs.reset({
+        repositorySettings: async () => ({
+          requirePromote: true,
+          releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$',
+          searchAttributes: false,
+        }),
+      });
+      const h = await startTag(ctx, REPOSITORY, 'v1.2.0', PIPELINE_COMMIT);
+      await waitFor(async () => (await h.query(statusQuery)).awaitingPromotion === true, 20_000);
+      await h.signal(promoteSignal, { by: 'ana' });
+      return h;
+    }),
+    pipelineScenario('tag-preempted', 'tagReleaseWorkflow', async (ctx) => {
+      ctx.stubs.reset({ runTests: heartbeatForever });
+      const h = await startTag(ctx, REPOSITORY, 'v1.3.0', PIPELINE_COMMIT);
+      await waitFor(async () => (await h.query(statusQuery)).step === 'integration tests (staging)', 20_000);
+      const forcer = await ctx.client.workflow.start(lockProbeWorkflow, {
+        taskQueue: ctx.taskQueue,
+        workflowId: unique('record-emergency'),
+        args: [
+          { resource: 'staging', holdMs: 10, force: { by: 'ops', reason: 'SEV-1' }, priority: 'hotfix' },
+        ],
+      });
+      await settle(h);
+      await settle(forcer);
+      return h;
+    }),
+    // Production: a short watch; breaches come from a bad APM stub.
+    pipelineScenario('production-healthy', 'productionReleaseWorkflow', async (ctx) => {
+      ctx.stubs.reset();
+      return await startProduction(ctx, PIPELINE_PRODUCTION, 'v2.0.0', PIPELINE_COMMIT);
+    }),
+    ...(
+      [
+        ['production-rollback', 'v2.1.0', rollbackSignal],
+        ['production-emergency', 'v2.2.0', emergencySignal],
+      ] as const
+    ).map(([name, version, decision]) =>
+      pipelineScenario(name, 'productionReleaseWorkflow', async (ctx) => {
+        ctx.stubs.reset({ measureHealth: breach });
+        const h = await startProduction(ctx, PIPELINE_PRODUCTION, version, PIPELINE_COMMIT);
+        await awaitDecision(h);
+        await h.signal(decision, { by: 'ana', reason: 'recorded' });
+        return h;
+      }),
+    ),
+    pipelineScenario('production-fail-forward', 'productionReleaseWorkflow', async (ctx) => {
+      ctx.stubs.reset({ measureHealth: breach });
+      const h = await startProduction(ctx, PIPELINE_PRODUCTION, 'v2.3.0', PIPELINE_COMMIT);
+      await awaitDecision(h);
+      await h.signal(rollbackSignal, { by: '', reason: 'rejected: empty by' });
+      await h.executeUpdate(decideUpdate, { args: [{ decision: 'failForward', by: 'ana' }] });
+      return h;
+    }),
+  ],
+};
