@@ -12,6 +12,7 @@ import type { Config } from '../config/schema';
 import type { Environments } from '../ports/environments';
 import { statusQuery, type PipelineStatus } from '../workflows/pipeline-messages';
 import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock-messages';
+import { closedStatusCacheFile, openClosedStatusCache } from './closed-status-cache';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
@@ -95,13 +96,20 @@ async function collectReleases(
     listed.push(wf);
     if (listed.length >= limit * TYPES.length) break;
   }
+  const cache = await openClosedStatusCache<PipelineStatus>(closedStatusCacheFile(config.stateDir));
   // Each query may replay a closed run on a worker: ask them side by side, not one after another.
-  const statuses = await mapConcurrently(listed, 8, (wf) =>
-    client.workflow
+  const statuses = await mapConcurrently(listed, 8, async (wf) => {
+    const closed = wf.status.name !== 'RUNNING';
+    const known = closed ? cache.get(wf.runId) : undefined;
+    if (known) return known;
+    const status = await client.workflow
       .getHandle(wf.workflowId, wf.runId)
       .query(statusQuery)
-      .catch(() => undefined),
-  );
+      .catch(() => undefined);
+    if (closed && status) cache.set(wf.runId, status);
+    return status;
+  });
+  await cache.save(listed.map((wf) => wf.runId));
   for (const [i, wf] of listed.entries()) {
     if (byRelease.size >= limit) break;
     // undefined: no worker to answer, so show what visibility knows.
