@@ -312,20 +312,24 @@ async function tagThenProduction(repo: PathRepo): Promise<WorkflowHandle> {
 async function breachThen(
   repo: PathRepo,
   decide: (h: WorkflowHandle) => Promise<void>,
-): Promise<{ state?: string }> {
-  const production = await tagThenProduction(repo);
-  await waitFor(
-    async () => (await status(production.workflowId))?.step === 'watch production health',
-    120_000,
-    200,
-  );
+): Promise<{ state?: string; hotfix?: { id: string; branch: string } }> {
+  // Failing before production is deployed: set only once the watch runs, a 5 s watch slowed by
+  // restarts could end healthy first (only production's traffic is read; staging's tests pass).
   const apm = new LocalMetricSource({ dir: path.join(stateDir, 'apm') });
   await apm.setErrorRate('production', 0.5);
-  await waitFor(async () => (await status(production.workflowId))?.awaitingDecision === true, 120_000, 250);
-  await decide(production);
-  const ended = (await settle(production)) as { state?: string };
-  await apm.setErrorRate('production', 0);
-  return ended;
+  try {
+    const production = await tagThenProduction(repo);
+    const awaiting = await waitFor(
+      async () => (await status(production.workflowId))?.awaitingDecision === true,
+      180_000,
+      250,
+    );
+    if (!awaiting) throw new Error(`production of ${repo.name} never awaited a decision`);
+    await decide(production);
+    return (await settle(production)) as { state?: string; hotfix?: { id: string; branch: string } };
+  } finally {
+    await apm.setErrorRate('production', 0);
+  }
 }
 
 interface PathSpec {
@@ -463,7 +467,7 @@ const PATHS: PathSpec[] = [
     },
   },
   {
-    // README "Hotfix flow": after an emergency, a fix on HOT-1 is versioned, tagged, staged with
+    // README "Hotfix flow": after an emergency, a fix on HOT-<n> is versioned, tagged, staged with
     // hotfix priority and watched healthy; then staging is back to normal, the pull request back
     // into main opened, the timeline on the page and the ticket, the ticket and incident closed.
     name: 'hotfix-released+healthy',
@@ -471,14 +475,12 @@ const PATHS: PathSpec[] = [
       const broken = await breachThen(repo, (h) =>
         h.signal(emergencySignal, { by: 'oncall', reason: 'chaos' }),
       );
-      if (broken.state !== 'hotfix-pending')
+      if (broken.state !== 'hotfix-pending' || !broken.hotfix)
         throw new Error(`the emergency of ${repo.name} ended ${JSON.stringify(broken)}`);
-      const fix = commitOn(repo.dir, 'HOT-1', 'fix(HOT-1): stop the errors v1.0.0 brought');
-      const started = await startHotfix(
-        client,
-        { repository: repo.name, branch: 'HOT-1', commit: fix },
-        opts,
-      );
+      // Incident numbers are the state directory's: HOT-2 when another path had HOT-1.
+      const { id, branch } = broken.hotfix;
+      const fix = commitOn(repo.dir, branch, `fix(${id}): stop the errors v1.0.0 brought`);
+      const started = await startHotfix(client, { repository: repo.name, branch, commit: fix }, opts);
       const hotfix = (await settle(client.workflow.getHandle(started.workflowId))) as {
         version?: string;
         tagWorkflowId?: string;
@@ -495,7 +497,7 @@ const PATHS: PathSpec[] = [
         state?: string;
       };
       const incident = (await new LocalIncidents(stateDir).list()).find(
-        (i) => i.repository === repo.name && i.id === 'HOT-1',
+        (i) => i.repository === repo.name && i.id === id,
       );
       const mode = (await client.workflow.getHandle(lockWorkflowId('staging')).query(lockStatusQuery)).mode
         .mode;
