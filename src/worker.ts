@@ -171,7 +171,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
       ],
     },
   });
-  await failOrphanedAttempts(opts.client, opts.namespace, stateDir);
+  await failOrphanedAttempts(opts.client, opts.namespace, stateDir, { identity, taskQueue: opts.taskQueue });
   return worker;
 }
 

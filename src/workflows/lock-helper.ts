@@ -12,7 +12,8 @@
  * (signal-with-start of `lock:<resource>`); release, renew and withdraw are signalled straight
  * from the workflow (the lock is running by then). The lease is renewed every third of its
  * length while held. Revocation cancels the scope `run` executes in (in-flight activities are
- * cancelled) and `run` then fails with `LockRevoked`; release after revocation sends nothing.
+ * cancelled) and `run` then fails with `LockRevoked`, also when the work failed instead of
+ * ending cancelled once the lock was gone; release after revocation sends nothing.
  * Cancelling the workflow while it waits withdraws its request.
  */
 import {
@@ -21,6 +22,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -54,6 +56,12 @@ const { requestLock } = proxyActivities<LockActivities>({
 });
 
 export const LockFailure = { revoked: 'LockRevoked', timeout: 'LockTimeout' } as const;
+
+/**
+ * The patch that makes locked work which fails after the lock was revoked fail `LockRevoked`,
+ * like work cancelled by the revocation; runs recorded before it end with the work's failure.
+ */
+export const REVOKED_WORK_PATCH = 'revoked-work-preempted';
 
 export interface AcquireOptions {
   purpose: string;
@@ -211,7 +219,10 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
         return await work.run(fn);
       } catch (err) {
         const r = entry.revocation;
-        if (r && isCancellation(err)) {
+        // Once the lock is taken away, how the work then ended does not matter: the holder was
+        // preempted. Its step can also fail instead of being cancelled (a crashed worker's
+        // attempts used up its retries, an attempt timed out with nobody to hear the cancel).
+        if (r && (isCancellation(err) || patched(REVOKED_WORK_PATCH))) {
           throw ApplicationFailure.create({
             message: `lock ${resource} revoked (${r.reason}) by ${r.by}: ${r.detail}`,
             type: LockFailure.revoked,

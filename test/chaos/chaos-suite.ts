@@ -1,7 +1,7 @@
 /**
  * `npm run test:chaos`: SIGKILL the worker at the activity boundaries of every pipeline path and
  * start it again; every release completes and every effect (tag, upload, deploy, ticket, page,
- * branch, alert) happens once, counted in the local adapters' journals. Then: the Temporal dev
+ * branch, pull request, alert) happens once, counted in the local adapters' journals. Then: the Temporal dev
  * server stopped and started again mid-release, and the webhook outbox under 50 deliveries/s
  * with Temporal down for a minute. The last line printed is one JSON object (README "Chaos suite").
  *
@@ -18,18 +18,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
+import { pullRequestRegistryPath } from '../../src/adapters/local/local-pull-requests';
 import { readJsonLines } from '../../src/adapters/local/durable-files';
 import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/common/logging';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { startHttpServer } from '../../src/http/server';
 import { projectRoot } from '../../src/common/package-info';
-import { startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startHotfix, startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { lookup } from '../../src/temporal/executables';
 import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
-import { lockWorkflowId, setModeSignal } from '../../src/workflows/lock-messages';
+import {
+  lockWorkflowId,
+  setModeSignal,
+  statusQuery as lockStatusQuery,
+} from '../../src/workflows/lock-messages';
 import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
 import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
@@ -186,7 +192,29 @@ interface Tally {
   tickets: number;
   pages: number;
   branches: number;
+  pullRequests: number;
   alerts: number;
+}
+
+/**
+ * What was appended to a ticket or page more than once: the blocks after each append marker,
+ * their timestamp heading left out (a retry that appended again would stamp a later time).
+ */
+function repeatedAppends(file: string): string[] {
+  const blocks = readFileSync(file, 'utf8')
+    .split(/^<!-- release-flow:[0-9a-f]+ -->$/m)
+    .slice(1)
+    .map((b) =>
+      b
+        .trim()
+        .replace(/^### [^\n]*?(: closed)?\n/, (_, closed: string | undefined) => (closed ? 'closed\n' : ''))
+        .trim(),
+    );
+  const seen = new Map<string, number>();
+  for (const b of blocks) seen.set(b, (seen.get(b) ?? 0) + 1);
+  return [...seen]
+    .filter(([, n]) => n > 1)
+    .map(([b, n]) => `${n}x in ${path.basename(file)}: ${b.split('\n')[0]}`);
 }
 
 /** Every effect of a repository, and how many of them happened more than once. */
@@ -214,6 +242,22 @@ async function effects(repo: PathRepo): Promise<{ tally: Tally; duplicates: stri
   for (const a of alerts) alertKeys.set(a.key, (alertKeys.get(a.key) ?? 0) + 1);
   for (const [k, n] of alertKeys) if (n > 1) duplicates.push(`${n}x alert ${k}`);
   const mentions = (files: string[]) => files.filter((f) => readFileSync(f, 'utf8').includes(repo.name));
+  const tickets = mentions(walk(path.join(stateDir, 'tickets'), '.md'));
+  const pages = mentions(walk(path.join(stateDir, 'wiki'), '.md'));
+  for (const f of [...tickets, ...pages]) duplicates.push(...repeatedAppends(f));
+  for (const f of tickets) {
+    const closings = (readFileSync(f, 'utf8').match(/^### .*: closed$/gm) ?? []).length;
+    if (closings > 1) duplicates.push(`${closings}x closed ${path.basename(f)}`);
+  }
+  const registry = pullRequestRegistryPath(path.join(stateDir, 'pull-requests'), repo.name);
+  const pullRequests = existsSync(registry)
+    ? (
+        JSON.parse(readFileSync(registry, 'utf8')) as { pullRequests: { headRef: string }[] }
+      ).pullRequests.filter((p) => p.headRef.startsWith('HOT-'))
+    : [];
+  const prHeads = new Map<string, number>();
+  for (const p of pullRequests) prHeads.set(p.headRef, (prHeads.get(p.headRef) ?? 0) + 1);
+  for (const [h, n] of prHeads) if (n > 1) duplicates.push(`${n}x pull request from ${h}`);
   const uploads = walk(path.join(stateDir, 'registry'), '.json').filter((f) =>
     f.includes(encodeURIComponent(repo.name)),
   ).length;
@@ -222,9 +266,10 @@ async function effects(repo: PathRepo): Promise<{ tally: Tally; duplicates: stri
       tags: git(repo.dir, 'tag', '--list', 'v*').length,
       uploads,
       deploys: [...deploys.values()].reduce((a, b) => a + b, 0),
-      tickets: mentions(walk(path.join(stateDir, 'tickets'), '.md')).length,
-      pages: mentions(walk(path.join(stateDir, 'wiki'), '.md')).length,
+      tickets: tickets.length,
+      pages: pages.length,
       branches: git(repo.dir, 'branch', '--list', 'HOT-*').length,
+      pullRequests: pullRequests.length,
       alerts: alerts.length,
     },
     duplicates,
@@ -267,20 +312,24 @@ async function tagThenProduction(repo: PathRepo): Promise<WorkflowHandle> {
 async function breachThen(
   repo: PathRepo,
   decide: (h: WorkflowHandle) => Promise<void>,
-): Promise<{ state?: string }> {
-  const production = await tagThenProduction(repo);
-  await waitFor(
-    async () => (await status(production.workflowId))?.step === 'watch production health',
-    120_000,
-    200,
-  );
+): Promise<{ state?: string; hotfix?: { id: string; branch: string } }> {
+  // Failing before production is deployed: set only once the watch runs, a 5 s watch slowed by
+  // restarts could end healthy first (only production's traffic is read; staging's tests pass).
   const apm = new LocalMetricSource({ dir: path.join(stateDir, 'apm') });
   await apm.setErrorRate('production', 0.5);
-  await waitFor(async () => (await status(production.workflowId))?.awaitingDecision === true, 120_000, 250);
-  await decide(production);
-  const ended = (await settle(production)) as { state?: string };
-  await apm.setErrorRate('production', 0);
-  return ended;
+  try {
+    const production = await tagThenProduction(repo);
+    const awaiting = await waitFor(
+      async () => (await status(production.workflowId))?.awaitingDecision === true,
+      180_000,
+      250,
+    );
+    if (!awaiting) throw new Error(`production of ${repo.name} never awaited a decision`);
+    await decide(production);
+    return (await settle(production)) as { state?: string; hotfix?: { id: string; branch: string } };
+  } finally {
+    await apm.setErrorRate('production', 0);
+  }
 }
 
 interface PathSpec {
@@ -417,9 +466,86 @@ const PATHS: PathSpec[] = [
       };
     },
   },
-  // The hotfix flow's paths go here once it exists (hotfix passed, failed, preempting staging),
-  // each with its own repository and the same checks.
+  {
+    // README "Hotfix flow": after an emergency, a fix on HOT-<n> is versioned, tagged, staged with
+    // hotfix priority and watched healthy; then staging is back to normal, the pull request back
+    // into main opened, the timeline on the page and the ticket, the ticket and incident closed.
+    name: 'hotfix-released+healthy',
+    run: async (repo) => {
+      const broken = await breachThen(repo, (h) =>
+        h.signal(emergencySignal, { by: 'oncall', reason: 'chaos' }),
+      );
+      if (broken.state !== 'hotfix-pending' || !broken.hotfix)
+        throw new Error(`the emergency of ${repo.name} ended ${JSON.stringify(broken)}`);
+      // Incident numbers are the state directory's: HOT-2 when another path had HOT-1.
+      const { id, branch } = broken.hotfix;
+      const fix = commitOn(repo.dir, branch, `fix(${id}): stop the errors v1.0.0 brought`);
+      const started = await startHotfix(client, { repository: repo.name, branch, commit: fix }, opts);
+      const hotfix = (await settle(client.workflow.getHandle(started.workflowId))) as {
+        version?: string;
+        tagWorkflowId?: string;
+      };
+      if (!hotfix.tagWorkflowId)
+        throw new Error(`the hotfix of ${repo.name} ended ${JSON.stringify(hotfix)}`);
+      const staged = (await settle(client.workflow.getHandle(hotfix.tagWorkflowId))) as {
+        state?: string;
+        productionWorkflowId?: string;
+      };
+      if (!staged.productionWorkflowId)
+        throw new Error(`the hotfix's tag pipeline ended ${JSON.stringify(staged)}`);
+      const watched = (await settle(client.workflow.getHandle(staged.productionWorkflowId))) as {
+        state?: string;
+      };
+      const incident = (await new LocalIncidents(stateDir).list()).find(
+        (i) => i.repository === repo.name && i.id === id,
+      );
+      const mode = (await client.workflow.getHandle(lockWorkflowId('staging')).query(lockStatusQuery)).mode
+        .mode;
+      // The ticket's final update closed it; the page has the timeline naming the hotfix version.
+      const documents = (dir: string) =>
+        walk(path.join(stateDir, dir), '.md')
+          .map((f) => readFileSync(f, 'utf8'))
+          .filter((t) => t.includes(repo.name));
+      const ticketClosed = documents('tickets').some((t) => t.includes('- Status: closed'));
+      const pageAppended = documents('wiki').some((t) => t.includes('v1.0.1'));
+      const ok =
+        ticketClosed &&
+        pageAppended &&
+        hotfix.version === 'v1.0.1' &&
+        staged.state === 'promoted' &&
+        watched.state === 'healthy' &&
+        incident?.state === 'closed' &&
+        incident.pullRequest !== null &&
+        mode === 'normal';
+      return {
+        ok,
+        detail: JSON.stringify({
+          hotfix: hotfix.version,
+          staged: staged.state,
+          production: watched.state,
+          incident: incident?.state,
+          pullRequest: incident?.pullRequest,
+          mode,
+          ticketClosed,
+          pageAppended,
+        }),
+        expect: { tags: 2, branches: 1, tickets: 1, pages: 1, pullRequests: 1 },
+      };
+    },
+  },
 ];
+
+/** Commits a change on `branch` in a worktree of its own (the clone stays on main); the new head. */
+function commitOn(dir: string, branch: string, message: string): string {
+  const tree = mkdtempSync(path.join(base, 'fix-'));
+  git(dir, 'worktree', 'add', '-q', tree, branch);
+  writeFileSync(path.join(tree, 'HOTFIX'), `${message}\n`);
+  git(tree, 'add', 'HOTFIX');
+  git(tree, '-c', 'user.name=chaos', '-c', 'user.email=c@x.invalid', 'commit', '-qm', message);
+  const head = git(tree, 'rev-parse', 'HEAD')[0]!;
+  git(dir, 'worktree', 'remove', '--force', tree);
+  return head;
+}
 
 // ---- scenarios beyond the worker ------------------------------------------------------------------
 let devServer: DevServer;

@@ -268,6 +268,47 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     await forcer.result();
   });
 
+  it('integration tests that fail instead of ending cancelled once staging was taken still end the run Preempted, not failed', async () => {
+    // As after a crashed worker: its attempt is failed (WorkerDied), retries used up, after the revocation.
+    stubs.setOverrides({
+      runTests: async () => {
+        const ctx = Context.current();
+        try {
+          for (;;) {
+            ctx.heartbeat();
+            await ctx.sleep(100);
+          }
+        } catch {
+          throw ApplicationFailure.nonRetryable('the worker running this attempt died', 'WorkerDied');
+        }
+      },
+    });
+    const handle = await startTag('v1.6.1');
+    await waitFor(
+      async () => (await handle.query(statusQuery)).step === 'integration tests (staging)',
+      10_000,
+    );
+    const forcer = await client.workflow.start(lockProbeWorkflow, {
+      taskQueue,
+      workflowId: unique('emergency'),
+      args: [
+        { resource: 'staging', holdMs: 10, force: { by: 'ops-oncall', reason: 'SEV-1' }, priority: 'hotfix' },
+      ],
+    });
+    await assert.rejects(handle.result(), (err: unknown) => {
+      assert.ok(err instanceof WorkflowFailedError);
+      assert.equal((err.cause as ApplicationFailure).type, 'Preempted');
+      return true;
+    });
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'preempted');
+    assert.ok(
+      !namesOf(handle).includes('rollbackEnvironment'),
+      'the forcer, not the preempted run, rolls staging back',
+    );
+    await forcer.result();
+  });
+
   it('while staging is hotfix-only a release waits saying for which incident, and proceeds once `changeMode` returns it to normal', async () => {
     const lock = client.workflow.getHandle('lock:staging');
     await lock.executeUpdate(changeModeUpdate, {
