@@ -9,7 +9,8 @@
  * (workflow family + activity type, once right after it starts and once after its effect before
  * its result reaches Temporal). By default a key killed in one path is not killed again in the
  * next (`--every` kills at every key of every path: slower, same checks).
- * Options: --every, --outbox-seconds N (default 60), --only NAME[,NAME] (paths by name).
+ * Options: --every, --outbox-seconds N (default 60), --only NAME[,NAME] (paths by name),
+ * --path-minutes N (default 10: a path still running then fails, and the suite goes on).
  */
 import '../helpers/runtime';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -52,6 +53,7 @@ const flag = (name: string) => {
 };
 const outboxSeconds = Number(flag('--outbox-seconds') ?? 60);
 const only = flag('--only')?.split(',');
+const pathMinutes = Number(flag('--path-minutes') ?? 10);
 
 const started = Date.now();
 const base = mkdtempSync(path.join(os.tmpdir(), 'rf-chaos-'));
@@ -281,10 +283,27 @@ let client: Client;
 const opts = { taskQueue, searchAttributes: true };
 
 async function status(id: string): Promise<PipelineStatus | undefined> {
-  return await client.workflow
-    .getHandle(id)
-    .query(statusQuery)
+  // A query sent while the worker is being killed may wait for one that never answers it: ask
+  // again on the next poll instead.
+  return await client
+    .withDeadline(Date.now() + 10_000, () => client.workflow.getHandle(id).query(statusQuery))
     .catch(() => undefined);
+}
+
+/** A path that hangs fails by itself and leaves the others their turn. */
+async function withinPathTime<T>(name: string, run: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${name} did not finish within ${pathMinutes} minutes`)),
+      pathMinutes * 60_000,
+    );
+  });
+  try {
+    return await Promise.race([run, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function settle(handle: WorkflowHandle): Promise<unknown> {
@@ -696,7 +715,7 @@ async function main(): Promise<void> {
     setCurrent(p.name);
     let outcome: { ok: boolean; detail: string; expect: Partial<Tally> };
     try {
-      outcome = await p.run(repo);
+      outcome = await withinPathTime(p.name, p.run(repo));
     } catch (err) {
       outcome = { ok: false, detail: String(err), expect: {} };
     }
