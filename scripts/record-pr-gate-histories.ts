@@ -23,14 +23,17 @@ import type { PipelineActivities } from '../src/activities/pipeline';
 import { buildStatusOf } from '../src/activities/pr-build';
 import { checkPullRequest, statusDescription } from '../src/domain/pr-policy';
 import { projectRoot } from '../src/package-info';
-import { pullRequestGateWorkflow, recheckOpenPullRequestsWorkflow } from '../src/workflows/pr-gate';
+import {
+  pullRequestGateWorkflow,
+  recheckOpenPullRequestsWorkflow,
+} from '../src/workflows/pr-gate/pull-request-gate-workflow';
 import {
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,
   type PullRequestBuild,
   type PullRequestGateInput,
   type PullRequestGateVerdict,
-} from '../src/workflows/pr-gate-messages';
+} from '../src/workflows/pr-gate/messages';
 import { devServerEnv, unique, workflowBundle } from '../test/helpers/temporal-env';
 
 const historiesDir = path.join(projectRoot, 'test', 'replay', 'histories');
@@ -217,7 +220,7 @@ async function bundleAt(commit: string): Promise<WorkflowBundleWithSourceMap> {
     cwd: projectRoot,
     encoding: 'utf8',
   })
-    .replaceAll(`'./pr-gate-messages'`, `'${path.join(projectRoot, 'src/workflows/pr-gate-messages')}'`)
+    .replaceAll(`'./pr-gate-messages'`, `'${path.join(projectRoot, 'src/workflows/pr-gate/messages')}'`)
     .replaceAll(`'../activities/pipeline'`, `'${path.join(projectRoot, 'src/activities/pipeline')}'`);
   const dir = mkdtempSync(path.join(projectRoot, '.scratch-pr-gate-'));
   try {

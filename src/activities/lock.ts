@@ -14,8 +14,8 @@ import {
   statusQuery as lockStatusQuery,
   type LockInput,
   type LockStatus,
-} from '../workflows/lock-messages';
-import type { lockWorkflow } from '../workflows/staging-lock';
+} from '../workflows/lock/messages';
+import type { lockWorkflow } from '../workflows/lock/lock-workflow';
 
 export interface LockPorts {
   /** Reaches the lock workflows and describes holders. */

@@ -25,7 +25,7 @@ import {
   type PostedStatus,
   type PullRequestBuild,
   type PullRequestGateInput,
-} from '../workflows/pr-gate-messages';
+} from '../workflows/pr-gate/messages';
 import type { BuildPorts } from './build';
 import { portsOf, refusalsFinal, type PrGatePorts } from './pr-gate';
 import { plannedSteps } from './pr-build-plan';

@@ -20,7 +20,7 @@ import type {
   PullRequestGateInput,
   PullRequestGateVerdict,
   RecheckOpenPullRequestsInput,
-} from '../workflows/pr-gate-messages';
+} from '../workflows/pr-gate/messages';
 
 /**
  * What the gate needs of one repository: GitHub's pull requests and statuses for a repository

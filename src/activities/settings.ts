@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { RepositoryConfig } from '../config/schema';
-import type { ProductionReleaseInput } from '../workflows/pipeline-messages';
+import type { ProductionReleaseInput } from '../workflows/production/messages';
 
 export interface SettingsPorts {
   repository: (name: string) => RepositoryConfig | undefined;

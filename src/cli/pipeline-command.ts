@@ -35,15 +35,15 @@ import {
   startTagRelease,
   type StartResult,
 } from '../starter';
+import { pipelineWorkflowId } from '../workflows/shared/messages';
 import {
-  pipelineWorkflowId,
-  promoteSignal,
-  statusQuery,
-  type PipelineStatus,
-} from '../workflows/pipeline-messages';
-import type { PullRequestGateInput } from '../workflows/pr-gate-messages';
-import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock-messages';
-import { decideUpdate, type Decision } from '../workflows/production-messages';
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../workflows/pipeline-status';
+import { promoteSignal } from '../workflows/tag/messages';
+import type { PullRequestGateInput } from '../workflows/pr-gate/messages';
+import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock/messages';
+import { decideUpdate, type Decision } from '../workflows/production/messages';
 import type { CliContext } from './main';
 import { withTemporalClient } from './temporal-client';
 

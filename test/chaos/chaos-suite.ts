@@ -29,10 +29,13 @@ import { startMainCommit, startTagRelease } from '../../src/starter';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { lookup } from '../../src/temporal/executables';
 import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
-import { lockWorkflowId, setModeSignal } from '../../src/workflows/lock-messages';
-import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
-import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
-import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
+import { lockWorkflowId, setModeSignal } from '../../src/workflows/lock/messages';
+import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../../src/workflows/pipeline-status';
+import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production/messages';
 import { waitFor } from '../helpers/ports';
 import { tcpForwarder, type TcpForwarder } from '../helpers/tcp-forwarder';
 import { deliver, sha } from '../helpers/webhooks';

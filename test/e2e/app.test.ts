@@ -11,7 +11,7 @@ import { validateConfig } from '../../src/config/load';
 import { UserError } from '../../src/errors';
 import { createLogger } from '../../src/logging';
 import { projectRoot } from '../../src/package-info';
-import { readinessWorkflow } from '../../src/workflows/readiness-workflow';
+import { readinessWorkflow } from '../../src/workflows/readiness/readiness-workflow';
 import { freePort, processAlive, waitFor } from '../helpers/ports';
 
 const quiet = createLogger('silent');

@@ -6,7 +6,7 @@
  * Ids: one lock workflow per resource, id `lock:<resource>`, e.g. `lock:staging` and
  * `lock:repo:<owner>/<name>` (the per-repository lock that serialises main-commit pipelines).
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ForceInfo,
   Holder,
@@ -18,7 +18,8 @@ import type {
   QueuedRequest,
   RevokedHolder,
   RevokeReason,
-} from '../domain/lock-state';
+} from '../../domain/lock-state';
+import { statusQueryOf } from '../shared/messages';
 
 export type {
   ForceInfo,
@@ -109,7 +110,7 @@ export interface ModeChangeResult {
 }
 
 /** Holder, queue, mode and counters. */
-export const statusQuery = defineQuery<LockStatus>('status');
+export const statusQuery = statusQueryOf<LockStatus>();
 
 export interface LockStatus {
   resource: string;

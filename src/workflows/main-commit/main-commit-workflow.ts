@@ -11,22 +11,16 @@
  * `release-flow/main` follows the run (best effort; runs begun before issue 7 post none).
  */
 import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
-import { acquire, isLockRevoked } from './lock-helper';
-import { repositoryLockResource, type LockRevocation } from './lock-messages';
-import { StatusContexts } from '../ports/commit-statuses';
-import { PipelineStates, statusQuery, type MainCommitInput, type PipelineStatus } from './pipeline-messages';
+import type { PipelineActivities } from '../../activities/pipeline';
+import { acquire, isLockRevoked } from '../lock/acquire';
+import { repositoryLockResource, type LockRevocation } from '../lock/messages';
+import { StatusContexts } from '../../domain/commit-status';
+import { commitStatusReporter, firstLine } from '../shared/commit-statuses';
+import { PipelineStates, statusQuery, type PipelineStatus } from '../shared/messages';
+import { describeFailure, runStep } from '../shared/steps';
+import type { MainCommitInput, MainCommitOutcome } from './messages';
 
-export type { MainCommitInput };
-import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
-
-export interface MainCommitOutcome {
-  state: 'released' | 'no-release' | 'preempted';
-  tag: string | null;
-  bump: string | null;
-  lastTag: string | null;
-  preemptedBy?: string;
-}
+export type { MainCommitInput, MainCommitOutcome };
 
 const builds = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',

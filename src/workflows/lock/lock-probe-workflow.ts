@@ -1,9 +1,9 @@
 import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { LockActivities } from '../activities/lock';
+import type { LockActivities } from '../../activities/lock';
 import type { Duration } from '@temporalio/common';
-import type { ForceInfo, LockPriority } from '../domain/lock-state';
-import { acquire, isLockRevoked } from './lock-helper';
-import type { LockRevocation } from './lock-messages';
+import type { ForceInfo, LockPriority } from '../../domain/lock-state';
+import { acquire, isLockRevoked } from './acquire';
+import type { LockRevocation } from './messages';
 
 const { holdLockedResource } = proxyActivities<LockActivities>({
   startToCloseTimeout: '1 hour',

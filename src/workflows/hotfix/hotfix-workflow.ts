@@ -16,10 +16,10 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { PipelineActivities } from '../activities/pipeline';
-import { StatusContexts } from '../ports/commit-statuses';
-import { hotfixLockResource, type HotfixInput } from './hotfix-messages';
-import { acquire } from './lock-helper';
+import type { PipelineActivities } from '../../activities/pipeline';
+import { StatusContexts } from '../../domain/commit-status';
+import { acquire } from '../lock/acquire';
+import { commitStatusReporter, firstLine } from '../shared/commit-statuses';
 import {
   PipelineFailures,
   PipelineStates,
@@ -27,18 +27,11 @@ import {
   pipelineWorkflowId,
   statusQuery,
   type PipelineStatus,
-} from './pipeline-messages';
-import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
+} from '../shared/messages';
+import { describeFailure, runStep } from '../shared/steps';
+import { hotfixLockResource, type HotfixInput, type HotfixOutcome } from './messages';
 
-export type { HotfixInput };
-
-export interface HotfixOutcome {
-  state: 'released';
-  id: string;
-  version: string;
-  brokenVersion: string;
-  tagWorkflowId: string;
-}
+export type { HotfixInput, HotfixOutcome };
 
 const builds = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',

@@ -29,14 +29,14 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { LockActivities } from '../activities/lock';
+import type { LockActivities } from '../../activities/lock';
 import {
   LockPriority,
   type ForceInfo,
   type LockRequest,
   type LockSubject,
   type RevokedHolder,
-} from '../domain/lock-state';
+} from '../../domain/lock-state';
 import {
   lockGrantedSignal,
   lockRevokedSignal,
@@ -46,7 +46,7 @@ import {
   withdrawSignal,
   type LockGrant,
   type LockRevocation,
-} from './lock-messages';
+} from './messages';
 
 const { requestLock } = proxyActivities<LockActivities>({
   startToCloseTimeout: '30 seconds',

@@ -11,7 +11,7 @@
  *   asked for a decision, asked again every `realertAfter`, and operations are paged once after
  *   `escalateAfter`; after that the run waits quietly (the status shows `awaitingDecision`).
  *
- * Decisions (production-messages.ts): signals `emergency`, `rollback`, `failForward` with
+ * Decisions (messages.ts): signals `emergency`, `rollback`, `failForward` with
  * `{ by, reason? }`, or the update `decide` with `{ decision, by, reason? }` for an answer. One
  * decision is taken, from someone `deciders` allows, while one is awaited; anything else changes
  * nothing and says why (update rejection, `rejectedDecisions` in the status, the log).
@@ -46,8 +46,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
-import type { ReleasePage, ReleasePageKind } from '../activities/production-alerts';
+import type { PipelineActivities } from '../../activities/pipeline';
+import type { ReleasePage, ReleasePageKind } from '../../activities/production-alerts';
 import {
   defaultHealthParameters,
   healthParameterProblems,
@@ -57,8 +57,8 @@ import {
   type HealthSample,
   type HealthVerdict,
   type HealthVerdictKind,
-} from '../domain/health-verdict';
-import { IncidentKinds } from '../domain/incident-ids';
+} from '../../domain/health-verdict';
+import { IncidentKinds } from '../../domain/incident-ids';
 import {
   decisionRejection,
   describeDeciders,
@@ -66,19 +66,14 @@ import {
   isDecision,
   type Decision,
   type DecisionRecord,
-} from '../domain/production-decisions';
-import type { ReleaseEvent } from '../domain/retrospective-template';
-import { acquire, isLockRevoked, type HeldLock } from './lock-helper';
-import { lockWorkflowId, setModeSignal, type LockRevocation } from './lock-messages';
-import {
-  PipelineStates,
-  pipelineWorkflowId,
-  statusQuery,
-  type PipelineStatus,
-  type ProductionReleaseInput,
-} from './pipeline-messages';
-import { StatusContexts, type CommitState } from '../ports/commit-statuses';
-import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
+} from '../../domain/production-decisions';
+import type { ReleaseEvent } from '../../domain/retrospective-template';
+import { acquire, isLockRevoked, type HeldLock } from '../lock/acquire';
+import { lockWorkflowId, setModeSignal, type LockRevocation } from '../lock/messages';
+import { StatusContexts, type CommitState } from '../../domain/commit-status';
+import { commitStatusReporter, firstLine } from '../shared/commit-statuses';
+import { PipelineStates, pipelineWorkflowId } from '../shared/messages';
+import { describeFailure, runStep } from '../shared/steps';
 import {
   DECISION_REJECTED,
   decideUpdate,
@@ -86,29 +81,17 @@ import {
   failForwardSignal,
   rollbackSignal,
   supersededSignal,
+  productionStatusQuery,
   type DecisionPayload,
-  type SupersededNotice,
   type HotfixStatus,
+  type ProductionOutcome,
+  type ProductionReleaseInput,
+  type ProductionStatus,
   type RejectedDecision,
-} from './production-messages';
+  type SupersededNotice,
+} from './messages';
 
-export type { ProductionReleaseInput };
-
-export interface ProductionOutcome {
-  state: 'healthy' | 'hotfix-pending' | 'rolled-back' | 'failed-forward' | 'superseded';
-  /** When superseded: the version that replaced this one. */
-  supersededBy?: string;
-  version: string;
-  /** The production version before this one, or null for a first release. */
-  previousVersion: string | null;
-  verdict: HealthVerdictKind;
-  reason: string;
-  decision?: DecisionRecord;
-  hotfix?: HotfixStatus;
-  retrospective?: { id: string; url: string };
-  /** A healthy hotfix: the incident it closed and the pull request back into the default branch. */
-  closedIncident?: { id: string; pullRequest: { number: number; url: string } | null };
-}
+export type { ProductionOutcome, ProductionReleaseInput };
 
 const DEFAULTS = {
   window: '30 minutes',
@@ -242,7 +225,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
   const info = workflowInfo();
   const workflowId = info.workflowId;
   const keyPrefix = `${workflowId}/${info.firstExecutionRunId}`;
-  const status: PipelineStatus = {
+  const status: ProductionStatus = {
     stage: 'production',
     repository,
     commit: input.commit,
@@ -262,7 +245,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
   let accepted: DecisionRecord | undefined;
 
   // Handlers first: the UI lists only what is registered when it asks, and early signals are kept.
-  setHandler(statusQuery, () => status, {
+  setHandler(productionStatusQuery, () => status, {
     description:
       'Stage, step, versions per environment, health samples and verdict, awaitingDecision, decisions taken and rejected, hotfix.',
   });

@@ -1,5 +1,8 @@
 /**
- * What every pipeline workflow answers and how it is named. Imported by workflows and clients.
+ * What every pipeline workflow answers and how it is named: stages, ids, steps, states, the
+ * status every pipeline shows, and the one `status` query every workflow here answers. Each
+ * stage's own messages file (`<stage>/messages.ts`) adds its input, outcome and status fields.
+ * Imported by workflows and clients.
  *
  * Workflow ids are business keys (README "Workflow ids"):
  *   main-commit:<repository>:<commit sha>      stage 1
@@ -7,17 +10,7 @@
  *   production:<repository>:<vX.Y.Z>           stage 3
  * so a redelivered webhook or a repeated CLI start finds the run that already exists.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type {
-  DecisionRecord,
-  Deciders,
-  HotfixStatus,
-  PageRecord,
-  ProductionEscalationSettings,
-  ProductionHealthSettings,
-  ProductionHealthStatus,
-  RejectedDecision,
-} from './production-messages';
+import { defineQuery, type QueryDefinition } from '@temporalio/workflow';
 
 export const PipelineStages = {
   mainCommit: 'main-commit',
@@ -89,28 +82,18 @@ export interface PipelineStatus {
   failure?: { step: string; type: string; message: string };
   /** Who took the lock away, when preempted. */
   preemptedBy?: string;
-  // ---- production only ----
-  /** The health watch: verdict, window, the newest samples. */
-  health?: ProductionHealthStatus;
-  /** True while one of the decisions (emergency, rollback, failForward) is awaited. */
-  awaitingDecision?: boolean;
-  /** When the wait began (ISO, workflow clock). */
-  awaitingSince?: string;
-  /** Accepted decisions (at most one): who, when, why. */
-  decisions?: DecisionRecord[];
-  /** Decisions that changed nothing (late, duplicate, unknown, not allowed), newest last, bounded. */
-  rejectedDecisions?: RejectedDecision[];
-  /** Pages sent about this release. */
-  pages?: PageRecord[];
-  /** After an emergency: the pending hotfix. */
-  hotfix?: HotfixStatus;
-  /** The retrospective page of an emergency or rollback. */
-  retrospective?: { id: string; url: string };
-  /** Tag pipeline of a repository with requirePromote: staging passed, waiting for `promote`. */
-  awaitingPromotion?: boolean;
 }
 
-export const statusQuery = defineQuery<PipelineStatus>('status');
+// Defined once: a query is matched by name, and every workflow here answers `status`.
+const anyStatusQuery = defineQuery<unknown>('status');
+
+/** The `status` query, typed as the status of the workflow it is sent to. */
+export function statusQueryOf<Status>(): QueryDefinition<Status> {
+  return anyStatusQuery as QueryDefinition<Status>;
+}
+
+/** The status of any pipeline: stage, steps, versions, failure (the stage adds its own fields). */
+export const statusQuery = statusQueryOf<PipelineStatus>();
 
 /** Registered workflow type names, for clients that start pipelines by name. */
 export const PipelineWorkflowTypes = {
@@ -119,38 +102,3 @@ export const PipelineWorkflowTypes = {
   production: 'productionReleaseWorkflow',
   hotfix: 'hotfixWorkflow',
 } as const satisfies Record<PipelineStage, string>;
-
-export interface MainCommitInput {
-  repository: string;
-  /** Full commit hash of the pushed head. */
-  commit: string;
-}
-
-export interface TagReleaseInput {
-  repository: string;
-  /** The release tag (`v1.3.0`), matching the repository's release tag pattern. */
-  tag: string;
-  /** The commit the tag marks (its artifact in the dev repository is tagged with this hash). */
-  commit: string;
-}
-
-export interface ProductionReleaseInput {
-  repository: string;
-  /** The release tag being promoted (`v1.3.0`). */
-  version: string;
-  commit: string;
-  /** The health watch (defaults: 30 minutes, a sample a minute, the rules' default parameters). */
-  health?: ProductionHealthSettings;
-  /** Re-alert and escalation delays while a decision is awaited (defaults: 15 minutes, 1 hour). */
-  escalation?: ProductionEscalationSettings;
-  /** Who may take each decision (default: anyone). */
-  deciders?: Deciders;
-}
-
-export interface PromoteRequest {
-  by: string;
-  reason?: string;
-}
-
-/** To a tag pipeline waiting for promotion: hand the version to production. */
-export const promoteSignal = defineSignal<[PromoteRequest]>('promote');

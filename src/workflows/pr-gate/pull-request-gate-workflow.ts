@@ -20,7 +20,7 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
+import type { PipelineActivities } from '../../activities/pipeline';
 import {
   PullRequestBuildStates,
   PullRequestGateStates,
@@ -32,8 +32,8 @@ import {
   type PullRequestGateVerdict,
   type RecheckOpenPullRequestsInput,
   type RecheckOpenPullRequestsStatus,
-} from './pr-gate-messages';
-import { describeFailure } from './pipeline-steps';
+} from './messages';
+import { describeFailure } from '../shared/steps';
 
 export type { PullRequestGateInput, PullRequestGateVerdict, RecheckOpenPullRequestsInput };
 

@@ -19,45 +19,34 @@ import {
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
+import type { PipelineActivities } from '../../activities/pipeline';
 import {
   ReleaseCommit,
   ReleaseRepository,
   ReleaseStage,
   ReleaseVersion,
-} from '../temporal/search-attributes';
-import { acquire, isLockRevoked, type HeldLock } from './lock-helper';
-import type { LockRevocation } from './lock-messages';
+} from '../../temporal/search-attributes';
+import { acquire, isLockRevoked, type HeldLock } from '../lock/acquire';
+import type { LockRevocation } from '../lock/messages';
+import { StatusContexts } from '../../domain/commit-status';
+import { commitStatusReporter, firstLine, type CommitStatusReporter } from '../shared/commit-statuses';
 import {
   PipelineFailures,
   PipelineStates,
   PipelineWorkflowTypes,
   pipelineWorkflowId,
+} from '../shared/messages';
+import { describeFailure, runStep } from '../shared/steps';
+import {
   promoteSignal,
-  statusQuery,
-  type PipelineStatus,
+  tagStatusQuery,
   type PromoteRequest,
   type TagReleaseInput,
-} from './pipeline-messages';
-import { StatusContexts } from '../ports/commit-statuses';
-import {
-  commitStatusReporter,
-  describeFailure,
-  firstLine,
-  runStep,
-  type CommitStatusReporter,
-} from './pipeline-steps';
+  type TagReleaseOutcome,
+  type TagStatus,
+} from './messages';
 
-export type { TagReleaseInput };
-
-export interface TagReleaseOutcome {
-  state: 'promoted' | 'preempted';
-  version: string;
-  /** The production pipeline started by the hand-off. */
-  productionWorkflowId?: string;
-  promotedBy?: string;
-  preemptedBy?: string;
-}
+export type { TagReleaseInput, TagReleaseOutcome };
 
 const tests = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',
@@ -124,7 +113,7 @@ async function tagRelease(
   statuses: CommitStatusReporter,
 ): Promise<TagReleaseOutcome> {
   const { repository, tag } = input;
-  const status: PipelineStatus = {
+  const status: TagStatus = {
     stage: 'tag',
     repository,
     commit: input.commit,
@@ -135,7 +124,7 @@ async function tagRelease(
     environments: {},
   };
   let promotion: PromoteRequest | undefined;
-  setHandler(statusQuery, () => status, {
+  setHandler(tagStatusQuery, () => status, {
     description:
       'Stage, current step, every step with its times and result, versions per environment, failure.',
   });
@@ -272,12 +261,7 @@ async function tagRelease(
   };
 }
 
-async function stage(
-  input: TagReleaseInput,
-  status: PipelineStatus,
-  by: string,
-  lock: HeldLock,
-): Promise<void> {
+async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock: HeldLock): Promise<void> {
   const { repository, tag } = input;
   await runStep(status, 'deploy staging', async () => {
     const result = await deploys.deployVersion({
@@ -316,7 +300,7 @@ async function stage(
 /** Staging back to its last good version, under the lock this run still holds. */
 async function rollbackStaging(
   input: TagReleaseInput,
-  status: PipelineStatus,
+  status: TagStatus,
   by: string,
   lock: HeldLock,
 ): Promise<void> {
@@ -341,7 +325,7 @@ async function rollbackStaging(
   status.step = failedStep;
 }
 
-async function halt(status: PipelineStatus, statuses: CommitStatusReporter, err: unknown): Promise<never> {
+async function halt(status: TagStatus, statuses: CommitStatusReporter, err: unknown): Promise<never> {
   status.state = PipelineStates.failed;
   const failure = describeFailure(err);
   status.failure = { step: status.step, ...failure };
