@@ -17,7 +17,7 @@ import {
   type CommitState,
   type CommitStatuses,
 } from '../ports/commit-statuses';
-import { FailureTypes, isDefinitiveFailure } from '../ports/failures';
+import { FailureTypes, isDefinitiveFailure } from '../domain/failures';
 import { workflowUrl } from '../temporal/ui-links';
 import {
   PullRequestBuildPhases,

@@ -17,11 +17,11 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PipelineActivities } from '../../activities/pipeline';
+import { FailureTypes } from '../../domain/failures';
 import { StatusContexts } from '../../domain/commit-status';
 import { acquire } from '../lock/acquire';
 import { commitStatusReporter, firstLine } from '../shared/commit-statuses';
 import {
-  PipelineFailures,
   PipelineStates,
   PipelineWorkflowTypes,
   pipelineWorkflowId,
@@ -36,7 +36,7 @@ export type { HotfixInput, HotfixOutcome };
 const builds = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BuildFailed', 'TestsFailed'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureTypes.buildFailed, FailureTypes.testsFailed] },
 });
 
 const quick = proxyActivities<PipelineActivities>({
@@ -135,7 +135,7 @@ export async function hotfixWorkflow(input: HotfixInput): Promise<HotfixOutcome>
     });
     throw ApplicationFailure.nonRetryable(
       `hotfix pipeline of ${repository} ${branch} ${commit.slice(0, 12)} failed at ${status.step}: ${failure.message}`,
-      PipelineFailures.failed,
+      FailureTypes.pipelineFailed,
     );
   } finally {
     await statuses.settled();

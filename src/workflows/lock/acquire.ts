@@ -30,6 +30,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { LockActivities } from '../../activities/lock';
+import { FailureTypes } from '../../domain/failures';
 import {
   LockPriority,
   type ForceInfo,
@@ -52,8 +53,6 @@ const { requestLock } = proxyActivities<LockActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
 });
-
-export const LockFailure = { revoked: 'LockRevoked', timeout: 'LockTimeout' } as const;
 
 export interface AcquireOptions {
   purpose: string;
@@ -123,7 +122,7 @@ function installHandlers(): void {
 
 /** True for the failure `run` throws when the lock was revoked. */
 export function isLockRevoked(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.type === LockFailure.revoked;
+  return err instanceof ApplicationFailure && err.type === FailureTypes.lockRevoked;
 }
 
 /** Take the lock of `resource` (see the module comment). */
@@ -165,7 +164,7 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
       });
       throw ApplicationFailure.nonRetryable(
         `lock ${resource} not granted within ${String(opts.waitTimeout)}`,
-        LockFailure.timeout,
+        FailureTypes.lockTimeout,
       );
     }
   } catch (err) {
@@ -214,7 +213,7 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
         if (r && isCancellation(err)) {
           throw ApplicationFailure.create({
             message: `lock ${resource} revoked (${r.reason}) by ${r.by}: ${r.detail}`,
-            type: LockFailure.revoked,
+            type: FailureTypes.lockRevoked,
             nonRetryable: true,
             details: [r],
           });

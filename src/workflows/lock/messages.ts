@@ -34,6 +34,15 @@ export type {
   RevokeReason,
 };
 
+/**
+ * The registered type of the lock workflow. Activities and the CLI start and signal it by this
+ * name (as Temporal's mutex sample does), so nothing outside workflow code imports the workflow.
+ */
+export const LOCK_WORKFLOW_TYPE = 'lockWorkflow';
+
+/** The lock workflow's signature, for typed starts by name. */
+export type LockWorkflowSignature = (input: LockInput) => Promise<never>;
+
 export const LOCK_ID_PREFIX = 'lock:';
 const RESOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
 

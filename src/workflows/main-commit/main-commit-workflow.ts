@@ -12,6 +12,7 @@
  */
 import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { PipelineActivities } from '../../activities/pipeline';
+import { FailureTypes } from '../../domain/failures';
 import { acquire, isLockRevoked } from '../lock/acquire';
 import { repositoryLockResource, type LockRevocation } from '../lock/messages';
 import { StatusContexts } from '../../domain/commit-status';
@@ -25,7 +26,7 @@ export type { MainCommitInput, MainCommitOutcome };
 const builds = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BuildFailed', 'TestsFailed'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureTypes.buildFailed, FailureTypes.testsFailed] },
 });
 
 const quick = proxyActivities<PipelineActivities>({
@@ -101,7 +102,7 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
     });
     throw ApplicationFailure.nonRetryable(
       `main-commit pipeline of ${input.commit.slice(0, 12)} failed at ${status.step}: ${failure.message}`,
-      'PipelineFailed',
+      FailureTypes.pipelineFailed,
     );
   } finally {
     await lock.release();

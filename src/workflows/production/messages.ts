@@ -105,9 +105,6 @@ export interface SupersededNotice {
  */
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
 
-/** The update's rejections carry this failure type. */
-export const DECISION_REJECTED = 'DecisionRejected';
-
 /** A decision that changed nothing, and why. */
 export interface RejectedDecision {
   /** The name as sent (`rollback`, or an unknown signal's name). */

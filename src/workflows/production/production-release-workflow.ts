@@ -47,6 +47,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../../activities/pipeline';
+import { FailureTypes } from '../../domain/failures';
 import type { ReleasePage, ReleasePageKind } from '../../activities/production-alerts';
 import {
   defaultHealthParameters,
@@ -75,7 +76,6 @@ import { commitStatusReporter, firstLine } from '../shared/commit-statuses';
 import { PipelineStates, pipelineWorkflowId } from '../shared/messages';
 import { describeFailure, runStep } from '../shared/steps';
 import {
-  DECISION_REJECTED,
   decideUpdate,
   emergencySignal,
   failForwardSignal,
@@ -168,7 +168,7 @@ function durationMs(name: string, value: Duration | undefined, fallback: Duratio
   if (!(Number.isFinite(ms) && ms > 0)) {
     throw ApplicationFailure.nonRetryable(
       `${name} must be a positive duration such as '15 minutes' or a number of milliseconds, got ${JSON.stringify(value)}`,
-      'InvalidInput',
+      FailureTypes.invalidInput,
     );
   }
   return ms;
@@ -178,7 +178,10 @@ function resolveSettings(input: ProductionReleaseInput): Settings {
   const parameters = { ...defaultHealthParameters, ...(input.health?.parameters ?? {}) };
   const problems = healthParameterProblems(parameters);
   if (problems.length) {
-    throw ApplicationFailure.nonRetryable(`health parameters: ${problems.join('; ')}`, 'InvalidInput');
+    throw ApplicationFailure.nonRetryable(
+      `health parameters: ${problems.join('; ')}`,
+      FailureTypes.invalidInput,
+    );
   }
   const windowMs = durationMs('health.window', input.health?.window, DEFAULTS.window);
   const asked = durationMs('health.sampleInterval', input.health?.sampleInterval, DEFAULTS.sampleInterval);
@@ -339,7 +342,11 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
             via: 'update',
             why,
           });
-          throw ApplicationFailure.create({ message: why, type: DECISION_REJECTED, nonRetryable: true });
+          throw ApplicationFailure.create({
+            message: why,
+            type: FailureTypes.decisionRejected,
+            nonRetryable: true,
+          });
         }
       },
       description:
@@ -498,7 +505,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
     });
     throw ApplicationFailure.nonRetryable(
       `production pipeline of ${repository} ${version} failed at ${status.step}: ${failure.message}`,
-      'PipelineFailed',
+      FailureTypes.pipelineFailed,
     );
   } finally {
     await statuses.settled();

@@ -61,13 +61,6 @@ export const PipelineStates = {
 } as const;
 export type PipelineState = (typeof PipelineStates)[keyof typeof PipelineStates];
 
-/** Failure types the pipelines end with (ApplicationFailure.type). */
-export const PipelineFailures = {
-  failed: 'PipelineFailed',
-  /** Staging was taken from the run (emergency, rollback): it names who, for which release, why. */
-  preempted: 'Preempted',
-} as const;
-
 export interface PipelineStatus {
   stage: PipelineStage;
   repository: string;

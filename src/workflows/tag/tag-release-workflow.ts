@@ -20,6 +20,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { PipelineActivities } from '../../activities/pipeline';
+import { FailureTypes } from '../../domain/failures';
 import {
   ReleaseCommit,
   ReleaseRepository,
@@ -30,12 +31,7 @@ import { acquire, isLockRevoked, type HeldLock } from '../lock/acquire';
 import type { LockRevocation } from '../lock/messages';
 import { StatusContexts } from '../../domain/commit-status';
 import { commitStatusReporter, firstLine, type CommitStatusReporter } from '../shared/commit-statuses';
-import {
-  PipelineFailures,
-  PipelineStates,
-  PipelineWorkflowTypes,
-  pipelineWorkflowId,
-} from '../shared/messages';
+import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
 import { describeFailure, runStep } from '../shared/steps';
 import {
   promoteSignal,
@@ -53,7 +49,7 @@ const tests = proxyActivities<PipelineActivities>({
   heartbeatTimeout: '1 minute',
   // A revoked holder's tests must really stop before the forcer rolls staging back.
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['TestsFailed'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureTypes.testsFailed] },
 });
 
 const quick = proxyActivities<PipelineActivities>({
@@ -146,7 +142,7 @@ async function tagRelease(
     status.state = PipelineStates.failed;
     throw ApplicationFailure.nonRetryable(
       `${tag} does not match the release tag pattern ${settings.releaseTagPattern} of ${repository}`,
-      'NotAReleaseTag',
+      FailureTypes.notAReleaseTag,
     );
   }
   statuses.post('pending', `${tag}: staging lock, deploy and integration tests in staging`);
@@ -197,7 +193,7 @@ async function tagRelease(
       }
       // The forcer puts this run's staging back to its last good version (it holds the token now).
       const message = preemptionMessage(repository, tag, status.step, revocation);
-      status.failure = { step: status.step, type: PipelineFailures.preempted, message };
+      status.failure = { step: status.step, type: FailureTypes.preempted, message };
       const f = revocation?.force;
       await quick.notifyPipelineFailure({
         repository,
@@ -214,7 +210,7 @@ async function tagRelease(
           reason: f?.reason ?? revocation?.detail ?? '',
         },
       });
-      throw ApplicationFailure.nonRetryable(message, PipelineFailures.preempted, revocation);
+      throw ApplicationFailure.nonRetryable(message, FailureTypes.preempted, revocation);
     }
     await rollbackStaging(input, status, by, lock);
     await lock.release();
@@ -341,6 +337,6 @@ async function halt(status: TagStatus, statuses: CommitStatusReporter, err: unkn
   });
   throw ApplicationFailure.nonRetryable(
     `tag pipeline of ${status.version} failed at ${status.step}: ${failure.message}`,
-    'PipelineFailed',
+    FailureTypes.pipelineFailed,
   );
 }
