@@ -145,7 +145,10 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
   };
 
   try {
-    const requested = await requestLock({ resource, request });
+    const requested = await requestLock.executeWithOptions(
+      { summary: `ask for the lock ${resource}${request.force ? ' (forced)' : ''}` },
+      [{ resource, request }],
+    );
     if (
       requested.mode?.mode === 'hotfixOnly' &&
       request.priority !== LockPriority.hotfix &&

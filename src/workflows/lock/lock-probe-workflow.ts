@@ -46,12 +46,17 @@ export async function lockProbeWorkflow(input: LockProbeInput): Promise<LockProb
   });
   try {
     await lock.run(() =>
-      holdLockedResource({
-        resource: input.resource,
-        token: lock.token,
-        holdMs: input.holdMs,
-        holder: workflowInfo().workflowId,
-      }),
+      holdLockedResource.executeWithOptions(
+        { summary: `hold ${input.resource} for ${input.holdMs} ms with token ${lock.token}` },
+        [
+          {
+            resource: input.resource,
+            token: lock.token,
+            holdMs: input.holdMs,
+            holder: workflowInfo().workflowId,
+          },
+        ],
+      ),
     );
     return { outcome: 'completed', resource: input.resource, token: lock.token };
   } catch (err) {

@@ -244,7 +244,12 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
     if (!holder) return;
     let running = true;
     try {
-      running = (await describeLockHolder({ ...holder.requester })).running;
+      running = (
+        await describeLockHolder.executeWithOptions(
+          { summary: `is the holder ${holder.requester.workflowId} still running` },
+          [{ ...holder.requester }],
+        )
+      ).running;
     } catch (err) {
       // Unknown: treat as running, so it is told it lost the lock.
       log.warn('holder liveness check failed', { err });

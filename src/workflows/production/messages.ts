@@ -16,10 +16,10 @@
 import type { Duration } from '@temporalio/common';
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { HealthParameters, HealthSample, HealthVerdictKind } from '../../domain/health-verdict';
-import type { Decision, DecisionRecord, Deciders } from '../../domain/production-decisions';
+import type { Decision, DecisionRecord, Deciders, RejectedDecision } from '../../domain/production-decisions';
 import { statusQueryOf, type PipelineStatus } from '../shared/messages';
 
-export type { Decision, DecisionRecord, Deciders };
+export type { Decision, DecisionRecord, Deciders, RejectedDecision };
 
 export interface ProductionReleaseInput {
   repository: string;
@@ -104,18 +104,6 @@ export interface SupersededNotice {
  * runs, so its health watch ends (`superseded`) instead of judging the newer version's traffic.
  */
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
-
-/** A decision that changed nothing, and why. */
-export interface RejectedDecision {
-  /** The name as sent (`rollback`, or an unknown signal's name). */
-  decision: string;
-  by: string;
-  reason?: string;
-  /** Workflow clock, ISO. */
-  at: string;
-  via: 'signal' | 'update';
-  why: string;
-}
 
 /** The health watch after deploying to production (plain data from config). */
 export interface ProductionHealthSettings {

@@ -55,7 +55,10 @@ export function commitStatusReporter(target: {
     last = state;
     queue = queue.then(async () => {
       try {
-        await statusActivities.postCommitStatus({ ...target, state, description });
+        await statusActivities.postCommitStatus.executeWithOptions(
+          { summary: `${target.context}: ${state}` },
+          [{ ...target, state, description }],
+        );
       } catch (err) {
         // Cancelled with the run, or the worker was lost three times: the release goes on.
         log.warn('commit status not posted', {

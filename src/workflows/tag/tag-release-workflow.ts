@@ -9,6 +9,7 @@
  * `release-flow/staging` follows the run (best effort).
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   condition,
   ParentClosePolicy,
@@ -27,12 +28,14 @@ import {
   ReleaseStage,
   ReleaseVersion,
 } from '../../temporal/search-attributes';
-import { acquire, isLockRevoked, type HeldLock } from '../lock/acquire';
-import type { LockRevocation } from '../lock/messages';
 import { StatusContexts } from '../../domain/commit-status';
-import { commitStatusReporter, firstLine, type CommitStatusReporter } from '../shared/commit-statuses';
+import { acquire, type HeldLock } from '../lock/acquire';
+import type { LockRevocation } from '../lock/messages';
+import { quickCalls } from '../shared/activity-options';
+import { commitStatusReporter, type CommitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
-import { describeFailure, runStep } from '../shared/steps';
+import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { runStep } from '../shared/steps';
 import {
   promoteSignal,
   tagStatusQuery,
@@ -48,14 +51,13 @@ const tests = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
   // A revoked holder's tests must really stop before the forcer rolls staging back.
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureTypes.testsFailed] },
 });
 
 const quick = proxyActivities<PipelineActivities>({
-  startToCloseTimeout: '5 minutes',
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
+  ...quickCalls,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 // Deploys heartbeat, so a revoked holder's deploy command is aborted within seconds (a
@@ -63,8 +65,8 @@ const quick = proxyActivities<PipelineActivities>({
 const deploys = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '20 seconds',
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: quickCalls.retry,
 });
 
 /**
@@ -136,7 +138,10 @@ async function tagRelease(
   );
   const by = workflowInfo().workflowId;
 
-  const settings = await quick.repositorySettings({ repository });
+  const settings = await quick.repositorySettings.executeWithOptions(
+    { summary: `the settings of ${repository}` },
+    [{ repository }],
+  );
   if (!new RegExp(settings.releaseTagPattern).test(tag)) {
     // The doors ignore such tags; a start by hand gets the same rule (MISSION stage 2).
     status.state = PipelineStates.failed;
@@ -148,7 +153,10 @@ async function tagRelease(
   statuses.post('pending', `${tag}: staging lock, deploy and integration tests in staging`);
   try {
     await runStep(status, 'tag artifact', async () => {
-      const result = await quick.tagArtifact({ repository, commit: input.commit, version: tag });
+      const result = await quick.tagArtifact.executeWithOptions(
+        { summary: `tag the artifact of ${input.commit.slice(0, 12)} ${tag} in dev` },
+        [{ repository, commit: input.commit, version: tag }],
+      );
       return { value: result, detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged` };
     });
   } catch (err) {
@@ -157,7 +165,9 @@ async function tagRelease(
 
   // Only pipelines of an open incident are hotfixes: the incident record says which versions are.
   const hotfix = patched(HOTFIX_PRIORITY_PATCH)
-    ? await quick.hotfixOfVersion({ repository, version: tag })
+    ? await quick.hotfixOfVersion.executeWithOptions({ summary: `is ${tag} a hotfix of an open incident` }, [
+        { repository, version: tag },
+      ])
     : null;
   const lock = await runStep(status, 'staging lock', async () => {
     const held = await acquire('staging', {
@@ -182,8 +192,9 @@ async function tagRelease(
   try {
     await lock.run(() => stage(input, status, by, lock));
   } catch (err) {
-    if (isLockRevoked(err)) {
-      const revocation = (err as ApplicationFailure).details?.[0] as LockRevocation | undefined;
+    const preempted = preemptedBy(err);
+    if (preempted) {
+      const { revocation } = preempted;
       status.state = PipelineStates.preempted;
       status.preemptedBy = revocation?.by ?? 'unknown';
       statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
@@ -195,21 +206,26 @@ async function tagRelease(
       const message = preemptionMessage(repository, tag, status.step, revocation);
       status.failure = { step: status.step, type: FailureTypes.preempted, message };
       const f = revocation?.force;
-      await quick.notifyPipelineFailure({
-        repository,
-        stage: 'tag',
-        step: status.step,
-        commit: input.commit,
-        version: tag,
-        message,
-        preempted: {
-          decision: f?.decision ?? revocation?.reason ?? 'revoked',
-          by: f?.by ?? revocation?.by ?? 'unknown',
-          ...(f?.repository ? { repository: f.repository } : {}),
-          ...(f?.version ? { version: f.version } : {}),
-          reason: f?.reason ?? revocation?.detail ?? '',
-        },
-      });
+      await quick.notifyPipelineFailure.executeWithOptions(
+        { summary: `alert the development team: tag ${tag} preempted at ${status.step}` },
+        [
+          {
+            repository,
+            stage: 'tag',
+            step: status.step,
+            commit: input.commit,
+            version: tag,
+            message,
+            preempted: {
+              decision: f?.decision ?? revocation?.reason ?? 'revoked',
+              by: f?.by ?? revocation?.by ?? 'unknown',
+              ...(f?.repository ? { repository: f.repository } : {}),
+              ...(f?.version ? { version: f.version } : {}),
+              reason: f?.reason ?? revocation?.detail ?? '',
+            },
+          },
+        ],
+      );
       throw ApplicationFailure.nonRetryable(message, FailureTypes.preempted, revocation);
     }
     await rollbackStaging(input, status, by, lock);
@@ -260,35 +276,30 @@ async function tagRelease(
 async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock: HeldLock): Promise<void> {
   const { repository, tag } = input;
   await runStep(status, 'deploy staging', async () => {
-    const result = await deploys.deployVersion({
-      repository,
-      env: 'staging',
-      version: tag,
-      artifact: { repository: 'dev', tag },
-      by,
-      fencingToken: lock.token,
-    });
+    const result = await deploys.deployVersion.executeWithOptions({ summary: `deploy ${tag} to staging` }, [
+      {
+        repository,
+        env: 'staging',
+        version: tag,
+        artifact: { repository: 'dev', tag },
+        by,
+        fencingToken: lock.token,
+      },
+    ]);
     status.environments.staging = tag;
     return { value: result, detail: result.note };
   });
   await runStep(status, 'integration tests (staging)', async () => {
-    const result = await tests.runTests({
-      repository,
-      commit: input.commit,
-      purpose: 'integration-tests',
-      env: 'staging',
-      version: tag,
-    });
+    const result = await tests.runTests.executeWithOptions(
+      { summary: `integration tests of ${tag} in staging` },
+      [{ repository, commit: input.commit, purpose: 'integration-tests', env: 'staging', version: tag }],
+    );
     return { value: result, detail: 'passed' };
   });
   await runStep(status, 'mark staging good', async () => {
-    const result = await quick.markGood({
-      repository,
-      env: 'staging',
-      version: tag,
-      by,
-      fencingToken: lock.token,
-    });
+    const result = await quick.markGood.executeWithOptions({ summary: `mark ${tag} good in staging` }, [
+      { repository, env: 'staging', version: tag, by, fencingToken: lock.token },
+    ]);
     return { value: result, detail: result.note };
   });
 }
@@ -304,14 +315,19 @@ async function rollbackStaging(
   const failedStep = status.step;
   try {
     await runStep(status, 'roll back staging', async () => {
-      const result = await quick.rollbackEnvironment({
-        repository: input.repository,
-        env: 'staging',
-        to: 'last-good',
-        fromVersion: input.tag,
-        by,
-        fencingToken: lock.token,
-      });
+      const result = await quick.rollbackEnvironment.executeWithOptions(
+        { summary: `roll staging back from ${input.tag} to its last good version` },
+        [
+          {
+            repository: input.repository,
+            env: 'staging',
+            to: 'last-good',
+            fromVersion: input.tag,
+            by,
+            fencingToken: lock.token,
+          },
+        ],
+      );
       status.environments.staging = result.state.current?.version;
       return { value: result, detail: result.note };
     });
@@ -321,22 +337,20 @@ async function rollbackStaging(
   status.step = failedStep;
 }
 
+/** Alert and halt: the tag pipeline's failure, after staging was put back. */
 async function halt(status: TagStatus, statuses: CommitStatusReporter, err: unknown): Promise<never> {
-  status.state = PipelineStates.failed;
-  const failure = describeFailure(err);
-  status.failure = { step: status.step, ...failure };
-  statuses.post('failure', `${status.version} failed at ${status.step}: ${firstLine(failure.message)}`);
-  await quick.notifyPipelineFailure({
-    repository: status.repository,
-    stage: 'tag',
-    step: status.step,
-    ...(status.commit ? { commit: status.commit } : {}),
-    ...(status.version ? { version: status.version } : {}),
-    message: failure.message,
-    ...(failure.log ? { log: failure.log } : {}),
-  });
-  throw ApplicationFailure.nonRetryable(
-    `tag pipeline of ${status.version} failed at ${status.step}: ${failure.message}`,
-    FailureTypes.pipelineFailed,
+  return await failPipeline(
+    {
+      status,
+      statuses,
+      ...(status.version ? { label: status.version } : {}),
+      title: `tag pipeline of ${status.version}`,
+      subject: {
+        ...(status.commit ? { commit: status.commit } : {}),
+        ...(status.version ? { version: status.version } : {}),
+      },
+      alerts: quick,
+    },
+    err,
   );
 }
