@@ -23,10 +23,8 @@ import type { PipelineActivities } from '../src/activities/pipeline';
 import { buildStatusOf } from '../src/activities/pr-build';
 import { checkPullRequest, statusDescription } from '../src/domain/pr-policy';
 import { projectRoot } from '../src/package-info';
-import {
-  pullRequestGateWorkflow,
-  recheckOpenPullRequestsWorkflow,
-} from '../src/workflows/pr-gate/pull-request-gate-workflow';
+import { pullRequestGateWorkflow } from '../src/workflows/pr-gate/pull-request-gate-workflow';
+import { recheckOpenPullRequestsWorkflow } from '../src/workflows/pr-gate/recheck-open-pull-requests-workflow';
 import {
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,

@@ -36,6 +36,10 @@ export const FailureTypes = {
   documentNotFound: 'DocumentNotFound',
 
   // ---- refused by activities and workflows ----
+  /** Nothing on this worker can reach the repository's pull requests (no token, no ports). */
+  githubNotConfigured: 'GitHubNotConfigured',
+  /** GitHub refused the call for good (permissions, a repository it does not know). */
+  githubRefused: 'GitHubRefused',
   /** The repository named is not in the configuration. */
   repositoryNotConfigured: 'RepositoryNotConfigured',
   /** A tag pipeline started for a tag that does not match the release tag pattern. */

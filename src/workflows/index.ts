@@ -6,7 +6,5 @@ export { mainCommitWorkflow } from './main-commit/main-commit-workflow';
 export { tagReleaseWorkflow } from './tag/tag-release-workflow';
 export { productionReleaseWorkflow } from './production/production-release-workflow';
 export { hotfixWorkflow } from './hotfix/hotfix-workflow';
-export {
-  pullRequestGateWorkflow,
-  recheckOpenPullRequestsWorkflow,
-} from './pr-gate/pull-request-gate-workflow';
+export { pullRequestGateWorkflow } from './pr-gate/pull-request-gate-workflow';
+export { recheckOpenPullRequestsWorkflow } from './pr-gate/recheck-open-pull-requests-workflow';

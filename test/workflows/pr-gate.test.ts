@@ -9,10 +9,8 @@ import { createPrGateActivities } from '../../src/activities/pr-gate';
 import { checkPullRequest, statusDescription } from '../../src/domain/pr-policy';
 import type { Comparison, PullRequestRef } from '../../src/ports/pull-requests';
 import type { CommitStatus } from '../../src/ports/commit-statuses';
-import {
-  pullRequestGateWorkflow,
-  recheckOpenPullRequestsWorkflow,
-} from '../../src/workflows/pr-gate/pull-request-gate-workflow';
+import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate/pull-request-gate-workflow';
+import { recheckOpenPullRequestsWorkflow } from '../../src/workflows/pr-gate/recheck-open-pull-requests-workflow';
 import {
   pullRequestGateStatusQuery,
   pullRequestGateWorkflowId,
