@@ -38,11 +38,6 @@ import { now, quick, setDesk, type ReleaseRun } from './release-run';
 import { rollBack } from './rollback';
 
 export type { ProductionOutcome, ProductionReleaseInput };
-export { MAX_SAMPLES_PER_WINDOW } from '../../domain/production-settings';
-export { RESTORE_PREEMPTED_PATCH } from './force-staging';
-export { HOTFIX_INCIDENTS_PATCH } from './emergency';
-export { RESOLVE_ON_FAIL_FORWARD_PATCH } from './fail-forward';
-export { ROLLBACK_MARKS_BAD_PATCH } from './rollback';
 
 /**
  * Takes a released version to production and watches it; on trouble, waits for a person's
