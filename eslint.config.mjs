@@ -161,37 +161,4 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // TEMPORARY, to be removed when the workflows are regrouped per stage: these workflow files
-    // still import ports/commit-statuses and temporal/search-attributes.
-    files: [
-      'src/workflows/hotfix-pipeline.ts',
-      'src/workflows/main-commit-pipeline.ts',
-      'src/workflows/pipeline-steps.ts',
-      'src/workflows/pr-gate-messages.ts',
-      'src/workflows/production-pipeline.ts',
-      'src/workflows/tag-pipeline.ts',
-    ],
-    rules: { 'import-x/no-restricted-paths': 'off' },
-  },
-  {
-    // TEMPORARY, as above: these two still take msToNumber from the SDK's internal lib/time.
-    files: ['src/workflows/lock-helper.ts', 'src/workflows/production-pipeline.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.paths,
-          patterns: [
-            ...nodeBuiltins.patterns,
-            {
-              group: ['**/activities', '**/activities/*', '**/adapters/**'],
-              allowTypeImports: true,
-              message: 'Import activities with `import type` only.',
-            },
-          ],
-        },
-      ],
-    },
-  },
 );

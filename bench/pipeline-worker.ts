@@ -7,7 +7,7 @@
 import '../test/helpers/runtime';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { ProductionReleaseInput } from '../src/workflows/pipeline-messages';
+import type { ProductionReleaseInput } from '../src/workflows/production/messages';
 import { lockHarness } from '../test/helpers/lock-harness';
 import { pipelineStubs } from '../test/helpers/pipeline-stubs';
 import type { BareActivities } from './bare-release-workflow';

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { projectRoot } from '../src/common/package-info';
-import { lockWorkflowId, setModeSignal } from '../src/workflows/lock-messages';
+import { lockWorkflowId, setModeSignal } from '../src/workflows/lock/messages';
 import { lockHarness, lockStatus } from '../test/helpers/lock-harness';
 import { devServerEnv, executableFor, unique, workflowBundle } from '../test/helpers/temporal-env';
 import { emergencyGroup } from './histories/emergency';

@@ -3,10 +3,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { HotfixRef } from '../../src/activities/hotfix';
-import { hotfixWorkflowId } from '../../src/workflows/hotfix-messages';
+import { hotfixWorkflowId } from '../../src/workflows/hotfix/messages';
 import { hotfixWorkflow } from '../../src/workflows/index';
-import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
-import { emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
+import { pipelineWorkflowId, statusQuery } from '../../src/workflows/shared/messages';
+import { emergencySignal, rollbackSignal } from '../../src/workflows/production/messages';
 import { waitFor } from '../../test/helpers/ports';
 import {
   awaitDecision,

@@ -1,5 +1,5 @@
 /** The staging lock's fixtures: the scenarios of the e2e lock test, each lock run and probe. */
-import { lockWorkflowId } from '../../src/workflows/lock-messages';
+import { lockWorkflowId } from '../../src/workflows/lock/messages';
 import {
   contendersScenario,
   hotfixOnlyScenario,

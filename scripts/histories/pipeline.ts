@@ -1,8 +1,9 @@
 /** The pipelines' fixtures: main-commit, tag and production, one per path. */
 import type { WorkflowHandle } from '@temporalio/client';
 import { lockProbeWorkflow, mainCommitWorkflow } from '../../src/workflows/index';
-import { pipelineWorkflowId, promoteSignal, statusQuery } from '../../src/workflows/pipeline-messages';
-import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
+import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
+import { promoteSignal, tagStatusQuery } from '../../src/workflows/tag/messages';
+import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production/messages';
 import { waitFor } from '../../test/helpers/ports';
 import { unique } from '../../test/helpers/temporal-env';
 import {
@@ -94,14 +95,17 @@ export const pipelineGroup: Group = {
         }),
       });
       const h = await startTag(ctx, REPOSITORY, 'v1.2.0', PIPELINE_COMMIT);
-      await waitFor(async () => (await h.query(statusQuery)).awaitingPromotion === true, 20_000);
+      await waitFor(async () => (await h.query(tagStatusQuery)).awaitingPromotion === true, 20_000);
       await h.signal(promoteSignal, { by: 'ana' });
       return h;
     }),
     pipelineScenario('tag-preempted', 'tagReleaseWorkflow', async (ctx) => {
       ctx.stubs.reset({ runTests: heartbeatForever });
       const h = await startTag(ctx, REPOSITORY, 'v1.3.0', PIPELINE_COMMIT);
-      await waitFor(async () => (await h.query(statusQuery)).step === 'integration tests (staging)', 20_000);
+      await waitFor(
+        async () => (await h.query(tagStatusQuery)).step === 'integration tests (staging)',
+        20_000,
+      );
       const forcer = await ctx.client.workflow.start(lockProbeWorkflow, {
         taskQueue: ctx.taskQueue,
         workflowId: unique('record-emergency'),

@@ -10,7 +10,7 @@ import {
   type PullRequestBuild,
   type PullRequestGateInput,
   type PullRequestGateVerdict,
-} from '../../src/workflows/pr-gate-messages';
+} from '../../src/workflows/pr-gate/messages';
 import { REPOSITORY, type Group, type Scenario } from './scenario';
 
 const BASE_SHA = 'a'.repeat(40);

@@ -8,7 +8,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import { productionReleaseWorkflow, tagReleaseWorkflow } from '../../src/workflows/index';
-import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
+import { productionStatusQuery } from '../../src/workflows/production/messages';
+import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import type { lockHarness } from '../../test/helpers/lock-harness';
 import { pipelineStubs } from '../../test/helpers/pipeline-stubs';
 import { waitFor } from '../../test/helpers/ports';
@@ -53,7 +54,7 @@ export async function settle(handle: WorkflowHandle): Promise<void> {
 }
 
 export const awaitDecision = (h: WorkflowHandle) =>
-  waitFor(async () => (await h.query(statusQuery)).awaitingDecision === true, 30_000, 200);
+  waitFor(async () => (await h.query(productionStatusQuery)).awaitingDecision === true, 30_000, 200);
 
 export const heartbeatForever = async () => {
   const ctx = Context.current();

@@ -10,6 +10,7 @@ import type { RepositoryConfig } from '../config/schema';
 import { parseDuration } from '../common/duration';
 import type { CommandPurpose, CommandRunner, CommandStep } from '../ports/command-runner';
 import { definitive } from './definitive';
+import { FailureTypes } from '../domain/failures';
 
 export interface BuildPorts {
   runner: CommandRunner;
@@ -60,7 +61,7 @@ function configured(ports: BuildPorts, name: string): RepositoryConfig {
   if (!repo) {
     throw ApplicationFailure.nonRetryable(
       `repository ${name} is not configured; add it under repositories: in the config file`,
-      'RepositoryNotConfigured',
+      FailureTypes.repositoryNotConfigured,
     );
   }
   return repo;
@@ -96,7 +97,7 @@ export function createBuildActivities(ports: BuildPorts) {
       if (!repo.artifact) {
         throw ApplicationFailure.nonRetryable(
           `repository ${input.repository} has no artifact path; set repositories[].artifact to the file the build produces`,
-          'RepositoryNotConfigured',
+          FailureTypes.repositoryNotConfigured,
         );
       }
       const result = await definitive(() =>

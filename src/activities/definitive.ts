@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { isDefinitiveAccessError } from '../adapters/github/access-errors';
 import { isUserError } from '../common/errors';
-import { isDefinitiveFailure } from '../ports/failures';
+import { isDefinitiveFailure } from '../domain/failures';
 
 export async function definitive<T>(work: () => Promise<T>): Promise<T> {
   try {

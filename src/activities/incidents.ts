@@ -20,6 +20,7 @@ import type { DocumentRef, Tickets } from '../ports/tickets';
 import type { PageId, Wiki } from '../ports/wiki';
 import { workflowUrl } from '../temporal/ui-links';
 import { definitive } from './definitive';
+import { FailureTypes } from '../domain/failures';
 
 export interface IncidentPorts {
   /** The tracker of a repository: GitHub issues for one GitHub serves, markdown files otherwise. */
@@ -92,7 +93,10 @@ export function configured(
 ): RepositoryConfig {
   const repo = ports.repository(name);
   if (!repo) {
-    throw ApplicationFailure.nonRetryable(`repository ${name} is not configured`, 'RepositoryNotConfigured');
+    throw ApplicationFailure.nonRetryable(
+      `repository ${name} is not configured`,
+      FailureTypes.repositoryNotConfigured,
+    );
   }
   return repo;
 }

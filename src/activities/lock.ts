@@ -7,15 +7,17 @@ import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LockRequest, Requester } from '../domain/lock-state';
-import { StaleTokenError, type FencedResource } from '../ports/fenced-resource';
+import { StaleFencingTokenError, type FencedResource } from '../ports/fenced-resource';
 import {
+  LOCK_WORKFLOW_TYPE,
   lockWorkflowId,
   requestSignal,
+  type LockWorkflowSignature,
   statusQuery as lockStatusQuery,
   type LockInput,
   type LockStatus,
-} from '../workflows/lock-messages';
-import type { lockWorkflow } from '../workflows/staging-lock';
+} from '../workflows/lock/messages';
+import { FailureTypes } from '../domain/failures';
 
 export interface LockPorts {
   /** Reaches the lock workflows and describes holders. */
@@ -61,14 +63,17 @@ export function createLockActivities(ports: LockPorts) {
       };
       for (let attempt = 1; ; attempt++) {
         try {
-          await ports.client.workflow.signalWithStart<typeof lockWorkflow, [LockRequest]>('lockWorkflow', {
-            workflowId,
-            taskQueue: Context.current().info.taskQueue,
-            args: [lockInput],
-            signal: requestSignal,
-            signalArgs: [input.request],
-            ...(ports.lockVersioningOverride ? { versioningOverride: ports.lockVersioningOverride } : {}),
-          });
+          await ports.client.workflow.signalWithStart<LockWorkflowSignature, [LockRequest]>(
+            LOCK_WORKFLOW_TYPE,
+            {
+              workflowId,
+              taskQueue: Context.current().info.taskQueue,
+              args: [lockInput],
+              signal: requestSignal,
+              signalArgs: [input.request],
+              ...(ports.lockVersioningOverride ? { versioningOverride: ports.lockVersioningOverride } : {}),
+            },
+          );
           // Only a normal request can be held up by hotfix-only mode: only it asks.
           const asks = input.request.priority !== 'hotfix' && !input.request.force;
           const status = asks ? await modeOf(ports.client, workflowId) : undefined;
@@ -93,7 +98,7 @@ export function createLockActivities(ports: LockPorts) {
 
     /**
      * Hold the fenced resource for `holdMs` under `token` (enter, wait, leave), heartbeating so
-     * revocation cancels it. A stale token is refused without retry (`StaleToken`).
+     * revocation cancels it. A stale token is refused without retry (`StaleFencingToken`).
      */
     async holdLockedResource(input: {
       resource: string;
@@ -111,8 +116,8 @@ export function createLockActivities(ports: LockPorts) {
             actor: input.holder,
           });
         } catch (err) {
-          if (err instanceof StaleTokenError)
-            throw ApplicationFailure.nonRetryable(err.message, 'StaleToken');
+          if (err instanceof StaleFencingTokenError)
+            throw ApplicationFailure.nonRetryable(err.message, FailureTypes.staleFencingToken);
           throw err;
         }
       };

@@ -10,7 +10,7 @@ import {
   PullRequestBuildStates,
   type PullRequestBuild,
   type PullRequestBuildPhase,
-} from '../workflows/pr-gate-messages';
+} from '../workflows/pr-gate/messages';
 import { toSteps } from './build';
 
 export interface PlannedStep {

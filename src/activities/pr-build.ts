@@ -17,7 +17,7 @@ import {
   type CommitState,
   type CommitStatuses,
 } from '../ports/commit-statuses';
-import { FailureTypes, isDefinitiveFailure } from '../ports/failures';
+import { FailureTypes, isDefinitiveFailure } from '../domain/failures';
 import { workflowUrl } from '../temporal/ui-links';
 import {
   PullRequestBuildPhases,
@@ -25,7 +25,7 @@ import {
   type PostedStatus,
   type PullRequestBuild,
   type PullRequestGateInput,
-} from '../workflows/pr-gate-messages';
+} from '../workflows/pr-gate/messages';
 import type { BuildPorts } from './build';
 import { portsOf, refusalsFinal, type PrGatePorts } from './pr-gate';
 import { plannedSteps } from './pr-build-plan';

@@ -21,7 +21,8 @@ import type {
   PullRequestGateInput,
   PullRequestGateVerdict,
   RecheckOpenPullRequestsInput,
-} from '../workflows/pr-gate-messages';
+} from '../workflows/pr-gate/messages';
+import { FailureTypes } from '../domain/failures';
 
 /**
  * What the gate needs of one repository: GitHub's pull requests and statuses for a repository
@@ -57,8 +58,8 @@ export interface PrGatePorts {
 }
 
 export const PrGateFailureTypes = {
-  githubNotConfigured: 'GitHubNotConfigured',
-  githubRefused: 'GitHubRefused',
+  githubNotConfigured: FailureTypes.githubNotConfigured,
+  githubRefused: FailureTypes.githubRefused,
 } as const;
 
 /** User-error codes that mean "nothing can serve this repository's pull requests here". */

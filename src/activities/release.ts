@@ -11,6 +11,7 @@ import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import { nextVersionOf } from '../release/next-version-of';
 import { definitive } from './definitive';
+import { FailureTypes } from '../domain/failures';
 
 export interface ReleasePorts {
   repository: (name: string) => RepositoryConfig | undefined;
@@ -34,7 +35,10 @@ const MAX_LISTED = 50;
 async function openRepository(ports: ReleasePorts, name: string): Promise<GitPort & GitRefs> {
   const repo = ports.repository(name);
   if (!repo) {
-    throw ApplicationFailure.nonRetryable(`repository ${name} is not configured`, 'RepositoryNotConfigured');
+    throw ApplicationFailure.nonRetryable(
+      `repository ${name} is not configured`,
+      FailureTypes.repositoryNotConfigured,
+    );
   }
   try {
     return await ports.git(repo);

@@ -5,7 +5,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { RepositoryConfig } from '../config/schema';
-import type { ProductionReleaseInput } from '../workflows/pipeline-messages';
+import type { ProductionReleaseInput } from '../workflows/production/messages';
+import { FailureTypes } from '../domain/failures';
 
 export interface SettingsPorts {
   repository: (name: string) => RepositoryConfig | undefined;
@@ -44,7 +45,7 @@ export function createSettingsActivities(ports: SettingsPorts) {
       if (!repo) {
         throw ApplicationFailure.nonRetryable(
           `repository ${input.repository} is not configured; add it under repositories: in the config file`,
-          'RepositoryNotConfigured',
+          FailureTypes.repositoryNotConfigured,
         );
       }
       return {

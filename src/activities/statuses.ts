@@ -10,7 +10,7 @@ import type { RepositoryConfig } from '../config/schema';
 import { maskSecrets } from '../config/secrets';
 import { isUserError } from '../common/errors';
 import type { CommitState, CommitStatuses, StatusContext } from '../ports/commit-statuses';
-import { isDefinitiveFailure } from '../ports/failures';
+import { isDefinitiveFailure } from '../domain/failures';
 import { workflowUrl } from '../temporal/ui-links';
 
 export interface StatusPorts {

@@ -7,13 +7,13 @@
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { UserError } from '../common/errors';
+import { pipelineWorkflowId } from '../workflows/shared/messages';
 import {
-  pipelineWorkflowId,
-  promoteSignal,
-  statusQuery,
-  type PipelineStatus,
-} from '../workflows/pipeline-messages';
-import { decideUpdate, type Decision } from '../workflows/production-messages';
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../workflows/pipeline-status';
+import { promoteSignal } from '../workflows/tag/messages';
+import { decideUpdate, type Decision } from '../workflows/production/messages';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 

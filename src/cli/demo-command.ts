@@ -19,7 +19,7 @@ import { DEMO_REPOSITORY } from '../demo/demo-repository';
 import { readDemoReceiver } from '../demo/demo-receiver';
 import { deliverPush } from '../demo/run-demo';
 import { UserError } from '../common/errors';
-import { statusQuery } from '../workflows/pipeline-messages';
+import { anyPipelineStatusQuery as statusQuery } from '../workflows/pipeline-status';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 

@@ -19,7 +19,7 @@ import type { Config, RepositoryConfig } from '../config/schema';
 import { UserError } from '../common/errors';
 import type { IncidentRecord } from '../ports/incidents';
 import { startHotfix } from '../temporal/workflow-starts';
-import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix-messages';
+import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix/messages';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 

@@ -16,7 +16,7 @@ import {
   statusQuery,
   type LockStatus,
   type ModeChangeResult,
-} from '../workflows/lock-messages';
+} from '../workflows/lock/messages';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 

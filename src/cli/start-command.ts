@@ -24,7 +24,7 @@ import {
   startTagRelease,
   type StartResult,
 } from '../temporal/workflow-starts';
-import type { PullRequestGateInput } from '../workflows/pr-gate-messages';
+import type { PullRequestGateInput } from '../workflows/pr-gate/messages';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 

@@ -10,8 +10,11 @@ import { environmentKey } from '../activities/deploy';
 import { environmentsOf } from '../composition/environment-reads';
 import type { Config } from '../config/schema';
 import type { Environments } from '../ports/environments';
-import { statusQuery, type PipelineStatus } from '../workflows/pipeline-messages';
-import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock-messages';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../workflows/pipeline-status';
+import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock/messages';
 import { closedStatusCacheFile, openClosedStatusCache } from './closed-status-cache';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';

@@ -8,8 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { workflowUrl } from '../temporal/ui-links';
-import { statusQuery, type PipelineStatus } from '../workflows/pipeline-messages';
-import type { PullRequestGateVerdict } from '../workflows/pr-gate-messages';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../workflows/pipeline-status';
+import type { PullRequestGateVerdict } from '../workflows/pr-gate/messages';
 import { DEMO_REPOSITORY, type DemoPullRequest } from './demo-repository';
 
 export interface DemoOptions {

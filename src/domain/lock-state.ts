@@ -1,6 +1,6 @@
 /**
  * The lock's rules as pure functions over plain JSON state: queue order, grant decisions,
- * fencing tokens, revocations, leases and mode. The lock workflow (src/workflows/staging-lock.ts)
+ * fencing tokens, revocations, leases and mode. The lock workflow (src/workflows/lock/lock-workflow.ts)
  * applies them and carries out the effects they return (grant and revoke signals).
  * Every function returns a new state; none reads a clock (time is passed in, epoch ms).
  */

@@ -133,3 +133,15 @@ export function decisionRejection(
   }
   return null;
 }
+
+/** A decision that changed nothing, and why. */
+export interface RejectedDecision {
+  /** The name as sent (`rollback`, or an unknown signal's name). */
+  decision: string;
+  by: string;
+  reason?: string;
+  /** Workflow clock, ISO. */
+  at: string;
+  via: 'signal' | 'update';
+  why: string;
+}

@@ -17,7 +17,7 @@ import { checkSlackSignature, SLACK_TIMESTAMP_WINDOW_S } from '../adapters/slack
 import type { Config } from '../config/schema';
 import type { Logger } from '../common/logging';
 import { BodyTooLarge, readRawBody } from '../webhooks/raw-body';
-import { pipelineWorkflowId } from '../workflows/pipeline-messages';
+import { pipelineWorkflowId } from '../workflows/shared/messages';
 import type { DecideCommand, DecideOutcome } from './board/decide';
 import type { DecisionJournal } from './board/decision-journal';
 import { sendJson, type Route } from './server';

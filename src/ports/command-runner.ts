@@ -2,7 +2,7 @@
  * Builds and tests: a list of configured commands run against one commit of a repository.
  * Where they run (a worktree on this machine, a CI runner) is the adapter's business; the
  * pipeline only says what to run, for which commit and purpose, and gets a result or a
- * definitive `BuildFailed` / `TestsFailed` (see failures.ts) whose details quote the log.
+ * definitive `BuildFailed` / `TestsFailed` (see domain/failures.ts) whose details quote the log.
  */
 
 export const CommandPurposes = {

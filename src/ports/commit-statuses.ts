@@ -4,31 +4,9 @@
  * require the policy without requiring a production deploy.
  */
 
-/** Status contexts; their names are public (branch protection rules name them). */
-export const StatusContexts = {
-  /** The pull-request gate (stage 0). */
-  policy: 'release-flow/policy',
-  /** The pull-request build and unit tests. */
-  build: 'release-flow/build',
-  /** The main-commit pipeline (stage 1). */
-  main: 'release-flow/main',
-  /** The tag pipeline in staging (stage 2). */
-  staging: 'release-flow/staging',
-  /** The production release and its health watch (stage 3). */
-  production: 'release-flow/production',
-  /** The hotfix pipeline of a `HOT-<n>` push (README "Hotfix flow"). */
-  hotfix: 'release-flow/hotfix',
-} as const;
-export type StatusContext = (typeof StatusContexts)[keyof typeof StatusContexts];
+import type { CommitState } from '../domain/commit-status';
 
-/** GitHub's commit status states. */
-export const CommitStates = {
-  pending: 'pending',
-  success: 'success',
-  failure: 'failure',
-  error: 'error',
-} as const;
-export type CommitState = (typeof CommitStates)[keyof typeof CommitStates];
+export { CommitStates, StatusContexts, type CommitState, type StatusContext } from '../domain/commit-status';
 
 export interface CommitStatus {
   sha: string;

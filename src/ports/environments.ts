@@ -4,7 +4,7 @@
  * idempotent by the desired state they name: deploying what already runs, or rolling back a
  * version that no longer runs, changes nothing and says so. Fenced environments (staging)
  * require the lock's fencing token and refuse one older than the newest seen, with a definitive
- * `StaleFencingToken` (see failures.ts).
+ * `StaleFencingToken` (see domain/failures.ts).
  */
 
 export interface DeployedVersion {

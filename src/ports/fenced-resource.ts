@@ -13,19 +13,19 @@ export interface FencedAction {
 }
 
 export interface FencedResource {
-  /** Record the action if `token` is at least the newest seen (it becomes the newest); else throw StaleTokenError. */
+  /** Record the action if `token` is at least the newest seen (it becomes the newest); else throw StaleFencingTokenError. */
   admit(action: FencedAction): Promise<{ newestToken: number }>;
   /** The newest token seen for `resource` (0 if none). */
   newestToken(resource: string): Promise<number>;
 }
 
-export class StaleTokenError extends Error {
+export class StaleFencingTokenError extends Error {
   constructor(
     readonly resource: string,
     readonly token: number,
     readonly newestToken: number,
   ) {
     super(`${resource}: fencing token ${token} is older than ${newestToken}; the lock has moved on`);
-    this.name = 'StaleTokenError';
+    this.name = 'StaleFencingTokenError';
   }
 }

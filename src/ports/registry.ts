@@ -1,7 +1,7 @@
 /**
  * The artifact registry: a dev and a prod repository of build artifacts, tags as pointers to
  * content digests. Tags are the idempotency keys: tagging a digest that a tag already names is a
- * no-op, and a tag that names another digest is a definitive `TagConflict` (see failures.ts),
+ * no-op, and a tag that names another digest is a definitive `TagConflict` (see domain/failures.ts),
  * so a retried upload or promotion can never move a released version.
  */
 

@@ -4,12 +4,14 @@
  * Registered by the embedded dev server at start, by docker compose's setup job, and by
  * `temporal operator search-attribute create` on other clusters (see README).
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import {
+  ReleaseCommit,
+  ReleaseRepository,
+  ReleaseStage,
+  ReleaseVersion,
+} from '../workflows/shared/search-attributes';
 
-export const ReleaseRepository = defineSearchAttributeKey('ReleaseRepository', SearchAttributeType.KEYWORD);
-export const ReleaseVersion = defineSearchAttributeKey('ReleaseVersion', SearchAttributeType.KEYWORD);
-export const ReleaseStage = defineSearchAttributeKey('ReleaseStage', SearchAttributeType.KEYWORD);
-export const ReleaseCommit = defineSearchAttributeKey('ReleaseCommit', SearchAttributeType.KEYWORD);
+export { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion };
 
 export const releaseSearchAttributes = [ReleaseRepository, ReleaseVersion, ReleaseStage, ReleaseCommit];
 

@@ -16,18 +16,16 @@
  */
 import { DEFAULT_RELEASE_TAG_FORMAT, isReleaseTag } from '../domain/release-tags';
 import { forkOfEvent, pullRequestOfEvent } from './pull-request-event';
-import {
-  pipelineWorkflowId,
-  type MainCommitInput,
-  type TagReleaseInput,
-} from '../workflows/pipeline-messages';
-import { HOTFIX_BRANCH_PATTERN, hotfixWorkflowId, type HotfixInput } from '../workflows/hotfix-messages';
+import { pipelineWorkflowId } from '../workflows/shared/messages';
+import { type MainCommitInput } from '../workflows/main-commit/messages';
+import { type TagReleaseInput } from '../workflows/tag/messages';
+import { HOTFIX_BRANCH_PATTERN, hotfixWorkflowId, type HotfixInput } from '../workflows/hotfix/messages';
 import {
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,
   type PullRequestGateInput,
   type RecheckOpenPullRequestsInput,
-} from '../workflows/pr-gate-messages';
+} from '../workflows/pr-gate/messages';
 
 /** What the receiver needs of a configured repository. */
 export interface RoutedRepository {

@@ -36,10 +36,13 @@ import {
   lockWorkflowId,
   setModeSignal,
   statusQuery as lockStatusQuery,
-} from '../../src/workflows/lock-messages';
-import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
-import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
-import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
+} from '../../src/workflows/lock/messages';
+import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../../src/workflows/pipeline-status';
+import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production/messages';
 import { waitFor } from '../helpers/ports';
 import { tcpForwarder, type TcpForwarder } from '../helpers/tcp-forwarder';
 import { deliver, sha } from '../helpers/webhooks';

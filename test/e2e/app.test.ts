@@ -11,7 +11,7 @@ import { validateConfig } from '../../src/config/load';
 import { UserError } from '../../src/common/errors';
 import { createLogger } from '../../src/common/logging';
 import { projectRoot } from '../../src/common/package-info';
-import { readinessWorkflow } from '../../src/workflows/readiness-workflow';
+import { readinessWorkflow } from '../../src/workflows/readiness/readiness-workflow';
 import { freePort, processAlive, waitFor } from '../helpers/ports';
 
 const quiet = createLogger('silent');

@@ -16,7 +16,7 @@ import {
 import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { runDemo } from '../../src/demo/run-demo';
 import { createLogger } from '../../src/common/logging';
-import { statusQuery } from '../../src/workflows/pipeline-messages';
+import { anyPipelineStatusQuery as statusQuery } from '../../src/workflows/pipeline-status';
 import { WEBHOOK_PATH } from '../../src/webhooks/webhook-routes';
 import { waitFor, withChosenPorts } from '../helpers/ports';
 

@@ -7,7 +7,7 @@ import { GitHubHistory } from '../../src/adapters/github/github-history';
 import { GitHubRefs } from '../../src/adapters/github/github-refs';
 import { defaultReleaseTagRule } from '../../src/domain/release-tags';
 import { CommitStates, StatusContexts } from '../../src/ports/commit-statuses';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
 
 function failsWith(type: string) {

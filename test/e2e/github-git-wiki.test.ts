@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { GitWiki } from '../../src/adapters/github/git-wiki';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, {

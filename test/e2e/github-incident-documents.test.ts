@@ -4,7 +4,7 @@ import { createGitHubClient, type GitHubClient } from '../../src/adapters/github
 import { GitHubContentsWiki } from '../../src/adapters/github/contents-wiki';
 import { GitHubIssueTickets } from '../../src/adapters/github/github-issue-tickets';
 import { renderRetrospective } from '../../src/domain/retrospective-template';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 import { FakeGitHub } from '../helpers/fake-github';
 
 function failsWith(type: string) {

@@ -20,8 +20,11 @@ import { validateConfig } from '../../src/config/load';
 import { createLocalPipelinePorts } from '../../src/composition/pipeline-ports';
 import { createRepositoryPorts } from '../../src/composition/repository-ports';
 import { startHotfix, startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
-import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
-import { emergencySignal } from '../../src/workflows/production-messages';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../../src/workflows/pipeline-status';
+import { emergencySignal } from '../../src/workflows/production/messages';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';

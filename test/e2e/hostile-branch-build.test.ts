@@ -18,8 +18,8 @@ import { findExecutable } from '../../src/adapters/local/step-sandbox';
 import { validateConfig } from '../../src/config/load';
 import { logLinkKey } from '../../src/http/log-routes';
 import { createWorker } from '../../src/worker';
-import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate';
-import { pullRequestGateStatusQuery, pullRequestGateWorkflowId } from '../../src/workflows/pr-gate-messages';
+import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate/pull-request-gate-workflow';
+import { pullRequestGateStatusQuery, pullRequestGateWorkflowId } from '../../src/workflows/pr-gate/messages';
 import { git } from '../helpers/git-fixture';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 

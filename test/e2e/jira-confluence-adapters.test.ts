@@ -7,7 +7,7 @@ import { JiraTickets, type JiraConfig } from '../../src/adapters/jira/jira-ticke
 import { maskSecrets } from '../../src/config/secrets';
 import { renderRetrospective } from '../../src/domain/retrospective-template';
 import { isUserError } from '../../src/common/errors';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 import { FakeConfluence } from '../helpers/fake-confluence';
 import { FakeJira, type Deployment } from '../helpers/fake-jira';
 

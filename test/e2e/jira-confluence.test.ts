@@ -23,9 +23,12 @@ import { validateConfig } from '../../src/config/load';
 import { createLocalPipelinePorts } from '../../src/composition/pipeline-ports';
 import { createRepositoryPorts } from '../../src/composition/repository-ports';
 import { startMainCommit, startPullRequestGate, startTagRelease } from '../../src/temporal/workflow-starts';
-import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
-import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
-import { emergencySignal } from '../../src/workflows/production-messages';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../../src/workflows/pipeline-status';
+import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate/messages';
+import { emergencySignal } from '../../src/workflows/production/messages';
 import { FakeConfluence } from '../helpers/fake-confluence';
 import { FakeJira } from '../helpers/fake-jira';
 import { git } from '../helpers/git-fixture';

@@ -13,7 +13,7 @@ import {
   terminationScenario,
 } from '../helpers/lock-scenarios';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
-import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
+import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
 
 describe('the lock on a dev server (continue-as-new suggested at 50 events)', () => {
   let env: TestWorkflowEnvironment;

@@ -10,8 +10,8 @@ import { withChosenPorts } from '../helpers/ports';
 import { cli } from '../helpers/cli';
 import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/common/logging';
-import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
-import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate-messages';
+import { pipelineWorkflowId, statusQuery } from '../../src/workflows/shared/messages';
+import type { PullRequestGateVerdict } from '../../src/workflows/pr-gate/messages';
 import { git } from '../helpers/git-fixture';
 
 /** A small app whose build, tests and integration tests are node scripts. */

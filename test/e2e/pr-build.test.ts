@@ -16,12 +16,12 @@ import { validateConfig } from '../../src/config/load';
 import { logLinkKey, logRoutes } from '../../src/http/log-routes';
 import { startHttpServer, type RunningHttpServer } from '../../src/http/server';
 import { createWorker } from '../../src/worker';
-import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate';
+import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate/pull-request-gate-workflow';
 import {
   pullRequestGateStatusQuery,
   pullRequestGateWorkflowId,
   type PullRequestGateInput,
-} from '../../src/workflows/pr-gate-messages';
+} from '../../src/workflows/pr-gate/messages';
 import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { git } from '../helpers/git-fixture';

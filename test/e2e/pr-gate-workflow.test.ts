@@ -21,7 +21,7 @@ import {
   pullRequestGateStatusQuery,
   recheckStatusQuery,
   type PullRequestGateVerdict,
-} from '../../src/workflows/pr-gate-messages';
+} from '../../src/workflows/pr-gate/messages';
 import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 

@@ -14,7 +14,7 @@ import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-
 import { createLogger } from '../../src/common/logging';
 import { projectRoot } from '../../src/common/package-info';
 import { Outbox, outboxPath } from '../../src/webhooks/outbox';
-import { pipelineWorkflowId } from '../../src/workflows/pipeline-messages';
+import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
 import { deliver, SECRET, sha } from '../helpers/webhooks';

@@ -11,7 +11,7 @@ import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-
 import { projectRoot } from '../../src/common/package-info';
 import { startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
 import type { UpgradeStatus } from '../../src/temporal/worker-deployments';
-import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
+import { statusQuery, type PipelineStatus } from '../../src/workflows/shared/messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
 
@@ -29,8 +29,8 @@ function buildB(dir: string): string {
   }
   symlinkSync(path.join(projectRoot, 'node_modules'), path.join(dir, 'node_modules'));
   for (const [file, fn] of [
-    ['main-commit-pipeline.ts', 'mainCommitWorkflow'],
-    ['production-pipeline.ts', 'productionReleaseWorkflow'],
+    ['main-commit/main-commit-workflow.ts', 'mainCommitWorkflow'],
+    ['production/production-release-workflow.ts', 'productionReleaseWorkflow'],
   ] as const) {
     const full = path.join(dir, 'src', 'workflows', file);
     const source = readFileSync(full, 'utf8');

@@ -10,8 +10,11 @@ import { LocalMetricSource } from '../../src/adapters/local/local-metric-source'
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { projectRoot } from '../../src/common/package-info';
 import { startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
-import { statusQuery, type PipelineStatus } from '../../src/workflows/pipeline-messages';
-import { emergencySignal } from '../../src/workflows/production-messages';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../../src/workflows/pipeline-status';
+import { emergencySignal } from '../../src/workflows/production/messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
 

@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { createLockActivities, type LockActivities } from '../../src/activities/lock';
 import { createLocalFencedResource } from '../../src/adapters/local/fenced-resource';
-import { lockWorkflowId, statusQuery, type LockStatus } from '../../src/workflows/lock-messages';
+import { lockWorkflowId, statusQuery, type LockStatus } from '../../src/workflows/lock/messages';
 
 export interface JournalEntry {
   resource: string;

@@ -7,8 +7,8 @@ import {
   lockProbeWorkflow,
   type LockProbeInput,
   type LockProbeOutcome,
-} from '../../src/workflows/lock-probe-workflow';
-import { lockWorkflowId, setModeSignal, type LockStatus } from '../../src/workflows/lock-messages';
+} from '../../src/workflows/lock/lock-probe-workflow';
+import { lockWorkflowId, setModeSignal, type LockStatus } from '../../src/workflows/lock/messages';
 import { HOLD_UNTIL_OPENED, lockStatus, untilClosed, untilStatus, type lockHarness } from './lock-harness';
 
 export interface ScenarioContext {

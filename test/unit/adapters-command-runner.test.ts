@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorktreeCommandRunner } from '../../src/adapters/local/worktree-command-runner';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 import type { CommandFailureDetails } from '../../src/ports/command-runner';
 import { git } from '../helpers/git-fixture';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalEnvironments } from '../../src/adapters/local/local-environments';
 import { createLocalFencedResource } from '../../src/adapters/local/fenced-resource';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 
 function failsWith(type: string) {
   return (err: unknown) => err instanceof DefinitiveFailure && err.type === type;

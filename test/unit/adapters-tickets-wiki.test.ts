@@ -6,7 +6,7 @@ import path from 'node:path';
 import { MarkdownTickets } from '../../src/adapters/local/markdown-tickets';
 import { MarkdownWiki } from '../../src/adapters/local/markdown-wiki';
 import { renderRetrospective } from '../../src/domain/retrospective-template';
-import { DefinitiveFailure, FailureTypes } from '../../src/ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 
 function failsWith(type: string) {
   return (err: unknown) => err instanceof DefinitiveFailure && err.type === type;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderContent } from '../../src/http/board/board-render';
 import type { BoardSnapshot } from '../../src/http/board/board-state';
-import type { PipelineStatus } from '../../src/workflows/pipeline-messages';
+import type { AnyPipelineStatus as PipelineStatus } from '../../src/workflows/pipeline-status';
 
 const at = '2026-12-01T21:00:00.000Z';
 

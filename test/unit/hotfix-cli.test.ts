@@ -7,7 +7,7 @@ import { environmentKey } from '../../src/activities/deploy';
 import { LocalEnvironments } from '../../src/adapters/local/local-environments';
 import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { waitingForOf } from '../../src/cli/status-command';
-import type { LockStatus } from '../../src/workflows/lock-messages';
+import type { LockStatus } from '../../src/workflows/lock/messages';
 import { cli } from '../helpers/cli';
 
 async function setup() {

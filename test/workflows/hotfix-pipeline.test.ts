@@ -8,13 +8,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { HotfixRef } from '../../src/activities/hotfix';
-import { hotfixWorkflow } from '../../src/workflows/hotfix-pipeline';
-import { hotfixWorkflowId } from '../../src/workflows/hotfix-messages';
-import { setModeSignal } from '../../src/workflows/lock-messages';
-import { pipelineWorkflowId, statusQuery } from '../../src/workflows/pipeline-messages';
-import { productionReleaseWorkflow } from '../../src/workflows/production-pipeline';
-import { emergencySignal, rollbackSignal } from '../../src/workflows/production-messages';
-import { tagReleaseWorkflow } from '../../src/workflows/tag-pipeline';
+import { hotfixWorkflow } from '../../src/workflows/hotfix/hotfix-workflow';
+import { hotfixWorkflowId } from '../../src/workflows/hotfix/messages';
+import { setModeSignal } from '../../src/workflows/lock/messages';
+import { anyPipelineStatusQuery } from '../../src/workflows/pipeline-status';
+import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
+import { productionReleaseWorkflow } from '../../src/workflows/production/production-release-workflow';
+import { emergencySignal, rollbackSignal } from '../../src/workflows/production/messages';
+import { tagReleaseWorkflow } from '../../src/workflows/tag/tag-release-workflow';
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
@@ -102,10 +103,10 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
 
   /** Crosses the watch a sample at a time until the breach waits for a decision. */
   async function untilAwaiting(handle: {
-    query: (q: typeof statusQuery) => Promise<{ awaitingDecision?: boolean }>;
+    query: (q: typeof anyPipelineStatusQuery) => Promise<{ awaitingDecision?: boolean }>;
   }) {
     for (let i = 0; i < 30; i++) {
-      if ((await handle.query(statusQuery)).awaitingDecision === true) return;
+      if ((await handle.query(anyPipelineStatusQuery)).awaitingDecision === true) return;
       await env.sleep('1 second');
     }
     assert.fail('the breach never awaited a decision');
@@ -144,7 +145,7 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
     const notice = inputsOf<{ stage: string; message: string }>('notifyPipelineFailure')[0];
     assert.equal(notice?.stage, 'hotfix');
     assert.match(notice!.message, /feat\(HOT-1\)/);
-    assert.equal((await handle.query(statusQuery)).state, 'failed');
+    assert.equal((await handle.query(anyPipelineStatusQuery)).state, 'failed');
   });
 
   it('a hotfix in hotfix-only mode: tagged with the next patch, staging with hotfix priority ahead of a waiting release, healthy → normal mode and the incident closed; the waiting release then proceeds', async () => {
@@ -187,7 +188,7 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       id: 'HOT-1',
       pullRequest: { number: 7, url: 'https://github.example/acme/app/pull/7' },
     });
-    const hotTag = await client.workflow.getHandle(outcome.tagWorkflowId).query(statusQuery);
+    const hotTag = await client.workflow.getHandle(outcome.tagWorkflowId).query(anyPipelineStatusQuery);
     assert.match(
       hotTag.steps.find((st) => st.name === 'staging lock')?.detail ?? '',
       /hotfix priority for HOT-1/,
@@ -254,7 +255,7 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       args: [{ repository: hotRepo, tag: 'v1.2.3', commit: COMMIT }],
     });
     await waitFor(
-      async () => (await holder.query(statusQuery)).step === 'integration tests (staging)',
+      async () => (await holder.query(anyPipelineStatusQuery)).step === 'integration tests (staging)',
       10_000,
     );
     const broken = await client.workflow.start(productionReleaseWorkflow, {

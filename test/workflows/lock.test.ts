@@ -5,14 +5,14 @@ import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
-import { lockProbeWorkflow, type LockProbeInput } from '../../src/workflows/lock-probe-workflow';
+import { lockProbeWorkflow, type LockProbeInput } from '../../src/workflows/lock/lock-probe-workflow';
 import {
   forceReleaseUpdate,
   lockWorkflowId,
   releaseSignal,
   setModeSignal,
-} from '../../src/workflows/lock-messages';
-import { lockWorkflow } from '../../src/workflows/staging-lock';
+} from '../../src/workflows/lock/messages';
+import { lockWorkflow } from '../../src/workflows/lock/lock-workflow';
 import {
   HOLD_UNTIL_OPENED,
   lockHarness,

@@ -9,14 +9,15 @@ import { createPrGateActivities } from '../../src/activities/pr-gate';
 import { checkPullRequest, statusDescription } from '../../src/domain/pr-policy';
 import type { Comparison, PullRequestRef } from '../../src/ports/pull-requests';
 import type { CommitStatus } from '../../src/ports/commit-statuses';
-import { pullRequestGateWorkflow, recheckOpenPullRequestsWorkflow } from '../../src/workflows/pr-gate';
+import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate/pull-request-gate-workflow';
+import { recheckOpenPullRequestsWorkflow } from '../../src/workflows/pr-gate/recheck-open-pull-requests-workflow';
 import {
   pullRequestGateStatusQuery,
   pullRequestGateWorkflowId,
   recheckStatusQuery,
   type PullRequestGateInput,
   type PullRequestGateVerdict,
-} from '../../src/workflows/pr-gate-messages';
+} from '../../src/workflows/pr-gate/messages';
 import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 const HEAD = 'c'.repeat(40);

@@ -14,21 +14,19 @@ import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { ReleasePage } from '../../src/activities/production-alerts';
 import type { CommitStatusRequest } from '../../src/activities/statuses';
 import type { HealthSample } from '../../src/domain/health-verdict';
-import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
-import { setModeSignal } from '../../src/workflows/lock-messages';
-import {
-  pipelineWorkflowId,
-  statusQuery,
-  type PipelineStatus,
-  type ProductionReleaseInput,
-} from '../../src/workflows/pipeline-messages';
-import { productionReleaseWorkflow } from '../../src/workflows/production-pipeline';
+import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
+import { setModeSignal } from '../../src/workflows/lock/messages';
 import {
   decideUpdate,
   emergencySignal,
   failForwardSignal,
+  productionStatusQuery,
   rollbackSignal,
-} from '../../src/workflows/production-messages';
+  type ProductionReleaseInput,
+  type ProductionStatus,
+} from '../../src/workflows/production/messages';
+import { productionReleaseWorkflow } from '../../src/workflows/production/production-release-workflow';
+import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { HOLD_UNTIL_OPENED, lockHarness, untilStatus } from '../helpers/lock-harness';
 import { waitFor } from '../helpers/ports';
 import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
@@ -210,13 +208,13 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
 
   async function until(
     handle: WorkflowHandle,
-    pred: (s: PipelineStatus) => boolean,
+    pred: (s: ProductionStatus) => boolean,
     timeoutMs = 15_000,
-  ): Promise<PipelineStatus> {
+  ): Promise<ProductionStatus> {
     const deadline = Date.now() + timeoutMs;
-    let last: PipelineStatus | undefined;
+    let last: ProductionStatus | undefined;
     while (Date.now() < deadline) {
-      last = await handle.query(statusQuery);
+      last = await handle.query(productionStatusQuery);
       if (pred(last)) return last;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -260,7 +258,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     const outcome = await older.result();
     assert.equal(outcome.state, 'superseded');
     assert.equal(outcome.supersededBy, VERSION);
-    assert.equal((await older.query(statusQuery)).state, 'superseded');
+    assert.equal((await older.query(productionStatusQuery)).state, 'superseded');
     assert.equal((await newer.result()).state, 'healthy');
   });
 
@@ -291,7 +289,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       assert.equal(w.to - w.from, 60_000);
       if (i > 0) assert.equal(w.from, windows[i - 1]!.to);
     });
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(productionStatusQuery);
     assert.equal(status.state, 'succeeded');
     assert.equal(status.environments.production, VERSION);
     assert.equal(status.health?.verdict, 'healthy');
@@ -329,7 +327,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     await env.sleep('95 minutes');
     await until(handle, (s) => s.pages?.length === 5);
     await env.sleep('10 hours');
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(productionStatusQuery);
     assert.deepEqual(
       status.pages?.map((p) => `${p.kind}:${p.team}`),
       [
@@ -446,7 +444,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(lock.mode.by, 'alice');
     assert.match(lock.mode.reason, /^HOT-7: /);
 
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(productionStatusQuery);
     assert.equal(status.state, 'hotfix-pending');
     assert.equal(status.hotfix?.state, 'pending');
     assert.equal(status.decisions?.length, 1);
@@ -500,7 +498,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.ok(!names().includes('openIncidentTicket') && !names().includes('createHotfixBranch'));
     const lock = await untilStatus(client, 'staging', (s) => s.holder === null);
     assert.equal(lock.mode.mode, 'normal');
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(productionStatusQuery);
     assert.equal(status.state, 'rolled-back');
     assert.equal(status.environments.production, PREVIOUS);
     assert.equal(status.environments.staging, 'v1.2.9');
@@ -519,7 +517,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal((await handle.result()).state, 'failed-forward');
     assert.deepEqual(names(), ['resolveReleaseAlerts']);
     assert.match(String((calls[0]!.input as { reason: string }).reason), /failed forward by carol/);
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(productionStatusQuery);
     assert.equal(status.state, 'failed-forward');
     assert.deepEqual(status.decisions, [record]);
   });
@@ -615,7 +613,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       return true;
     });
     assert.deepEqual(names(), ['promoteArtifact', 'notifyPipelineFailure']);
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(productionStatusQuery);
     assert.equal(status.state, 'failed');
     assert.equal(status.failure?.step, 'deploy production');
   });

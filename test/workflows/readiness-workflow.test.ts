@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
-import { readinessWorkflow } from '../../src/workflows/readiness-workflow';
+import { readinessWorkflow } from '../../src/workflows/readiness/readiness-workflow';
 import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 describe('readinessWorkflow on the time-skipping server', () => {

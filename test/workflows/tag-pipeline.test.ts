@@ -7,10 +7,11 @@ import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
-import { lockProbeWorkflow } from '../../src/workflows/lock-probe-workflow';
-import { changeModeUpdate } from '../../src/workflows/lock-messages';
-import { pipelineWorkflowId, promoteSignal, statusQuery } from '../../src/workflows/pipeline-messages';
-import { tagReleaseWorkflow } from '../../src/workflows/tag-pipeline';
+import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
+import { changeModeUpdate } from '../../src/workflows/lock/messages';
+import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
+import { promoteSignal, tagStatusQuery } from '../../src/workflows/tag/messages';
+import { tagReleaseWorkflow } from '../../src/workflows/tag/tag-release-workflow';
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
@@ -150,7 +151,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.ok(!namesOf(handle).includes('markGood'));
     assert.ok(namesOf(handle).includes('rollbackEnvironment'), "the run's own calls are seen");
     assert.equal(await stagingHolder(), null);
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(tagStatusQuery);
     assert.equal(status.state, 'failed');
     assert.equal(status.environments.staging, 'v1.0.0', 'staging shows the version it went back to');
     assert.deepEqual(stagingStatuses(), [
@@ -169,7 +170,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     });
     const handle = await startTag('v1.5.0');
     const waiting = await waitFor(
-      async () => (await handle.query(statusQuery)).awaitingPromotion === true,
+      async () => (await handle.query(tagStatusQuery)).awaitingPromotion === true,
       10_000,
     );
     assert.equal(waiting, true);
@@ -211,7 +212,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     });
     const handle = await startTag('v1.6.0');
     await waitFor(
-      async () => (await handle.query(statusQuery)).step === 'integration tests (staging)',
+      async () => (await handle.query(tagStatusQuery)).step === 'integration tests (staging)',
       10_000,
     );
     const forcer = await client.workflow.start(lockProbeWorkflow, {
@@ -243,7 +244,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
       return true;
     });
     assert.equal(cancelled, true, 'the in-flight integration tests were cancelled');
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(tagStatusQuery);
     assert.equal(status.state, 'preempted');
     assert.equal(status.failure?.type, 'Preempted');
     assert.ok(!namesOf(handle).includes('markGood'));
@@ -285,7 +286,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     });
     const handle = await startTag('v1.6.1');
     await waitFor(
-      async () => (await handle.query(statusQuery)).step === 'integration tests (staging)',
+      async () => (await handle.query(tagStatusQuery)).step === 'integration tests (staging)',
       10_000,
     );
     const forcer = await client.workflow.start(lockProbeWorkflow, {
@@ -300,7 +301,7 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
       assert.equal((err.cause as ApplicationFailure).type, 'Preempted');
       return true;
     });
-    const status = await handle.query(statusQuery);
+    const status = await handle.query(tagStatusQuery);
     assert.equal(status.state, 'preempted');
     assert.ok(
       !namesOf(handle).includes('rollbackEnvironment'),

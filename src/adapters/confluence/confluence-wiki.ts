@@ -9,7 +9,7 @@
 import { nextIncidentId } from '../../domain/incident-ids';
 import { UserError } from '../../common/errors';
 import type { RepositoryConfig } from '../../config/schema';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { DocumentRef } from '../../ports/tickets';
 import type { PageRequest, Wiki } from '../../ports/wiki';
 import { keyHash } from '../github/document-markers';

@@ -9,7 +9,7 @@
  * finds the reservation and finishes the page. Numbers come from the folder's listing.
  */
 import { nextIncidentId } from '../../domain/incident-ids';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { DocumentRef } from '../../ports/tickets';
 import type { PageRequest, Wiki } from '../../ports/wiki';
 import { GitHubPermissions, explainAccess, statusOf } from './access-errors';

@@ -4,7 +4,7 @@
  * the tags list (which gives each tag's commit, annotated tags peeled).
  */
 import { sortReleaseTags, type ReleaseTagRule } from '../../domain/release-tags';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { CommitRecord, GitPort, HistoryCompleteness, ReleasePoint } from '../../ports/git';
 import { GitHubPermissions, explainAccess, statusOf, withAccess } from './access-errors';
 import type { GitHubClient } from './client';

@@ -5,7 +5,7 @@
  * the body instead of opening a second. Labels and assignees come from configuration.
  */
 import { nextIncidentId } from '../../domain/incident-ids';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { DocumentRef, Ticket, TicketRequest, Tickets } from '../../ports/tickets';
 import { GitHubPermissions, withAccess } from './access-errors';
 import type { GitHubClient } from './client';

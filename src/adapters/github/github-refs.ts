@@ -3,7 +3,7 @@
  * ref (`refs/tags/vX.Y.Z`) like the one `git tag` + `git push` makes, so it triggers the same
  * `create` and `push` webhooks that start the tag pipeline.
  */
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { GitRefs } from '../../ports/git-refs';
 import { GitHubPermissions, explainAccess, githubMessage, isRequestFailure, statusOf } from './access-errors';
 import type { GitHubClient } from './client';

@@ -12,7 +12,7 @@
 import { nextIncidentId } from '../../domain/incident-ids';
 import { UserError } from '../../common/errors';
 import type { RepositoryConfig } from '../../config/schema';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { TicketLinkRequest, TicketTracker, TrackedTicket } from '../../ports/ticket-tracker';
 import type { DocumentRef, Ticket, TicketRequest, Tickets } from '../../ports/tickets';
 import { keyHash } from '../github/document-markers';

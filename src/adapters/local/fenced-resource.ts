@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StaleTokenError, type FencedAction, type FencedResource } from '../../ports/fenced-resource';
+import { StaleFencingTokenError, type FencedAction, type FencedResource } from '../../ports/fenced-resource';
 
 export interface FencedRecord {
   resource: string;
@@ -49,7 +49,7 @@ export function createLocalFencedResource(dir: string): FencedResource & {
       return serial(action.resource, async () => {
         const record = await read(action.resource);
         if (action.token < record.newestToken)
-          throw new StaleTokenError(action.resource, action.token, record.newestToken);
+          throw new StaleFencingTokenError(action.resource, action.token, record.newestToken);
         const journal = [...record.journal, { ...action, at: new Date().toISOString() }].slice(
           -JOURNAL_LIMIT,
         );

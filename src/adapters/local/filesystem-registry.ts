@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { ArtifactLocation, ArtifactRepository, Digest, Registry, TagResult } from '../../ports/registry';
 import { ArtifactRepositories } from '../../ports/registry';
 import { createFileExclusive, readJsonFile } from './durable-files';

@@ -10,7 +10,7 @@ import { UserError } from '../../common/errors';
 import { latestReleaseTag, type ReleaseTagRule } from '../../domain/release-tags';
 import type { CommitRecord, GitPort, HistoryCompleteness, ReleasePoint } from '../../ports/git';
 import type { GitRefs } from '../../ports/git-refs';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import { gitEnv, HARDENED_GIT_CONFIG } from './git-process';
 
 interface GitResult {

@@ -9,8 +9,8 @@
  * deploy can never finish after its successor's.
  */
 import path from 'node:path';
-import { StaleTokenError, type FencedResource } from '../../ports/fenced-resource';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { StaleFencingTokenError, type FencedResource } from '../../ports/fenced-resource';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type {
   DeployedVersion,
   DeployRequest,
@@ -337,7 +337,7 @@ export class LocalEnvironments implements Environments {
     try {
       await this.options.fencing.resource.admit({ resource, token, action: `${env}: ${action}`, actor: by });
     } catch (err) {
-      if (err instanceof StaleTokenError) {
+      if (err instanceof StaleFencingTokenError) {
         throw new DefinitiveFailure(
           FailureTypes.staleFencingToken,
           `${action} in ${env} refused: ${err.message}`,

@@ -3,7 +3,7 @@
  * file lock, read by the worker's activities and by `release-flow hotfix status`.
  */
 import path from 'node:path';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { IncidentRecord, Incidents } from '../../ports/incidents';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { readJsonLines } from './durable-files';
 import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 
 export interface Traffic {
   requestsPerMinute: number;

@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { nextIncidentId, type IncidentKind } from '../../domain/incident-ids';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import { createFileExclusive, readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 
 interface KeyRecord {

@@ -1,5 +1,5 @@
 /** Tickets as markdown files in a local folder (see markdown-folder.ts for numbering and keys). */
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { DocumentRef, Ticket, TicketRequest, Tickets } from '../../ports/tickets';
 import { MarkdownFolder } from './markdown-folder';
 

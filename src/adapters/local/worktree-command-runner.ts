@@ -18,7 +18,7 @@ import {
   type CommandStepResult,
   type CollectedOutput,
 } from '../../ports/command-runner';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import { createFileExclusive, readJsonFile } from './durable-files';
 import { describeOutcome, logTail, runLoggedProcess } from './logged-process';
 import { gitEnv, HARDENED_GIT_CONFIG } from './git-process';

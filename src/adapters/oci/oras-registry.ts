@@ -16,7 +16,7 @@ import { appendFile, chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { registerSecret } from '../../config/secrets';
-import { DefinitiveFailure, FailureTypes } from '../../ports/failures';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { ArtifactLocation, ArtifactRepository, Digest, Registry, TagResult } from '../../ports/registry';
 import { readJsonLines } from '../local/durable-files';
 

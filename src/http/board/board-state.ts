@@ -15,10 +15,14 @@ import {
   lockWorkflowId,
   statusQuery as lockStatusQuery,
   type LockStatus,
-} from '../../workflows/lock-messages';
-import { PipelineWorkflowTypes, statusQuery, type PipelineStatus } from '../../workflows/pipeline-messages';
-import { HOTFIX_WORKFLOW_TYPE } from '../../workflows/hotfix-messages';
-import type { DecisionRecord } from '../../workflows/production-messages';
+} from '../../workflows/lock/messages';
+import { PipelineWorkflowTypes } from '../../workflows/shared/messages';
+import {
+  anyPipelineStatusQuery as statusQuery,
+  type AnyPipelineStatus as PipelineStatus,
+} from '../../workflows/pipeline-status';
+import { HOTFIX_WORKFLOW_TYPE } from '../../workflows/hotfix/messages';
+import type { DecisionRecord } from '../../workflows/production/messages';
 import type { DecisionJournal, JournalEntry } from './decision-journal';
 
 export interface LogLink {

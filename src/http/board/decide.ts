@@ -5,8 +5,8 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { decisionRejection } from '../../domain/production-decisions';
-import { statusQuery } from '../../workflows/pipeline-messages';
-import { decideUpdate, type Decision, type DecisionRecord } from '../../workflows/production-messages';
+import { anyPipelineStatusQuery as statusQuery } from '../../workflows/pipeline-status';
+import { decideUpdate, type Decision, type DecisionRecord } from '../../workflows/production/messages';
 
 export interface DecideCommand {
   workflowId: string;

@@ -4,7 +4,7 @@
  * (too few requests to judge) hollow, failed queries a cross on the axis; the table beside it
  * carries the same numbers for screen readers and for copying.
  */
-import type { ProductionHealthStatus } from '../../workflows/production-messages';
+import type { ProductionHealthStatus } from '../../workflows/production/messages';
 import { esc, time } from './html';
 
 const W = 640;

@@ -1,58 +1,17 @@
 /**
- * Step bookkeeping shared by the pipeline workflows: each step is recorded in the status (times,
- * state, one-line result) so the `status` query and the UI show where a release is.
+ * The commit statuses a pipeline run posts on its commit (README "The pipelines"): queued and
+ * posted one at a time, best effort, so a status never holds a release up.
  */
 import {
   ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  isCancellation,
   log,
   patched,
   proxyActivities,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
-import type { CommitState, StatusContext } from '../ports/commit-statuses';
-import { StepStates, type PipelineStatus, type StepRecord } from './pipeline-messages';
-
-/** Runs `work` as the named step; the status shows it running, then done or failed. */
-export async function runStep<T>(
-  status: PipelineStatus,
-  name: string,
-  work: () => Promise<{ value: T; detail?: string }>,
-): Promise<T> {
-  const record: StepRecord = { name, state: StepStates.running, startedAt: new Date().toISOString() };
-  status.steps.push(record);
-  status.step = name;
-  try {
-    const { value, detail } = await work();
-    record.state = StepStates.done;
-    if (detail) record.detail = detail;
-    return value;
-  } catch (err) {
-    record.state = StepStates.failed;
-    record.detail = isCancellation(err) ? 'cancelled' : describeFailure(err).message.split('\n')[0];
-    throw err;
-  } finally {
-    record.endedAt = new Date().toISOString();
-  }
-}
-
-/** The business failure inside an activity failure: type, message, and the log when there is one. */
-export function describeFailure(err: unknown): { type: string; message: string; log?: string } {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const details = (cause.details?.[0] ?? {}) as { log?: unknown; tail?: unknown };
-    const tail = typeof details.tail === 'string' && details.tail ? `\n${details.tail}` : '';
-    return {
-      type: cause.type ?? 'Error',
-      message: `${cause.message}${tail}`,
-      ...(typeof details.log === 'string' ? { log: details.log } : {}),
-    };
-  }
-  return { type: 'Error', message: cause instanceof Error ? cause.message : String(cause) };
-}
+import type { PipelineActivities } from '../../activities/pipeline';
+import type { CommitState, StatusContext } from '../../domain/commit-status';
+import { describeFailure } from './steps';
 
 /**
  * The patch that gave the pipelines their commit statuses (README "The pipelines"). Runs recorded
@@ -96,7 +55,10 @@ export function commitStatusReporter(target: {
     last = state;
     queue = queue.then(async () => {
       try {
-        await statusActivities.postCommitStatus({ ...target, state, description });
+        await statusActivities.postCommitStatus.executeWithOptions(
+          { summary: `${target.context}: ${state}` },
+          [{ ...target, state, description }],
+        );
       } catch (err) {
         // Cancelled with the run, or the worker was lost three times: the release goes on.
         log.warn('commit status not posted', {

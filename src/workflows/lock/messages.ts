@@ -6,7 +6,7 @@
  * Ids: one lock workflow per resource, id `lock:<resource>`, e.g. `lock:staging` and
  * `lock:repo:<owner>/<name>` (the per-repository lock that serialises main-commit pipelines).
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ForceInfo,
   Holder,
@@ -18,7 +18,8 @@ import type {
   QueuedRequest,
   RevokedHolder,
   RevokeReason,
-} from '../domain/lock-state';
+} from '../../domain/lock-state';
+import { statusQueryOf } from '../shared/messages';
 
 export type {
   ForceInfo,
@@ -32,6 +33,15 @@ export type {
   RevokedHolder,
   RevokeReason,
 };
+
+/**
+ * The registered type of the lock workflow. Activities and the CLI start and signal it by this
+ * name (as Temporal's mutex sample does), so nothing outside workflow code imports the workflow.
+ */
+export const LOCK_WORKFLOW_TYPE = 'lockWorkflow';
+
+/** The lock workflow's signature, for typed starts by name. */
+export type LockWorkflowSignature = (input: LockInput) => Promise<never>;
 
 export const LOCK_ID_PREFIX = 'lock:';
 const RESOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
@@ -109,7 +119,7 @@ export interface ModeChangeResult {
 }
 
 /** Holder, queue, mode and counters. */
-export const statusQuery = defineQuery<LockStatus>('status');
+export const statusQuery = statusQueryOf<LockStatus>();
 
 export interface LockStatus {
   resource: string;

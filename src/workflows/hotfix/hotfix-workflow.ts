@@ -8,7 +8,6 @@
  * commit named, a build or test failure), the development team alerted.
  */
 import {
-  ApplicationFailure,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -16,40 +15,26 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { PipelineActivities } from '../activities/pipeline';
-import { StatusContexts } from '../ports/commit-statuses';
-import { hotfixLockResource, type HotfixInput } from './hotfix-messages';
-import { acquire } from './lock-helper';
+import type { PipelineActivities } from '../../activities/pipeline';
+import { StatusContexts } from '../../domain/commit-status';
+import { acquire } from '../lock/acquire';
+import { buildCalls, quickCalls } from '../shared/activity-options';
+import { commitStatusReporter } from '../shared/commit-statuses';
 import {
-  PipelineFailures,
   PipelineStates,
   PipelineWorkflowTypes,
   pipelineWorkflowId,
   statusQuery,
   type PipelineStatus,
-} from './pipeline-messages';
-import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
+} from '../shared/messages';
+import { failPipeline } from '../shared/outcomes';
+import { runStep } from '../shared/steps';
+import { hotfixLockResource, type HotfixInput, type HotfixOutcome } from './messages';
 
-export type { HotfixInput };
+export type { HotfixInput, HotfixOutcome };
 
-export interface HotfixOutcome {
-  state: 'released';
-  id: string;
-  version: string;
-  brokenVersion: string;
-  tagWorkflowId: string;
-}
-
-const builds = proxyActivities<PipelineActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BuildFailed', 'TestsFailed'] },
-});
-
-const quick = proxyActivities<PipelineActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
-});
+const builds = proxyActivities<PipelineActivities>(buildCalls);
+const quick = proxyActivities<PipelineActivities>(quickCalls);
 
 export async function hotfixWorkflow(input: HotfixInput): Promise<HotfixOutcome> {
   const { repository, branch, commit } = input;
@@ -77,24 +62,38 @@ export async function hotfixWorkflow(input: HotfixInput): Promise<HotfixOutcome>
     });
     try {
       const plan = await runStep(status, 'hotfix version', async () => {
-        const p = await quick.planHotfix({ repository, id: branch, commit });
+        const p = await quick.planHotfix.executeWithOptions(
+          { summary: `${branch}: check the commits are patches and take the next patch version` },
+          [{ repository, id: branch, commit }],
+        );
         status.version = p.version;
         return { value: p, detail: `${p.version} (deployed ${p.brokenVersion}, ${p.commitCount} commits)` };
       });
       const built = await runStep(status, 'build', async () => {
-        const r = await builds.buildArtifact({ repository, commit });
+        const r = await builds.buildArtifact.executeWithOptions({ summary: `build ${commit.slice(0, 12)}` }, [
+          { repository, commit },
+        ]);
         return { value: r, detail: `built in ${r.durationMs} ms` };
       });
       await runStep(status, 'unit tests', async () => {
-        const r = await builds.runTests({ repository, commit, purpose: 'unit-tests' });
+        const r = await builds.runTests.executeWithOptions(
+          { summary: `unit tests of ${commit.slice(0, 12)}` },
+          [{ repository, commit, purpose: 'unit-tests' }],
+        );
         return { value: r, detail: r.reused ? 'reused earlier passing run' : 'passed' };
       });
       await runStep(status, 'upload artifact', async () => {
-        const r = await quick.uploadArtifact({ repository, commit, file: built.file });
+        const r = await quick.uploadArtifact.executeWithOptions(
+          { summary: `upload the artifact of ${commit.slice(0, 12)} to dev` },
+          [{ repository, commit, file: built.file }],
+        );
         return { value: r, detail: `dev:${commit.slice(0, 12)}` };
       });
       await runStep(status, 'tag', async () => {
-        const r = await quick.createReleaseTag({ repository, commit, tag: plan.version });
+        const r = await quick.createReleaseTag.executeWithOptions(
+          { summary: `tag ${commit.slice(0, 12)} ${plan.version}` },
+          [{ repository, commit, tag: plan.version }],
+        );
         return { value: r, detail: r.created ? `${plan.version} created` : `${plan.version} already there` };
       });
       const tagWorkflowId = await runStep(status, 'hand off to staging', async () => {
@@ -127,22 +126,16 @@ export async function hotfixWorkflow(input: HotfixInput): Promise<HotfixOutcome>
       await lock.release();
     }
   } catch (err) {
-    status.state = PipelineStates.failed;
-    const failure = describeFailure(err);
-    status.failure = { step: status.step, ...failure };
-    statuses.post('failure', `${branch} failed at ${status.step}: ${firstLine(failure.message)}`);
-    await quick.notifyPipelineFailure({
-      repository,
-      stage: 'hotfix',
-      step: status.step,
-      commit,
-      ...(status.version ? { version: status.version } : {}),
-      message: failure.message,
-      ...(failure.log ? { log: failure.log } : {}),
-    });
-    throw ApplicationFailure.nonRetryable(
-      `hotfix pipeline of ${repository} ${branch} ${commit.slice(0, 12)} failed at ${status.step}: ${failure.message}`,
-      PipelineFailures.failed,
+    return await failPipeline(
+      {
+        status,
+        statuses,
+        label: branch,
+        title: `hotfix pipeline of ${repository} ${branch} ${commit.slice(0, 12)}`,
+        subject: { commit, ...(status.version ? { version: status.version } : {}) },
+        alerts: quick,
+      },
+      err,
     );
   } finally {
     await statuses.settled();

@@ -9,6 +9,7 @@
  * `release-flow/staging` follows the run (best effort).
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   condition,
   ParentClosePolicy,
@@ -19,58 +20,39 @@ import {
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
+import type { PipelineActivities } from '../../activities/pipeline';
+import { FailureTypes } from '../../domain/failures';
+import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from '../shared/search-attributes';
+import { StatusContexts } from '../../domain/commit-status';
+import { acquire, type HeldLock } from '../lock/acquire';
+import type { LockRevocation } from '../lock/messages';
+import { quickCalls } from '../shared/activity-options';
+import { commitStatusReporter, type CommitStatusReporter } from '../shared/commit-statuses';
+import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
+import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { runStep } from '../shared/steps';
 import {
-  ReleaseCommit,
-  ReleaseRepository,
-  ReleaseStage,
-  ReleaseVersion,
-} from '../temporal/search-attributes';
-import { acquire, isLockRevoked, type HeldLock } from './lock-helper';
-import type { LockRevocation } from './lock-messages';
-import {
-  PipelineFailures,
-  PipelineStates,
-  PipelineWorkflowTypes,
-  pipelineWorkflowId,
   promoteSignal,
-  statusQuery,
-  type PipelineStatus,
+  tagStatusQuery,
   type PromoteRequest,
   type TagReleaseInput,
-} from './pipeline-messages';
-import { StatusContexts } from '../ports/commit-statuses';
-import {
-  commitStatusReporter,
-  describeFailure,
-  firstLine,
-  runStep,
-  type CommitStatusReporter,
-} from './pipeline-steps';
+  type TagReleaseOutcome,
+  type TagStatus,
+} from './messages';
 
-export type { TagReleaseInput };
-
-export interface TagReleaseOutcome {
-  state: 'promoted' | 'preempted';
-  version: string;
-  /** The production pipeline started by the hand-off. */
-  productionWorkflowId?: string;
-  promotedBy?: string;
-  preemptedBy?: string;
-}
+export type { TagReleaseInput, TagReleaseOutcome };
 
 const tests = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
   // A revoked holder's tests must really stop before the forcer rolls staging back.
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['TestsFailed'] },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureTypes.testsFailed] },
 });
 
 const quick = proxyActivities<PipelineActivities>({
-  startToCloseTimeout: '5 minutes',
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
+  ...quickCalls,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 // Deploys heartbeat, so a revoked holder's deploy command is aborted within seconds (a
@@ -78,8 +60,8 @@ const quick = proxyActivities<PipelineActivities>({
 const deploys = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '20 seconds',
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: quickCalls.retry,
 });
 
 /**
@@ -124,7 +106,7 @@ async function tagRelease(
   statuses: CommitStatusReporter,
 ): Promise<TagReleaseOutcome> {
   const { repository, tag } = input;
-  const status: PipelineStatus = {
+  const status: TagStatus = {
     stage: 'tag',
     repository,
     commit: input.commit,
@@ -135,7 +117,7 @@ async function tagRelease(
     environments: {},
   };
   let promotion: PromoteRequest | undefined;
-  setHandler(statusQuery, () => status, {
+  setHandler(tagStatusQuery, () => status, {
     description:
       'Stage, current step, every step with its times and result, versions per environment, failure.',
   });
@@ -151,19 +133,25 @@ async function tagRelease(
   );
   const by = workflowInfo().workflowId;
 
-  const settings = await quick.repositorySettings({ repository });
+  const settings = await quick.repositorySettings.executeWithOptions(
+    { summary: `the settings of ${repository}` },
+    [{ repository }],
+  );
   if (!new RegExp(settings.releaseTagPattern).test(tag)) {
     // The doors ignore such tags; a start by hand gets the same rule (README "Release rules").
     status.state = PipelineStates.failed;
     throw ApplicationFailure.nonRetryable(
       `${tag} does not match the release tag pattern ${settings.releaseTagPattern} of ${repository}`,
-      'NotAReleaseTag',
+      FailureTypes.notAReleaseTag,
     );
   }
   statuses.post('pending', `${tag}: staging lock, deploy and integration tests in staging`);
   try {
     await runStep(status, 'tag artifact', async () => {
-      const result = await quick.tagArtifact({ repository, commit: input.commit, version: tag });
+      const result = await quick.tagArtifact.executeWithOptions(
+        { summary: `tag the artifact of ${input.commit.slice(0, 12)} ${tag} in dev` },
+        [{ repository, commit: input.commit, version: tag }],
+      );
       return { value: result, detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged` };
     });
   } catch (err) {
@@ -172,7 +160,9 @@ async function tagRelease(
 
   // Only pipelines of an open incident are hotfixes: the incident record says which versions are.
   const hotfix = patched(HOTFIX_PRIORITY_PATCH)
-    ? await quick.hotfixOfVersion({ repository, version: tag })
+    ? await quick.hotfixOfVersion.executeWithOptions({ summary: `is ${tag} a hotfix of an open incident` }, [
+        { repository, version: tag },
+      ])
     : null;
   const lock = await runStep(status, 'staging lock', async () => {
     const held = await acquire('staging', {
@@ -197,8 +187,9 @@ async function tagRelease(
   try {
     await lock.run(() => stage(input, status, by, lock));
   } catch (err) {
-    if (isLockRevoked(err)) {
-      const revocation = (err as ApplicationFailure).details?.[0] as LockRevocation | undefined;
+    const preempted = preemptedBy(err);
+    if (preempted) {
+      const { revocation } = preempted;
       status.state = PipelineStates.preempted;
       status.preemptedBy = revocation?.by ?? 'unknown';
       statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
@@ -208,24 +199,29 @@ async function tagRelease(
       }
       // The forcer puts this run's staging back to its last good version (it holds the token now).
       const message = preemptionMessage(repository, tag, status.step, revocation);
-      status.failure = { step: status.step, type: PipelineFailures.preempted, message };
+      status.failure = { step: status.step, type: FailureTypes.preempted, message };
       const f = revocation?.force;
-      await quick.notifyPipelineFailure({
-        repository,
-        stage: 'tag',
-        step: status.step,
-        commit: input.commit,
-        version: tag,
-        message,
-        preempted: {
-          decision: f?.decision ?? revocation?.reason ?? 'revoked',
-          by: f?.by ?? revocation?.by ?? 'unknown',
-          ...(f?.repository ? { repository: f.repository } : {}),
-          ...(f?.version ? { version: f.version } : {}),
-          reason: f?.reason ?? revocation?.detail ?? '',
-        },
-      });
-      throw ApplicationFailure.nonRetryable(message, PipelineFailures.preempted, revocation);
+      await quick.notifyPipelineFailure.executeWithOptions(
+        { summary: `alert the development team: tag ${tag} preempted at ${status.step}` },
+        [
+          {
+            repository,
+            stage: 'tag',
+            step: status.step,
+            commit: input.commit,
+            version: tag,
+            message,
+            preempted: {
+              decision: f?.decision ?? revocation?.reason ?? 'revoked',
+              by: f?.by ?? revocation?.by ?? 'unknown',
+              ...(f?.repository ? { repository: f.repository } : {}),
+              ...(f?.version ? { version: f.version } : {}),
+              reason: f?.reason ?? revocation?.detail ?? '',
+            },
+          },
+        ],
+      );
+      throw ApplicationFailure.nonRetryable(message, FailureTypes.preempted, revocation);
     }
     await rollbackStaging(input, status, by, lock);
     await lock.release();
@@ -272,43 +268,33 @@ async function tagRelease(
   };
 }
 
-async function stage(
-  input: TagReleaseInput,
-  status: PipelineStatus,
-  by: string,
-  lock: HeldLock,
-): Promise<void> {
+async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock: HeldLock): Promise<void> {
   const { repository, tag } = input;
   await runStep(status, 'deploy staging', async () => {
-    const result = await deploys.deployVersion({
-      repository,
-      env: 'staging',
-      version: tag,
-      artifact: { repository: 'dev', tag },
-      by,
-      fencingToken: lock.token,
-    });
+    const result = await deploys.deployVersion.executeWithOptions({ summary: `deploy ${tag} to staging` }, [
+      {
+        repository,
+        env: 'staging',
+        version: tag,
+        artifact: { repository: 'dev', tag },
+        by,
+        fencingToken: lock.token,
+      },
+    ]);
     status.environments.staging = tag;
     return { value: result, detail: result.note };
   });
   await runStep(status, 'integration tests (staging)', async () => {
-    const result = await tests.runTests({
-      repository,
-      commit: input.commit,
-      purpose: 'integration-tests',
-      env: 'staging',
-      version: tag,
-    });
+    const result = await tests.runTests.executeWithOptions(
+      { summary: `integration tests of ${tag} in staging` },
+      [{ repository, commit: input.commit, purpose: 'integration-tests', env: 'staging', version: tag }],
+    );
     return { value: result, detail: 'passed' };
   });
   await runStep(status, 'mark staging good', async () => {
-    const result = await quick.markGood({
-      repository,
-      env: 'staging',
-      version: tag,
-      by,
-      fencingToken: lock.token,
-    });
+    const result = await quick.markGood.executeWithOptions({ summary: `mark ${tag} good in staging` }, [
+      { repository, env: 'staging', version: tag, by, fencingToken: lock.token },
+    ]);
     return { value: result, detail: result.note };
   });
 }
@@ -316,7 +302,7 @@ async function stage(
 /** Staging back to its last good version, under the lock this run still holds. */
 async function rollbackStaging(
   input: TagReleaseInput,
-  status: PipelineStatus,
+  status: TagStatus,
   by: string,
   lock: HeldLock,
 ): Promise<void> {
@@ -324,14 +310,19 @@ async function rollbackStaging(
   const failedStep = status.step;
   try {
     await runStep(status, 'roll back staging', async () => {
-      const result = await quick.rollbackEnvironment({
-        repository: input.repository,
-        env: 'staging',
-        to: 'last-good',
-        fromVersion: input.tag,
-        by,
-        fencingToken: lock.token,
-      });
+      const result = await quick.rollbackEnvironment.executeWithOptions(
+        { summary: `roll staging back from ${input.tag} to its last good version` },
+        [
+          {
+            repository: input.repository,
+            env: 'staging',
+            to: 'last-good',
+            fromVersion: input.tag,
+            by,
+            fencingToken: lock.token,
+          },
+        ],
+      );
       status.environments.staging = result.state.current?.version;
       return { value: result, detail: result.note };
     });
@@ -341,22 +332,20 @@ async function rollbackStaging(
   status.step = failedStep;
 }
 
-async function halt(status: PipelineStatus, statuses: CommitStatusReporter, err: unknown): Promise<never> {
-  status.state = PipelineStates.failed;
-  const failure = describeFailure(err);
-  status.failure = { step: status.step, ...failure };
-  statuses.post('failure', `${status.version} failed at ${status.step}: ${firstLine(failure.message)}`);
-  await quick.notifyPipelineFailure({
-    repository: status.repository,
-    stage: 'tag',
-    step: status.step,
-    ...(status.commit ? { commit: status.commit } : {}),
-    ...(status.version ? { version: status.version } : {}),
-    message: failure.message,
-    ...(failure.log ? { log: failure.log } : {}),
-  });
-  throw ApplicationFailure.nonRetryable(
-    `tag pipeline of ${status.version} failed at ${status.step}: ${failure.message}`,
-    'PipelineFailed',
+/** Alert and halt: the tag pipeline's failure, after staging was put back. */
+async function halt(status: TagStatus, statuses: CommitStatusReporter, err: unknown): Promise<never> {
+  return await failPipeline(
+    {
+      status,
+      statuses,
+      ...(status.version ? { label: status.version } : {}),
+      title: `tag pipeline of ${status.version}`,
+      subject: {
+        ...(status.commit ? { commit: status.commit } : {}),
+        ...(status.version ? { version: status.version } : {}),
+      },
+      alerts: quick,
+    },
+    err,
   );
 }

@@ -11,34 +11,22 @@
  * `release-flow/main` follows the run (best effort; runs begun before the commit statuses
  * patch post none).
  */
-import { ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
-import { acquire, isLockRevoked } from './lock-helper';
-import { repositoryLockResource, type LockRevocation } from './lock-messages';
-import { StatusContexts } from '../ports/commit-statuses';
-import { PipelineStates, statusQuery, type MainCommitInput, type PipelineStatus } from './pipeline-messages';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { PipelineActivities } from '../../activities/pipeline';
+import { StatusContexts } from '../../domain/commit-status';
+import { acquire } from '../lock/acquire';
+import { repositoryLockResource } from '../lock/messages';
+import { buildCalls, quickCalls } from '../shared/activity-options';
+import { commitStatusReporter } from '../shared/commit-statuses';
+import { PipelineStates, statusQuery, type PipelineStatus } from '../shared/messages';
+import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { runStep } from '../shared/steps';
+import type { MainCommitInput, MainCommitOutcome } from './messages';
 
-export type { MainCommitInput };
-import { commitStatusReporter, describeFailure, firstLine, runStep } from './pipeline-steps';
+export type { MainCommitInput, MainCommitOutcome };
 
-export interface MainCommitOutcome {
-  state: 'released' | 'no-release' | 'preempted';
-  tag: string | null;
-  bump: string | null;
-  lastTag: string | null;
-  preemptedBy?: string;
-}
-
-const builds = proxyActivities<PipelineActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BuildFailed', 'TestsFailed'] },
-});
-
-const quick = proxyActivities<PipelineActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 10, initialInterval: '2 seconds' },
-});
+const builds = proxyActivities<PipelineActivities>(buildCalls);
+const quick = proxyActivities<PipelineActivities>(quickCalls);
 
 export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCommitOutcome> {
   // `release-flow/main` on the commit: pending now, then released, no release, or the failed step.
@@ -84,8 +72,9 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
     );
     return outcome;
   } catch (err) {
-    if (isLockRevoked(err)) {
-      const revocation = (err as ApplicationFailure).details?.[0] as LockRevocation | undefined;
+    const preempted = preemptedBy(err);
+    if (preempted) {
+      const { revocation } = preempted;
       status.state = PipelineStates.preempted;
       status.preemptedBy = revocation?.by ?? 'unknown';
       statuses.post(
@@ -94,21 +83,15 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
       );
       return { state: 'preempted', tag: null, bump: null, lastTag: null, preemptedBy: status.preemptedBy };
     }
-    status.state = PipelineStates.failed;
-    const failure = describeFailure(err);
-    status.failure = { step: status.step, ...failure };
-    statuses.post('failure', `failed at ${status.step}: ${firstLine(failure.message)}`);
-    await quick.notifyPipelineFailure({
-      repository: input.repository,
-      stage: 'main-commit',
-      step: status.step,
-      commit: input.commit,
-      message: failure.message,
-      ...(failure.log ? { log: failure.log } : {}),
-    });
-    throw ApplicationFailure.nonRetryable(
-      `main-commit pipeline of ${input.commit.slice(0, 12)} failed at ${status.step}: ${failure.message}`,
-      'PipelineFailed',
+    return await failPipeline(
+      {
+        status,
+        statuses,
+        title: `main-commit pipeline of ${input.commit.slice(0, 12)}`,
+        subject: { commit: input.commit },
+        alerts: quick,
+      },
+      err,
     );
   } finally {
     await lock.release();
@@ -123,40 +106,46 @@ async function pipeline(
 ): Promise<MainCommitOutcome> {
   const { repository, commit } = input;
   const built = await runStep(status, 'build', async () => {
-    const result = await builds.buildArtifact({ repository, commit });
+    const result = await builds.buildArtifact.executeWithOptions(
+      { summary: `build ${commit.slice(0, 12)}` },
+      [{ repository, commit }],
+    );
     return { value: result, detail: `built in ${Math.round(result.durationMs / 1000)}s` };
   });
   await runStep(status, 'unit tests', async () => {
-    const result = await builds.runTests({ repository, commit, purpose: 'unit-tests' });
+    const result = await builds.runTests.executeWithOptions(
+      { summary: `unit tests of ${commit.slice(0, 12)}` },
+      [{ repository, commit, purpose: 'unit-tests' }],
+    );
     return { value: result, detail: result.reused ? 'reused an earlier passing run' : 'passed' };
   });
   await runStep(status, 'upload artifact', async () => {
-    const tagged = await quick.uploadArtifact({ repository, commit, file: built.file });
+    const tagged = await quick.uploadArtifact.executeWithOptions(
+      { summary: `upload the artifact of ${commit.slice(0, 12)} to dev` },
+      [{ repository, commit, file: built.file }],
+    );
     return { value: tagged, detail: `dev:${tagged.tag} = ${tagged.digest.slice(0, 19)}` };
   });
   await runStep(status, 'deploy dev', async () => {
-    const result = await quick.deployVersion({
-      repository,
-      env: 'dev',
-      version: commit,
-      artifact: { repository: 'dev', tag: commit },
-      by,
-    });
+    const result = await quick.deployVersion.executeWithOptions(
+      { summary: `deploy ${commit.slice(0, 12)} to dev` },
+      [{ repository, env: 'dev', version: commit, artifact: { repository: 'dev', tag: commit }, by }],
+    );
     status.environments.dev = commit;
     return { value: result, detail: result.note };
   });
   await runStep(status, 'integration tests (dev)', async () => {
-    const result = await builds.runTests({
-      repository,
-      commit,
-      purpose: 'integration-tests',
-      env: 'dev',
-      version: commit,
-    });
+    const result = await builds.runTests.executeWithOptions(
+      { summary: `integration tests of ${commit.slice(0, 12)} in dev` },
+      [{ repository, commit, purpose: 'integration-tests', env: 'dev', version: commit }],
+    );
     return { value: result, detail: 'passed' };
   });
   const next = await runStep(status, 'next version', async () => {
-    const result = await quick.computeNextVersion({ repository, commit });
+    const result = await quick.computeNextVersion.executeWithOptions(
+      { summary: `next version from the commits up to ${commit.slice(0, 12)}` },
+      [{ repository, commit }],
+    );
     return { value: result, detail: result.next ? `${result.next} (${result.bump})` : 'no release' };
   });
   if (!next.next) {
@@ -168,7 +157,10 @@ async function pipeline(
   // The version is in the status query and the result; the run is found by ReleaseRepository and
   // ReleaseCommit, set at start (a search-attribute upsert would fail on servers without them).
   await runStep(status, 'tag release', async () => {
-    const result = await quick.createReleaseTag({ repository, commit, tag });
+    const result = await quick.createReleaseTag.executeWithOptions(
+      { summary: `tag ${commit.slice(0, 12)} ${tag}` },
+      [{ repository, commit, tag }],
+    );
     return { value: result, detail: result.created ? `tagged ${tag}` : `${tag} already on this commit` };
   });
   status.state = PipelineStates.succeeded;

@@ -7,9 +7,9 @@
  *   pr-recheck:<repository>:<base head sha>      every open pull request after the base moved
  * so a redelivered webhook finds the check that already ran for the same head.
  */
-import { defineQuery } from '@temporalio/workflow';
-import type { PrVerdict } from '../domain/pr-policy';
-import type { CommitState } from '../ports/commit-statuses';
+import type { PrVerdict } from '../../domain/pr-policy';
+import type { CommitState } from '../../domain/commit-status';
+import { statusQueryOf } from '../shared/messages';
 
 /** Registered workflow type names, for clients that start the gate by name. */
 export const PullRequestGateWorkflowTypes = {
@@ -155,7 +155,7 @@ export interface RecheckOpenPullRequestsStatus {
 }
 
 /** The gate's state and, once checked, its verdict (every violation), the status posted and the build. */
-export const pullRequestGateStatusQuery = defineQuery<PullRequestGateStatus>('status');
+export const pullRequestGateStatusQuery = statusQueryOf<PullRequestGateStatus>();
 
 /** The re-check's state and the verdict of every open pull request it checked. */
-export const recheckStatusQuery = defineQuery<RecheckOpenPullRequestsStatus>('status');
+export const recheckStatusQuery = statusQueryOf<RecheckOpenPullRequestsStatus>();

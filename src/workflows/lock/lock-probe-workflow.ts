@@ -1,9 +1,9 @@
 import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { LockActivities } from '../activities/lock';
+import type { LockActivities } from '../../activities/lock';
 import type { Duration } from '@temporalio/common';
-import type { ForceInfo, LockPriority } from '../domain/lock-state';
-import { acquire, isLockRevoked } from './lock-helper';
-import type { LockRevocation } from './lock-messages';
+import type { ForceInfo, LockPriority } from '../../domain/lock-state';
+import { acquire, isLockRevoked } from './acquire';
+import type { LockRevocation } from './messages';
 
 const { holdLockedResource } = proxyActivities<LockActivities>({
   startToCloseTimeout: '1 hour',
@@ -46,12 +46,17 @@ export async function lockProbeWorkflow(input: LockProbeInput): Promise<LockProb
   });
   try {
     await lock.run(() =>
-      holdLockedResource({
-        resource: input.resource,
-        token: lock.token,
-        holdMs: input.holdMs,
-        holder: workflowInfo().workflowId,
-      }),
+      holdLockedResource.executeWithOptions(
+        { summary: `hold ${input.resource} for ${input.holdMs} ms with token ${lock.token}` },
+        [
+          {
+            resource: input.resource,
+            token: lock.token,
+            holdMs: input.holdMs,
+            holder: workflowInfo().workflowId,
+          },
+        ],
+      ),
     );
     return { outcome: 'completed', resource: input.resource, token: lock.token };
   } catch (err) {

@@ -7,7 +7,7 @@
  *   signal  rollback     {"by":"alice","reason":"..."}
  *   signal  failForward  {"by":"alice","reason":"..."}
  *   update  decide       {"decision":"rollback","by":"alice","reason":"..."}  -> DecisionRecord, or rejected with why
- *   query   status       PipelineStatus (pipeline-messages.ts)
+ *   query   status       ProductionStatus
  *
  * A decision is accepted only while one is awaited (after a breach was alerted), once, from
  * someone the `deciders` setting allows. A refused signal changes nothing and is listed in the
@@ -15,10 +15,62 @@
  */
 import type { Duration } from '@temporalio/common';
 import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { HealthParameters, HealthSample, HealthVerdictKind } from '../domain/health-verdict';
-import type { Decision, DecisionRecord, Deciders } from '../domain/production-decisions';
+import type { HealthParameters, HealthSample, HealthVerdictKind } from '../../domain/health-verdict';
+import type { Decision, DecisionRecord, Deciders, RejectedDecision } from '../../domain/production-decisions';
+import { statusQueryOf, type PipelineStatus } from '../shared/messages';
 
-export type { Decision, DecisionRecord, Deciders };
+export type { Decision, DecisionRecord, Deciders, RejectedDecision };
+
+export interface ProductionReleaseInput {
+  repository: string;
+  /** The release tag being promoted (`v1.3.0`). */
+  version: string;
+  commit: string;
+  /** The health watch (defaults: 30 minutes, a sample a minute, the rules' default parameters). */
+  health?: ProductionHealthSettings;
+  /** Re-alert and escalation delays while a decision is awaited (defaults: 15 minutes, 1 hour). */
+  escalation?: ProductionEscalationSettings;
+  /** Who may take each decision (default: anyone). */
+  deciders?: Deciders;
+}
+
+export interface ProductionOutcome {
+  state: 'healthy' | 'hotfix-pending' | 'rolled-back' | 'failed-forward' | 'superseded';
+  /** When superseded: the version that replaced this one. */
+  supersededBy?: string;
+  version: string;
+  /** The production version before this one, or null for a first release. */
+  previousVersion: string | null;
+  verdict: HealthVerdictKind;
+  reason: string;
+  decision?: DecisionRecord;
+  hotfix?: HotfixStatus;
+  retrospective?: { id: string; url: string };
+  /** A healthy hotfix: the incident it closed and the pull request back into the default branch. */
+  closedIncident?: { id: string; pullRequest: { number: number; url: string } | null };
+}
+
+/** The production pipeline's status: a pipeline's, plus the health watch and the decision desk. */
+export interface ProductionStatus extends PipelineStatus {
+  /** The health watch: verdict, window, the newest samples. */
+  health?: ProductionHealthStatus;
+  /** True while one of the decisions (emergency, rollback, failForward) is awaited. */
+  awaitingDecision?: boolean;
+  /** When the wait began (ISO, workflow clock). */
+  awaitingSince?: string;
+  /** Accepted decisions (at most one): who, when, why. */
+  decisions?: DecisionRecord[];
+  /** Decisions that changed nothing (late, duplicate, unknown, not allowed), newest last, bounded. */
+  rejectedDecisions?: RejectedDecision[];
+  /** Pages sent about this release. */
+  pages?: PageRecord[];
+  /** After an emergency: the pending hotfix. */
+  hotfix?: HotfixStatus;
+  /** The retrospective page of an emergency or rollback. */
+  retrospective?: { id: string; url: string };
+}
+
+export const productionStatusQuery = statusQueryOf<ProductionStatus>();
 
 /** Payload of the three decision signals. */
 export interface DecisionPayload {
@@ -52,21 +104,6 @@ export interface SupersededNotice {
  * runs, so its health watch ends (`superseded`) instead of judging the newer version's traffic.
  */
 export const supersededSignal = defineSignal<[SupersededNotice]>('superseded');
-
-/** The update's rejections carry this failure type. */
-export const DECISION_REJECTED = 'DecisionRejected';
-
-/** A decision that changed nothing, and why. */
-export interface RejectedDecision {
-  /** The name as sent (`rollback`, or an unknown signal's name). */
-  decision: string;
-  by: string;
-  reason?: string;
-  /** Workflow clock, ISO. */
-  at: string;
-  via: 'signal' | 'update';
-  why: string;
-}
 
 /** The health watch after deploying to production (plain data from config). */
 export interface ProductionHealthSettings {

@@ -30,15 +30,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
-import type { LockActivities } from '../activities/lock';
+import { durationToMs } from '../../domain/duration-ms';
+import type { LockActivities } from '../../activities/lock';
+import { FailureTypes } from '../../domain/failures';
 import {
   LockPriority,
   type ForceInfo,
   type LockRequest,
   type LockSubject,
   type RevokedHolder,
-} from '../domain/lock-state';
+} from '../../domain/lock-state';
 import {
   lockGrantedSignal,
   lockRevokedSignal,
@@ -48,14 +49,12 @@ import {
   withdrawSignal,
   type LockGrant,
   type LockRevocation,
-} from './lock-messages';
+} from './messages';
 
 const { requestLock } = proxyActivities<LockActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
 });
-
-export const LockFailure = { revoked: 'LockRevoked', timeout: 'LockTimeout' } as const;
 
 /**
  * The patch that makes locked work which fails after the lock was revoked fail `LockRevoked`,
@@ -131,7 +130,7 @@ function installHandlers(): void {
 
 /** True for the failure `run` throws when the lock was revoked. */
 export function isLockRevoked(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.type === LockFailure.revoked;
+  return err instanceof ApplicationFailure && err.type === FailureTypes.lockRevoked;
 }
 
 /** Take the lock of `resource` (see the module comment). */
@@ -139,7 +138,7 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
   installHandlers();
   const info = workflowInfo();
   const requester = { workflowId: info.workflowId, runId: info.runId };
-  const leaseMs = msToNumber(opts.lease ?? '5 minutes');
+  const leaseMs = durationToMs(opts.lease ?? '5 minutes');
   const entry: Entry = { requestId: uuid4() };
   entries[resource] = entry;
   const lockHandle = getExternalWorkflowHandle(lockWorkflowId(resource));
@@ -154,7 +153,10 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
   };
 
   try {
-    const requested = await requestLock({ resource, request });
+    const requested = await requestLock.executeWithOptions(
+      { summary: `ask for the lock ${resource}${request.force ? ' (forced)' : ''}` },
+      [{ resource, request }],
+    );
     if (
       requested.mode?.mode === 'hotfixOnly' &&
       request.priority !== LockPriority.hotfix &&
@@ -173,7 +175,7 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
       });
       throw ApplicationFailure.nonRetryable(
         `lock ${resource} not granted within ${String(opts.waitTimeout)}`,
-        LockFailure.timeout,
+        FailureTypes.lockTimeout,
       );
     }
   } catch (err) {
@@ -225,7 +227,7 @@ export async function acquire(resource: string, opts: AcquireOptions): Promise<H
         if (r && (isCancellation(err) || patched(REVOKED_WORK_PATCH))) {
           throw ApplicationFailure.create({
             message: `lock ${resource} revoked (${r.reason}) by ${r.by}: ${r.detail}`,
-            type: LockFailure.revoked,
+            type: FailureTypes.lockRevoked,
             nonRetryable: true,
             details: [r],
           });

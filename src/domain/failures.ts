@@ -1,8 +1,12 @@
 /**
- * Refusals a port can give that no retry will change: a tag already pointing elsewhere, a
- * test that failed, a stale lock token. Activities turn them into
+ * Every failure type release-flow ends something with (`ApplicationFailure.type`), in one place.
+ *
+ * Refusals a port can give that no retry will change (a tag already pointing elsewhere, a test
+ * that failed, a stale lock token): activities turn them into
  * `ApplicationFailure.nonRetryable(message, type)` so the workflow sees `type` and stops
- * retrying; any other error from a port is transient and left to the retry policy.
+ * retrying; any other error from a port is transient and left to the retry policy. Then the
+ * refusals of the activities and workflows themselves, and how a pipeline ends when it fails.
+ * The strings are public: tests, alerts and recorded histories carry them.
  */
 
 export const FailureTypes = {
@@ -30,6 +34,30 @@ export const FailureTypes = {
   incidentIdTaken: 'IncidentIdTaken',
   /** No ticket or page with that id. */
   documentNotFound: 'DocumentNotFound',
+
+  // ---- refused by activities and workflows ----
+  /** Nothing on this worker can reach the repository's pull requests (no token, no ports). */
+  githubNotConfigured: 'GitHubNotConfigured',
+  /** GitHub refused the call for good (permissions, a repository it does not know). */
+  githubRefused: 'GitHubRefused',
+  /** The repository named is not in the configuration. */
+  repositoryNotConfigured: 'RepositoryNotConfigured',
+  /** A tag pipeline started for a tag that does not match the release tag pattern. */
+  notAReleaseTag: 'NotAReleaseTag',
+  /** A workflow input that cannot be used (a duration or a health parameter out of range). */
+  invalidInput: 'InvalidInput',
+  /** A decision the production pipeline refused (the `decide` update's rejection). */
+  decisionRejected: 'DecisionRejected',
+  /** The lock was taken from its holder: the work under it stopped. */
+  lockRevoked: 'LockRevoked',
+  /** The lock was not granted within the wait asked for. */
+  lockTimeout: 'LockTimeout',
+
+  // ---- how a pipeline ends ----
+  /** A step failed: the development team was alerted and the pipeline halted. */
+  pipelineFailed: 'PipelineFailed',
+  /** Staging was taken from the run (emergency, rollback): it names who, for which release, why. */
+  preempted: 'Preempted',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 

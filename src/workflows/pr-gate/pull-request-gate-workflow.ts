@@ -6,9 +6,10 @@
  *   repository has build or unit-test commands, builds the head and runs the unit tests,
  *   reported as `release-flow/build`. It ends with the verdict, every
  *   violation included, and the build (also answered by the `status` query).
- * - `recheckOpenPullRequestsWorkflow`: one per new head of the default branch
- *   (`pr-recheck:<repository>:<base sha>`), started by the push to it. It checks every open
- *   pull request again: a PR that was green goes red once it is no longer rebased.
+ * - `recheckOpenPullRequestsWorkflow` (recheck-open-pull-requests-workflow.ts): one per new
+ *   head of the default branch (`pr-recheck:<repository>:<base sha>`), started by the push to
+ *   it. It checks every open pull request again: a PR that was green goes red once it is no
+ *   longer rebased.
  * A red verdict or a red build is an outcome, not a failure: the run completes and the status
  * says why. The two are independent: a red policy still builds, a red build leaves the policy.
  */
@@ -19,29 +20,27 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { PipelineActivities } from '../activities/pipeline';
+import type { PipelineActivities } from '../../activities/pipeline';
+import { FailureTypes } from '../../domain/failures';
 import {
   PullRequestBuildStates,
   PullRequestGateStates,
   pullRequestGateStatusQuery,
-  recheckStatusQuery,
   type PullRequestBuild,
   type PullRequestGateInput,
   type PullRequestGateStatus,
   type PullRequestGateVerdict,
-  type RecheckOpenPullRequestsInput,
-  type RecheckOpenPullRequestsStatus,
-} from './pr-gate-messages';
-import { describeFailure } from './pipeline-steps';
+} from './messages';
+import { describeFailure } from '../shared/steps';
 
-export type { PullRequestGateInput, PullRequestGateVerdict, RecheckOpenPullRequestsInput };
+export type { PullRequestGateInput, PullRequestGateVerdict };
 
 const github = proxyActivities<PipelineActivities>({
   // A handful of GitHub calls, paced by the client and retried on 5xx and rate limits.
   startToCloseTimeout: '2 minutes',
   retry: {
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['GitHubNotConfigured', 'GitHubRefused'],
+    nonRetryableErrorTypes: [FailureTypes.githubNotConfigured, FailureTypes.githubRefused],
   },
 });
 
@@ -51,16 +50,6 @@ const builds = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
-});
-
-const recheck = proxyActivities<PipelineActivities>({
-  // One paced status write per open pull request: allow for a busy repository.
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: ['GitHubNotConfigured', 'GitHubRefused'],
-  },
 });
 
 /**
@@ -122,26 +111,4 @@ async function buildPullRequest(
   }
   result.build = outcome;
   outcome.status = await post(outcome);
-}
-
-/**
- * Checks every open pull request into the base again after the base moved, setting each
- * one's `release-flow/policy` status. Answers `status`; ends with one verdict per pull request.
- */
-export async function recheckOpenPullRequestsWorkflow(
-  input: RecheckOpenPullRequestsInput,
-): Promise<PullRequestGateVerdict[]> {
-  const state: RecheckOpenPullRequestsStatus = { state: 'checking', input, results: [] };
-  setHandler(recheckStatusQuery, () => state, {
-    description: 'Checking or done; the verdict of every open pull request checked again',
-  });
-  const results = await recheck.recheckOpenPullRequests.executeWithOptions(
-    {
-      summary: `re-check open pull requests into ${input.base ?? 'the default branch'}${input.commit ? ` at ${input.commit.slice(0, 12)}` : ''}`,
-    },
-    [input],
-  );
-  state.results = results;
-  state.state = 'done';
-  return results;
 }

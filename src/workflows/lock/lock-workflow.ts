@@ -8,7 +8,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LockActivities } from '../activities/lock';
+import type { LockActivities } from '../../activities/lock';
 import {
   enqueue,
   expireLease,
@@ -28,7 +28,7 @@ import {
   type LockRequest,
   type LockState,
   type Step,
-} from '../domain/lock-state';
+} from '../../domain/lock-state';
 import {
   changeModeUpdate,
   forceReleaseUpdate,
@@ -43,7 +43,7 @@ import {
   withdrawSignal,
   type LockInput,
   type LockStatus,
-} from './lock-messages';
+} from './messages';
 
 const { describeLockHolder } = proxyActivities<LockActivities>({
   startToCloseTimeout: '30 seconds',
@@ -244,7 +244,12 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
     if (!holder) return;
     let running = true;
     try {
-      running = (await describeLockHolder({ ...holder.requester })).running;
+      running = (
+        await describeLockHolder.executeWithOptions(
+          { summary: `is the holder ${holder.requester.workflowId} still running` },
+          [{ ...holder.requester }],
+        )
+      ).running;
     } catch (err) {
       // Unknown: treat as running, so it is told it lost the lock.
       log.warn('holder liveness check failed', { err });

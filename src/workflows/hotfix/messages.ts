@@ -2,7 +2,7 @@
  * The hotfix pipeline's name, id and input (README "Hotfix flow"), imported by workflows and
  * clients. One run per pushed head of a `HOT-<n>` branch: `hotfix:<repository>:HOT-<n>:<sha>`,
  * so a redelivered push finds the run that already exists. It answers the pipelines' `status`
- * query (pipeline-messages.ts) with stage `hotfix`.
+ * query (shared/messages.ts) with stage `hotfix`.
  */
 
 export const HOTFIX_WORKFLOW_TYPE = 'hotfixWorkflow';
@@ -24,4 +24,12 @@ export interface HotfixInput {
   branch: string;
   /** Full commit hash of the pushed head. */
   commit: string;
+}
+
+export interface HotfixOutcome {
+  state: 'released';
+  id: string;
+  version: string;
+  brokenVersion: string;
+  tagWorkflowId: string;
 }

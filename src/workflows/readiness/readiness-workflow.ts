@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../../activities';
 
 const { reportReady } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
@@ -13,6 +13,9 @@ const { reportReady } = proxyActivities<Activities>({
 export async function readinessWorkflow(input: {
   probeId: string;
 }): Promise<{ probeId: string; answeredBy: string }> {
-  const { answeredBy } = await reportReady({ probeId: input.probeId });
+  const { answeredBy } = await reportReady.executeWithOptions(
+    { summary: 'answer from a worker: the machine is ready' },
+    [{ probeId: input.probeId }],
+  );
   return { probeId: input.probeId, answeredBy };
 }
