@@ -80,7 +80,11 @@ export function attemptJournalInterceptor(stateDir: string): ActivityInterceptor
   });
 }
 
-function readRecords(dir: string): { file: string; record: AttemptRecord | null }[] {
+/** The records of `dir`, each checked by `accept`; an unreadable or malformed one is null. */
+function readJsonRecords<T>(
+  dir: string,
+  accept: (value: T) => T | null,
+): { file: string; record: T | null }[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json'));
@@ -90,12 +94,17 @@ function readRecords(dir: string): { file: string; record: AttemptRecord | null 
   return names.map((name) => {
     const file = path.join(dir, name);
     try {
-      const value = JSON.parse(readFileSync(file, 'utf8')) as AttemptRecord;
-      const owner = parseIdentity(value.owner);
-      return { file, record: owner && typeof value.taskToken === 'string' ? { ...value, owner } : null };
+      return { file, record: accept(JSON.parse(readFileSync(file, 'utf8')) as T) };
     } catch {
       return { file, record: null };
     }
+  });
+}
+
+function readRecords(dir: string): { file: string; record: AttemptRecord | null }[] {
+  return readJsonRecords<AttemptRecord>(dir, (value) => {
+    const owner = parseIdentity(value.owner);
+    return owner && typeof value.taskToken === 'string' ? { ...value, owner } : null;
   });
 }
 
@@ -187,22 +196,10 @@ function workersDir(stateDir: string): string {
 }
 
 function readWorkerRecords(dir: string): { file: string; record: WorkerRecord | null }[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  return names.map((name) => {
-    const file = path.join(dir, name);
-    try {
-      const value = JSON.parse(readFileSync(file, 'utf8')) as WorkerRecord;
-      const owner = parseIdentity(value.owner);
-      const ok = owner && typeof value.identity === 'string' && typeof value.taskQueue === 'string';
-      return { file, record: ok ? { ...value, owner } : null };
-    } catch {
-      return { file, record: null };
-    }
+  return readJsonRecords<WorkerRecord>(dir, (value) => {
+    const owner = parseIdentity(value.owner);
+    const ok = owner && typeof value.identity === 'string' && typeof value.taskQueue === 'string';
+    return ok ? { ...value, owner } : null;
   });
 }
 
