@@ -56,13 +56,13 @@ export interface TemporalStarterOptions extends StartOptions {
   timeoutMs?: number;
 }
 
+/** Longer than the SDK's longest pause between retries (5 s, jittered up to 20 %). */
+const BACKSTOP_AFTER_DEADLINE_MS = 10_000;
+
 /**
  * Starts through a Temporal client. `client` is a getter so the receiver can be mounted before
  * the app has connected: no client yet is "unavailable", and the event goes to the outbox.
  */
-/** Longer than the SDK's longest pause between retries (5 s, jittered up to 20 %). */
-const BACKSTOP_AFTER_DEADLINE_MS = 10_000;
-
 export function temporalStarter(
   client: () => Client | undefined,
   opts: TemporalStarterOptions,
