@@ -38,6 +38,20 @@ const DEADLINE_EXCEEDED = 4;
 const CONNECTION_TEXT =
   /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|No connection established|connection (refused|closed)/i;
 
+// gRPC status codes of a server that answered but failed the call itself (its store failed under
+// load, it aborted): worth another attempt later, never a reason to drop a delivery.
+const SERVER_FAILURE_CODES = new Set([
+  2 /* UNKNOWN */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */,
+]);
+
+/** True when err, or any error in its cause chain, is Temporal failing the call on its side. */
+export function isTemporalServerFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e) && SERVER_FAILURE_CODES.has(e.code)) return true;
+  }
+  return false;
+}
+
 /** True when err, or any error in its cause chain, says Temporal was not reached. */
 export function isTemporalUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {

@@ -18,7 +18,7 @@ import { sendJson, type Route } from '../http/server';
 import type { Logger } from '../common/logging';
 import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
 import type { Outbox } from './outbox';
-import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
+import { isTemporalServerFailure, isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
 import {
   BodyBudget,
   BodyBudgetExceeded,
@@ -135,6 +135,8 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
       if (err instanceof AlreadyReleased)
         return { status: 202, decision: WebhookDecisions.alreadyReleased, reason: err.message };
       if (isTemporalUnavailable(err)) return queue(`Temporal unreachable (${message(err)})`);
+      // The outbox retries it with its own backoff; a 500 would leave the delivery to a person.
+      if (isTemporalServerFailure(err)) return queue(`Temporal failed the start (${message(err)})`);
       throw err;
     }
   }

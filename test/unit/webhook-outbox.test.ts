@@ -132,6 +132,34 @@ describe('webhook outbox', () => {
     }
   });
 
+  it('a start Temporal fails on its side (a store failure) is queued, not answered 500, and started once it recovers', async () => {
+    const stateDir = tmp();
+    const starter = fakeStarter();
+    const healthy = starter.start.bind(starter);
+    let failing = true;
+    starter.start = async (request) => {
+      if (!failing) return await healthy(request);
+      starter.calls++;
+      throw Object.assign(new Error('13 INTERNAL: Persistent store operation Failure'), {
+        code: 13,
+        details: 'Persistent store operation Failure',
+        metadata: {},
+      });
+    };
+    const r = await receiverOn(stateDir, starter);
+    try {
+      const answer = await deliver(r.url, { event: 'push', body: push(sha(40)), delivery: 'd-store' });
+      assert.equal(answer.status, 202, JSON.stringify(answer.body));
+      assert.equal(answer.body.decision, 'queued');
+      assert.match(String(answer.body.reason), /Temporal failed the start .*Persistent store/);
+      failing = false;
+      await waitFor(() => r.receiver.outbox.size() === 0, 10_000, 20);
+      assert.ok(starter.starts.some((s) => s.workflowId === `main-commit:acme/shop:${sha(40)}`));
+    } finally {
+      await r.stop();
+    }
+  });
+
   it('a start refused for another reason stays queued and blocks only its repository', async () => {
     const stateDir = tmp();
     const outbox = Outbox.open(outboxPath(stateDir));
