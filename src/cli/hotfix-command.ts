@@ -15,11 +15,12 @@ import { environmentsOf } from '../composition/environment-reads';
 import { LocalIncidents } from '../adapters/local/local-incidents';
 import { LocalGitRepository } from '../adapters/local/git-repository';
 import { loadConfig } from '../config/load';
-import type { Config, RepositoryConfig } from '../config/schema';
+import type { Config } from '../config/schema';
 import { UserError } from '../common/errors';
 import type { IncidentRecord } from '../ports/incidents';
 import { startHotfix } from '../temporal/workflow-starts';
 import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix/messages';
+import { repositoryOf } from './configured-repository';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
@@ -70,19 +71,6 @@ function renderIncident(e: HotfixStatusEntry): string {
     `    pull request: ${e.pullRequest ? `#${e.pullRequest.number} ${e.pullRequest.url}` : 'none'}`,
     `    opened ${e.openedAt}${e.closedAt ? `, closed ${e.closedAt}` : ''}`,
   ].join('\n');
-}
-
-function repositoryOf(config: Readonly<Config>, name: string): RepositoryConfig {
-  const repo = config.repositories.find((r) => r.name === name);
-  if (!repo) {
-    const known = config.repositories.map((r) => r.name).join(', ') || 'none';
-    throw new UserError(
-      'UNKNOWN_REPOSITORY',
-      `repository ${name} is not configured (configured: ${known})`,
-      'add it under repositories: in the config file, or check the spelling',
-    );
-  }
-  return repo;
 }
 
 /** Per repository and environment: what runs, the last good version, the versions marked bad. */

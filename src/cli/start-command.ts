@@ -25,24 +25,12 @@ import {
   type StartResult,
 } from '../temporal/workflow-starts';
 import type { PullRequestGateInput } from '../workflows/pr-gate/messages';
+import { repositoryOf } from './configured-repository';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
 interface GlobalOptions {
   config?: string;
-}
-
-function repositoryOf(config: Readonly<Config>, name: string): RepositoryConfig {
-  const repo = config.repositories.find((r) => r.name === name);
-  if (!repo) {
-    const known = config.repositories.map((r) => r.name).join(', ') || 'none';
-    throw new UserError(
-      'UNKNOWN_REPOSITORY',
-      `repository ${name} is not configured (configured: ${known})`,
-      'add it under repositories: in the config file, or check the spelling',
-    );
-  }
-  return repo;
 }
 
 function printStart(ctx: CliContext, what: string, result: StartResult, json: boolean | undefined): void {
