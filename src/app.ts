@@ -141,6 +141,8 @@ export async function bootApp(opts: AppOptions): Promise<BootedApp> {
         client: () => clients.current,
         taskQueue: config.temporal.taskQueue,
         logger,
+        startTimeoutMs: parseDuration(limits.webhookStartTimeout),
+        maxStartsInFlight: limits.webhookStartsInFlight,
         bodyBudget: new BodyBudget({
           maxBodies: limits.unverifiedBodies,
           maxBytes: limits.unverifiedBodyBytes,

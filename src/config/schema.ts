@@ -4,6 +4,7 @@
  * Secrets are never here: they come from environment variables (see secrets.ts).
  */
 import { z } from 'zod';
+import { parseDuration } from '../common/duration';
 import { DEFAULT_RELEASE_TAG_PATTERN } from '../domain/release-tags';
 import { integrationsSchema, repositoryIntegrationsSchema } from './integrations-schema';
 
@@ -287,6 +288,15 @@ export const configSchema = z.strictObject({
             .int()
             .min(1024 * 1024)
             .default(64 * 1024 * 1024),
+          /** Longest wait for Temporal to start a delivery's run before it is queued in the outbox. */
+          webhookStartTimeout: duration
+            .refine(
+              (d) => parseDuration(d) <= 9_000,
+              'expected at most "9s": GitHub gives up on a delivery that is not answered within 10 s',
+            )
+            .default('3s'),
+          /** Starts waited on at once; further deliveries go straight to the outbox (202 queued). */
+          webhookStartsInFlight: z.number().int().min(1).default(8),
         })
         .prefault({}),
     })

@@ -29,6 +29,9 @@ export interface OutboxDrainer {
   stop(): Promise<void>;
 }
 
+/** Starts read from the outbox at a time: a long queue is never read whole. */
+const PAGE_SIZE = 200;
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
@@ -55,10 +58,12 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
     timer.unref();
   }
 
-  async function attempt(entry: OutboxEntry): Promise<'done' | 'unavailable' | 'failed'> {
+  // `done` collects what went through; it leaves the outbox a page at a time (one commit), and a
+  // start that crashes before that is started again and found already there.
+  async function attempt(entry: OutboxEntry, done: string[]): Promise<'done' | 'unavailable' | 'failed'> {
     try {
       const result = await starter.start(entry.request);
-      outbox.remove(entry.workflowId);
+      done.push(entry.workflowId);
       logger.info(
         {
           delivery: entry.delivery,
@@ -75,7 +80,7 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
     } catch (err) {
       if (err instanceof AlreadyReleased) {
         // The version reached production while this start waited: it is not released twice.
-        outbox.remove(entry.workflowId);
+        done.push(entry.workflowId);
         logger.warn(
           {
             delivery: entry.delivery,
@@ -99,25 +104,45 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
     }
   }
 
-  async function pass(): Promise<void> {
-    // A repository whose oldest waiting start is not due (or just failed) starts nothing newer.
-    const blocked = new Set<string>();
-    let unavailable = false;
-    const now = Date.now();
-    for (const entry of outbox.list()) {
-      if (stopped) return;
+  // One page, oldest first: 'unavailable' ends the pass (Temporal is away), and a repository
+  // whose oldest waiting start is not due (or just failed) starts nothing newer.
+  async function drainPage(
+    page: OutboxEntry[],
+    now: number,
+    blocked: Set<string>,
+    done: string[],
+  ): Promise<'unavailable' | 'stopped' | 'drained'> {
+    for (const entry of page) {
+      if (stopped) return 'stopped';
       if (blocked.has(entry.repository)) continue;
       if (Date.parse(entry.nextAttemptAt) > now) {
         blocked.add(entry.repository);
         continue;
       }
-      const outcome = await attempt(entry);
-      if (outcome === 'unavailable') {
-        unavailable = true;
-        break;
-      }
+      const outcome = await attempt(entry, done);
+      if (outcome === 'unavailable') return 'unavailable';
       if (outcome === 'failed') blocked.add(entry.repository);
     }
+    return 'drained';
+  }
+
+  async function pass(): Promise<void> {
+    const blocked = new Set<string>();
+    const now = Date.now();
+    const done: string[] = [];
+    let unavailable = false;
+    try {
+      for (let page = outbox.page(0, PAGE_SIZE); page.length > 0;) {
+        const outcome = await drainPage(page, now, blocked, done);
+        outbox.removeAll(done.splice(0));
+        if (outcome === 'unavailable') unavailable = true;
+        if (outcome !== 'drained') break;
+        page = outbox.page(page[page.length - 1]!.seq, PAGE_SIZE);
+      }
+    } finally {
+      outbox.removeAll(done);
+    }
+    if (stopped) return;
     if (unavailable) {
       logger.warn({ waiting: outbox.size(), retryInMs: delay }, 'outbox: Temporal unreachable; will retry');
       backingOff = true;
@@ -127,12 +152,9 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
     }
     backingOff = false;
     delay = minDelay;
-    const waiting = outbox.list();
-    if (waiting.length > 0) {
-      // Something still waits (its own backoff, or queued during this pass).
-      const earliest = Math.min(...waiting.map((e) => Date.parse(e.nextAttemptAt)));
-      schedule(Math.max(0, earliest - Date.now()));
-    }
+    // Something still waits (its own backoff, or queued during this pass).
+    const earliest = outbox.nextDueAt();
+    if (earliest !== undefined) schedule(Math.max(0, earliest - Date.now()));
   }
 
   function drainNow(): Promise<void> {

@@ -3,10 +3,15 @@
  * (WAL, synchronous=FULL: a "queued" answer is on disk before GitHub hears it) until the drainer
  * starts them. One row per workflow id, so any number of deliveries for the same commit or tag
  * wait as one start; every delivery id that asked for it is kept beside it.
+ *
+ * Under load the receiver queues through `enqueueDurably`: deliveries that arrive within a few
+ * milliseconds share one commit, so a burst costs one disk flush per batch, not one per
+ * delivery (group commit; README "Webhooks").
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { GroupCommit } from '../common/group-commit';
 import type { StartRequest } from './route-event';
 
 export const OUTBOX_FILE = 'webhook-outbox.sqlite';
@@ -74,6 +79,7 @@ CREATE TABLE IF NOT EXISTS outbox_deliveries (
   workflow_id TEXT NOT NULL,
   PRIMARY KEY (delivery_id, workflow_id)
 );
+CREATE INDEX IF NOT EXISTS outbox_deliveries_by_workflow ON outbox_deliveries (workflow_id);
 `;
 
 function toEntry(row: Row): OutboxEntry {
@@ -97,11 +103,50 @@ const SELECT = `
 SELECT o.*, (SELECT count(*) FROM outbox_deliveries d WHERE d.workflow_id = o.workflow_id) AS deliveries
 FROM outbox o`;
 
+// Prepared once: preparing a statement costs about as much as running it.
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare(
+      `INSERT INTO outbox (workflow_id, stage, repository, request, delivery_id, event, received_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id) DO NOTHING`,
+    ),
+    insertDelivery: db.prepare(
+      'INSERT OR IGNORE INTO outbox_deliveries (delivery_id, workflow_id) VALUES (?, ?)',
+    ),
+    get: db.prepare(`${SELECT} WHERE o.workflow_id = ?`),
+    list: db.prepare(`${SELECT} ORDER BY o.seq`),
+    page: db.prepare(`${SELECT} WHERE o.seq > ? ORDER BY o.seq LIMIT ?`),
+    nextDueAt: db.prepare('SELECT min(next_attempt_at) AS at FROM outbox'),
+    countByRepository: db.prepare('SELECT repository, count(*) AS n FROM outbox GROUP BY repository'),
+    size: db.prepare('SELECT count(*) AS n FROM outbox'),
+    remove: db.prepare('DELETE FROM outbox WHERE workflow_id = ? RETURNING repository'),
+    removeDeliveries: db.prepare('DELETE FROM outbox_deliveries WHERE workflow_id = ?'),
+    recordFailure: db.prepare(
+      'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE workflow_id = ?',
+    ),
+  };
+}
+
 export class Outbox {
+  /** Enqueues waiting for the next group commit. */
+  private readonly writes: GroupCommit<{ input: EnqueueInput; now: number }, boolean>;
+  private readonly statements: ReturnType<typeof prepareStatements>;
+  /**
+   * Waiting starts per repository, counted here rather than on disk at every delivery (a count
+   * over a long queue costs more than the rest of an answer). The receiver is the outbox's
+   * only writer, so the count stays exact.
+   */
+  private readonly waiting = new Map<string, number>();
+
   private constructor(
     private readonly db: Database.Database,
     readonly file: string,
-  ) {}
+  ) {
+    this.statements = prepareStatements(db);
+    for (const row of this.statements.countByRepository.all() as { repository: string; n: number }[])
+      this.waiting.set(row.repository, row.n);
+    this.writes = new GroupCommit((items) => this.insertAll(items));
+  }
 
   /** Opens (creating when asked) the outbox file. */
   static open(file: string, opts: { create?: boolean } = {}): Outbox {
@@ -115,74 +160,107 @@ export class Outbox {
     return new Outbox(db, file);
   }
 
+  private insert(input: EnqueueInput, now: number): boolean {
+    const { request } = input;
+    const inserted = this.statements.insert.run(
+      request.workflowId,
+      request.stage,
+      input.repository,
+      JSON.stringify(request),
+      input.delivery,
+      input.event,
+      new Date(now).toISOString(),
+      now,
+    );
+    this.statements.insertDelivery.run(input.delivery, request.workflowId);
+    return inserted.changes > 0;
+  }
+
+  /** One commit for all; counted as waiting once it holds. */
+  private insertAll(items: readonly { input: EnqueueInput; now: number }[]): boolean[] {
+    const added = this.db.transaction(() => items.map(({ input, now }) => this.insert(input, now)))();
+    items.forEach(({ input }, i) => added[i] && this.count(input.repository, +1));
+    return added;
+  }
+
+  private count(repository: string, by: number): void {
+    const n = (this.waiting.get(repository) ?? 0) + by;
+    if (n > 0) this.waiting.set(repository, n);
+    else this.waiting.delete(repository);
+  }
+
   /** Keeps a start for later. `added: false` when this workflow id was already waiting. */
   enqueue(input: EnqueueInput, now = Date.now()): { added: boolean; entry: OutboxEntry } {
-    const { request } = input;
-    const tx = this.db.transaction(() => {
-      const inserted = this.db
-        .prepare(
-          `INSERT INTO outbox (workflow_id, stage, repository, request, delivery_id, event, received_at, next_attempt_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id) DO NOTHING`,
-        )
-        .run(
-          request.workflowId,
-          request.stage,
-          input.repository,
-          JSON.stringify(request),
-          input.delivery,
-          input.event,
-          new Date(now).toISOString(),
-          now,
-        );
-      this.db
-        .prepare('INSERT OR IGNORE INTO outbox_deliveries (delivery_id, workflow_id) VALUES (?, ?)')
-        .run(input.delivery, request.workflowId);
-      return inserted.changes > 0;
-    });
-    const added = tx();
-    return { added, entry: this.get(request.workflowId)! };
+    const [added] = this.insertAll([{ input, now }]);
+    return { added: added!, entry: this.get(input.request.workflowId)! };
+  }
+
+  /**
+   * Keeps a start for later; resolves once it is on disk. Enqueues made close together share
+   * one commit. Until then the start already counts as waiting (waitingFor), so later
+   * deliveries of its repository queue behind it.
+   */
+  async enqueueDurably(input: EnqueueInput, now = Date.now()): Promise<{ added: boolean }> {
+    return { added: await this.writes.add({ input, now }) };
   }
 
   get(workflowId: string): OutboxEntry | undefined {
-    const row = this.db.prepare(`${SELECT} WHERE o.workflow_id = ?`).get(workflowId) as Row | undefined;
+    const row = this.statements.get.get(workflowId) as Row | undefined;
     return row ? toEntry(row) : undefined;
   }
 
   /** Everything waiting, oldest first. */
   list(): OutboxEntry[] {
-    return (this.db.prepare(`${SELECT} ORDER BY o.seq`).all() as Row[]).map(toEntry);
+    return (this.statements.list.all() as Row[]).map(toEntry);
   }
 
-  /** How many starts of this repository wait (new deliveries queue behind them to keep push order). */
+  /** Up to `limit` waiting starts queued after `afterSeq`, oldest first (the drainer reads in pages). */
+  page(afterSeq: number, limit: number): OutboxEntry[] {
+    return (this.statements.page.all(afterSeq, limit) as Row[]).map(toEntry);
+  }
+
+  /** When the soonest waiting start is due (epoch ms), or undefined when nothing waits. */
+  nextDueAt(): number | undefined {
+    const row = this.statements.nextDueAt.get() as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  /** How many starts of this repository wait, on disk or about to be (new deliveries queue behind them to keep push order). */
   waitingFor(repository: string): number {
-    const row = this.db.prepare('SELECT count(*) AS n FROM outbox WHERE repository = ?').get(repository) as {
-      n: number;
-    };
-    return row.n;
+    const pending = this.writes.pending().filter((p) => p.input.repository === repository).length;
+    return (this.waiting.get(repository) ?? 0) + pending;
   }
 
   size(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+    return (this.statements.size.get() as { n: number }).n;
   }
 
   /** The start went through (or was already there): forget it. */
   remove(workflowId: string): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM outbox WHERE workflow_id = ?').run(workflowId);
-      this.db.prepare('DELETE FROM outbox_deliveries WHERE workflow_id = ?').run(workflowId);
-    })();
+    this.removeAll([workflowId]);
+  }
+
+  /** Several starts went through: forget them in one commit. */
+  removeAll(workflowIds: readonly string[]): void {
+    if (workflowIds.length === 0) return;
+    const removed = this.db.transaction(() =>
+      workflowIds.flatMap((id) => {
+        const row = this.statements.remove.get(id) as { repository: string } | undefined;
+        this.statements.removeDeliveries.run(id);
+        return row ? [row.repository] : [];
+      }),
+    )();
+    for (const repository of removed) this.count(repository, -1);
   }
 
   /** An attempt failed: count it, say why, and when to try again. */
   recordFailure(workflowId: string, error: string, nextAttemptAt: number): void {
-    this.db
-      .prepare(
-        'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE workflow_id = ?',
-      )
-      .run(error.slice(0, 500), nextAttemptAt, workflowId);
+    this.statements.recordFailure.run(error.slice(0, 500), nextAttemptAt, workflowId);
   }
 
+  /** Writes what waits for the group commit, then closes the file. */
   close(): void {
+    if (this.db.open) this.writes.flush();
     if (this.db.open) this.db.close();
   }
 }

@@ -22,6 +22,8 @@ export interface PipelineStarter {
   start(request: StartRequest): Promise<StartResult>;
   /** Resolves once no start is in flight: the receiver closes its connection only after this. */
   idle?(): Promise<void>;
+  /** Starts sent and not yet settled (abandoned ones included). */
+  inFlight?(): number;
 }
 
 /** Temporal could not be reached (no connection, unavailable, or no answer in time). */
@@ -32,9 +34,11 @@ export class TemporalUnavailable extends Error {
   }
 }
 
-// gRPC status codes that mean "the server did not answer", not "the server said no".
+// gRPC status codes that mean "the server did not answer", not "the server said no". CANCELLED
+// without our asking is the server dropping a call whose deadline its own context saw pass.
 const UNAVAILABLE = 14;
 const DEADLINE_EXCEEDED = 4;
+const CANCELLED = 1;
 const CONNECTION_TEXT =
   /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|No connection established|connection (refused|closed)/i;
 
@@ -56,7 +60,7 @@ export function isTemporalServerFailure(err: unknown): boolean {
 export function isTemporalUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof TemporalUnavailable) return true;
-    if (isGrpcServiceError(e) && (e.code === UNAVAILABLE || e.code === DEADLINE_EXCEEDED)) return true;
+    if (isGrpcServiceError(e) && [UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED].includes(e.code)) return true;
     if (e instanceof Error && CONNECTION_TEXT.test(e.message)) return true;
   }
   return false;
@@ -64,14 +68,12 @@ export function isTemporalUnavailable(err: unknown): boolean {
 
 export interface TemporalStarterOptions extends StartOptions {
   /**
-   * gRPC deadline of one start (default 3 s). The SDK retries an unreachable server inside it;
-   * the call settles at most one retry delay later, so the answer stays inside GitHub's 10 s.
+   * How long one start may take (default 3 s): its gRPC deadline, inside which the SDK retries
+   * an unreachable server, and the longest the caller waits before the start counts as
+   * unavailable (TemporalUnavailable), so the answer stays inside GitHub's 10 s.
    */
   timeoutMs?: number;
 }
-
-/** Longer than the SDK's longest pause between retries (5 s, jittered up to 20 %). */
-const BACKSTOP_AFTER_DEADLINE_MS = 10_000;
 
 /**
  * Starts through a Temporal client. `client` is a getter so the receiver can be mounted before
@@ -92,6 +94,7 @@ export function temporalStarter(
     async idle() {
       await Promise.allSettled([...inFlight]);
     },
+    inFlight: () => inFlight.size,
     async start(request) {
       // Before the connection: a released version is refused (AlreadyReleased) even while Temporal is away.
       if (request.stage === 'tag') refuseReleased(opts.releases, request.input);
@@ -111,17 +114,17 @@ export function temporalStarter(
             return startHotfix(c, request.input, startOpts);
         }
       };
-      // The deadline ends the call and the SDK's retries with it, so nothing of this start keeps
-      // running after it returns. The SDK's retry waits up to 5 s (plus jitter) between attempts
-      // and only then sees the deadline has passed, so the backstop against a call that never
-      // settles waits longer than that: were it to win first, the abandoned call's pending retry
-      // would fire after the receiver closed its connection and throw outside any caller.
-      const backstopMs = timeoutMs + BACKSTOP_AFTER_DEADLINE_MS;
+      // The deadline ends the call and the SDK's retries with it, but the SDK only sees it after
+      // a pause between attempts (up to 5 s, plus jitter, when the server sheds load), so the
+      // answer does not wait on it: at the deadline the start counts as unavailable and the
+      // delivery is queued. The abandoned call settles on its own (idle() waits for it before
+      // the receiver lets its connection close); if it did start the run, the outbox's start
+      // finds it already there.
       let timer: NodeJS.Timeout | undefined;
-      const backstop = new Promise<never>((_, reject) => {
+      const answerBy = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new TemporalUnavailable(`Temporal did not answer the start within ${backstopMs} ms`)),
-          backstopMs,
+          () => reject(new TemporalUnavailable(`Temporal did not answer the start within ${timeoutMs} ms`)),
+          timeoutMs,
         );
       });
       const pending = c.connection.withDeadline(Date.now() + timeoutMs, call);
@@ -131,7 +134,7 @@ export function temporalStarter(
         () => inFlight.delete(pending),
       );
       try {
-        return await Promise.race([pending, backstop]);
+        return await Promise.race([pending, answerBy]);
       } catch (err) {
         if (isTemporalUnavailable(err) && !(err instanceof TemporalUnavailable)) {
           throw new TemporalUnavailable(

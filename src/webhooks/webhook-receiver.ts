@@ -29,6 +29,8 @@ export interface WebhookReceiverOptions {
   bodyBudget?: BodyBudget;
   /** Longest wait for one start before the delivery is queued instead (default 3 s). */
   startTimeoutMs?: number;
+  /** Starts waited on at once before deliveries go straight to the outbox (default 8). */
+  maxStartsInFlight?: number;
   /** Outbox retry backoff (defaults 1 s doubling to 30 s). */
   retryMinDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -51,7 +53,10 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
   if (!opts.secret) {
     logger.warn('GITHUB_WEBHOOK_SECRET is not set: POST /webhooks/github refuses every delivery (503)');
   }
-  const ledger = ReleaseLedger.open(releaseLedgerPath(opts.stateDir));
+  const ledger = ReleaseLedger.open(releaseLedgerPath(opts.stateDir), {
+    onDeliveryWriteError: (err) =>
+      logger.error({ err }, 'could not record deliveries in the release ledger; will retry with the next'),
+  });
   const starter =
     opts.starter ??
     temporalStarter(opts.client, {
@@ -86,6 +91,7 @@ export function openWebhookReceiver(opts: WebhookReceiverOptions): WebhookReceiv
     starter,
     outbox,
     onQueued: () => drainer.notify(),
+    ...(opts.maxStartsInFlight ? { maxStartsInFlight: opts.maxStartsInFlight } : {}),
     logger,
     bodyLimitBytes: opts.bodyLimitBytes,
     ...(opts.bodyBudget ? { bodyBudget: opts.bodyBudget } : {}),

@@ -7,7 +7,7 @@
  *   503 + Retry-After too many unverified bodies in flight · 401 signature ·
  *   400 not a JSON object · 200 ping · 202 ignored (with the reason) ·
  *   202 already released (the tag's version reached production) · 201 started ·
- *   200 already started · 202 queued (Temporal unreachable: in the outbox)
+ *   200 already started · 202 queued (Temporal unreachable, slow or busy: in the outbox)
  *
  * Every answer is `{ delivery, event, decision, workflowId?, reason }`, and every delivery is
  * one log line with the same fields and the repository; never the secret or the signature.
@@ -32,6 +32,7 @@ import type { ReleaseLedger } from '../adapters/local/release-ledger';
 import { AlreadyReleased, refuseReleased, type ReleasedVersions } from '../temporal/workflow-starts';
 
 export const WEBHOOK_PATH = '/webhooks/github';
+export const DEFAULT_MAX_STARTS_IN_FLIGHT = 8;
 
 export const WebhookDecisions = {
   pong: 'pong',
@@ -62,6 +63,12 @@ export interface WebhookDeps {
   outbox?: Outbox;
   /** Woken when something is queued. */
   onQueued?: () => void;
+  /**
+   * Starts the receiver waits on at once (default 8). Past it a delivery goes straight to the
+   * outbox: under a burst Temporal answers slower than deliveries arrive, and every answer
+   * waiting on it would only wait longer.
+   */
+  maxStartsInFlight?: number;
   logger: Logger;
   bodyLimitBytes?: number;
   /** What unverified bodies may hold at once (default: a BodyBudget with its defaults). */
@@ -85,6 +92,7 @@ function message(err: unknown): string {
 
 export function webhookRoutes(deps: WebhookDeps): Route[] {
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const maxStartsInFlight = deps.maxStartsInFlight ?? DEFAULT_MAX_STARTS_IN_FLIGHT;
   const budget = deps.bodyBudget ?? new BodyBudget();
 
   async function startOrQueue(
@@ -93,7 +101,7 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
     delivery: string,
     event: string,
   ): Promise<{ status: number; decision: WebhookDecision; reason: string }> {
-    const queue = (why: string) => {
+    const queue = async (why: string) => {
       if (!deps.outbox) {
         return {
           status: 503,
@@ -101,7 +109,7 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
           reason: `${why}; no outbox configured: redeliver from GitHub once Temporal is back`,
         };
       }
-      const { added } = deps.outbox.enqueue({ request, repository, delivery, event });
+      const { added } = await deps.outbox.enqueueDurably({ request, repository, delivery, event });
       deps.onQueued?.();
       return {
         status: 202,
@@ -122,6 +130,9 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
     // Starts of one repository keep push order: while any wait in the outbox, new ones queue behind them.
     const waiting = deps.outbox?.waitingFor(repository) ?? 0;
     if (waiting > 0) return queue(`${waiting} earlier start(s) of ${repository} wait in the outbox`);
+    const busy = deps.starter.inFlight?.() ?? 0;
+    if (deps.outbox && busy >= maxStartsInFlight)
+      return queue(`${busy} starts already wait on Temporal (server.limits.webhookStartsInFlight)`);
     try {
       const result = await deps.starter.start(request);
       return result.started
@@ -226,28 +237,33 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
       return answer(200, { decision: WebhookDecisions.pong, reason: routing.reason });
     if (routing.kind === 'ignore')
       return answer(202, { decision: WebhookDecisions.ignored, reason: routing.reason });
+    // The main start goes first; further starts ride along at the same time (other pipelines:
+    // no order between them). Their failure is logged and does not fail the main answer.
+    const main = startOrQueue(routing.request, routing.repository, delivery, event);
+    const alongside = Promise.all(
+      (routing.also ?? []).map(async (request) => {
+        try {
+          const extra = await startOrQueue(request, routing.repository, delivery, event);
+          return `; also ${request.workflowId}: ${extra.reason}`;
+        } catch (err) {
+          deps.logger.error({ err, delivery, workflowId: request.workflowId }, 'webhook start failed');
+          return `; also ${request.workflowId}: could not start or queue: ${message(err)}`;
+        }
+      }),
+    );
     let outcome;
     try {
-      outcome = await startOrQueue(routing.request, routing.repository, delivery, event);
+      outcome = await main;
     } catch (err) {
       deps.logger.error({ err, delivery, workflowId: routing.request.workflowId }, 'webhook start failed');
+      await alongside;
       return answer(500, {
         decision: WebhookDecisions.rejected,
         workflowId: routing.request.workflowId,
         reason: `could not start or queue the workflow: ${message(err)}`,
       });
     }
-    // Further starts ride along; their failure is logged and does not fail the main start's answer.
-    const more: string[] = [];
-    for (const request of routing.also ?? []) {
-      try {
-        const extra = await startOrQueue(request, routing.repository, delivery, event);
-        more.push(`; also ${request.workflowId}: ${extra.reason}`);
-      } catch (err) {
-        deps.logger.error({ err, delivery, workflowId: request.workflowId }, 'webhook start failed');
-        more.push(`; also ${request.workflowId}: could not start or queue: ${message(err)}`);
-      }
-    }
+    const more = await alongside;
     return answer(outcome.status, {
       decision: outcome.decision,
       workflowId: routing.request.workflowId,

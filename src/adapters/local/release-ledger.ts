@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { GroupCommit } from '../../common/group-commit';
 import type { ProductionRelease, ReleaseRecord } from '../../ports/release-record';
 
 export const RELEASE_LEDGER_FILE = 'releases.sqlite';
@@ -61,20 +62,46 @@ CREATE TABLE IF NOT EXISTS forced_releases (
 // Repository names are matched as GitHub matches them: without regard to case.
 const key = (repository: string) => repository.toLowerCase();
 
+export interface ReleaseLedgerOptions {
+  /** A batch of delivery records could not be written (those records are lost; the releases are not). */
+  onDeliveryWriteError?: (err: unknown) => void;
+}
+
+/** Delivery records are not waited on: they may wait longer for their commit than outbox starts. */
+const DELIVERY_COMMIT_WINDOW_MS = 20;
+
 export class ReleaseLedger implements ReleaseRecord {
+  /** Delivery records waiting for the next group commit. */
+  private readonly deliveries: GroupCommit<SeenDelivery, void>;
+
   private constructor(
     readonly file: string,
     private readonly db: Database.Database,
-  ) {}
+    private readonly opts: ReleaseLedgerOptions,
+  ) {
+    const upsert = db.prepare(
+      `INSERT INTO deliveries (delivery_id, event, repository, decision, workflow_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(delivery_id) DO UPDATE SET decision = excluded.decision, workflow_id = excluded.workflow_id`,
+    );
+    this.deliveries = new GroupCommit(
+      (batch) =>
+        db.transaction(() =>
+          batch.map((d) => {
+            upsert.run(d.delivery, d.event, d.repository, d.decision, d.workflowId, d.seenAt);
+          }),
+        )(),
+      { windowMs: DELIVERY_COMMIT_WINDOW_MS },
+    );
+  }
 
-  static open(file: string): ReleaseLedger {
+  static open(file: string, opts: ReleaseLedgerOptions = {}): ReleaseLedger {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
-    return new ReleaseLedger(file, db);
+    return new ReleaseLedger(file, db, opts);
   }
 
   recordProduction(release: { repository: string; version: string; by: string }): void {
@@ -129,6 +156,13 @@ export class ReleaseLedger implements ReleaseRecord {
 
   /** The first sighting of a delivery id, or null when it was never seen. */
   delivery(id: string): SeenDelivery | null {
+    const pending = this.pendingDelivery(id);
+    const stored = this.storedDelivery(id);
+    if (!pending) return stored;
+    return stored ? { ...stored, decision: pending.decision, workflowId: pending.workflowId } : pending;
+  }
+
+  private storedDelivery(id: string): SeenDelivery | null {
     const row = this.db
       .prepare(
         'SELECT delivery_id, event, repository, decision, workflow_id, seen_at FROM deliveries WHERE delivery_id = ?',
@@ -155,24 +189,22 @@ export class ReleaseLedger implements ReleaseRecord {
       : null;
   }
 
-  /** Keeps a delivery's decision; a later answer to the same id replaces it, its first time stays. */
+  private pendingDelivery(id: string): SeenDelivery | undefined {
+    return [...this.deliveries.pending()].reverse().find((d) => d.delivery === id);
+  }
+
+  /**
+   * Keeps a delivery's decision; a later answer to the same id replaces it, its first time stays.
+   * Written with the next group commit (deliveries answered close together share one disk
+   * flush); `delivery()` sees it at once.
+   */
   recordDelivery(seen: Omit<SeenDelivery, 'seenAt'>): void {
-    this.db
-      .prepare(
-        `INSERT INTO deliveries (delivery_id, event, repository, decision, workflow_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT(delivery_id) DO UPDATE SET decision = excluded.decision, workflow_id = excluded.workflow_id`,
-      )
-      .run(
-        seen.delivery,
-        seen.event,
-        seen.repository,
-        seen.decision,
-        seen.workflowId,
-        new Date().toISOString(),
-      );
+    const seenAt = this.pendingDelivery(seen.delivery)?.seenAt ?? new Date().toISOString();
+    this.deliveries.add({ ...seen, seenAt }).catch((err: unknown) => this.opts.onDeliveryWriteError?.(err));
   }
 
   close(): void {
+    if (this.db.open) this.deliveries.flush();
     if (this.db.open) this.db.close();
   }
 }
