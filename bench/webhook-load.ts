@@ -56,7 +56,8 @@ export function post(agent: http.Agent, port: number, delivery: Delivery): Promi
 
 /**
  * Sends delivery `i` at `i / rate` seconds after the start whatever the earlier ones' answers
- * (open loop), and waits for every answer; `answered` gets each status and its latency, `failed`
+ * (open loop), and waits for every answer; `answered` gets each status, its latency and when it
+ * was sent (ms after the first), `failed`
  * each request that got none. Returns the seconds from the first send to the last answer.
  */
 export async function sendOpenLoop(
@@ -64,7 +65,7 @@ export async function sendOpenLoop(
   port: number,
   deliveries: Delivery[],
   rate: number,
-  answered: (status: number, ms: number) => void,
+  answered: (status: number, ms: number, sentAtMs: number) => void,
   failed: () => void,
 ): Promise<number> {
   const t0 = performance.now();
@@ -74,7 +75,10 @@ export async function sendOpenLoop(
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const sentAt = performance.now();
     inflight.push(
-      post(agent, port, delivery).then((status) => answered(status, performance.now() - sentAt), failed),
+      post(agent, port, delivery).then(
+        (status) => answered(status, performance.now() - sentAt, sentAt - t0),
+        failed,
+      ),
     );
   }
   await Promise.all(inflight);

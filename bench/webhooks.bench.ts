@@ -2,26 +2,34 @@
  * `npm run bench:webhooks`: signed `push` deliveries (each a new commit) sent open-loop on
  * loopback to the receiver, backed by a dev server (no worker: the figure is request -> start).
  *
- * Default: a sustained RATE deliveries/s for SECONDS (500/s for 20 s; `--rate N --seconds N`).
- * The receiver answers within its start budget (ANSWER_BUDGET_MS) whether or not the dev
- * server has started the run yet; what it cannot start at once waits in the outbox and is
+ * Default: a sustained RATE deliveries/s for SECONDS (500/s for 20 s; `--rate N --seconds N`),
+ * after an untimed warm-up at 50/s for 2 s, posted by a load process of its own
+ * (bench/webhook-load-process.ts). The receiver runs with the app's defaults (a start is waited
+ * on up to 3 s, at most 8 at once: server.limits.webhookStartTimeout and webhookStartsInFlight;
+ * `--start-timeout-ms N --starts-in-flight N` to try others), so it answers whether or not the
+ * dev server has started the run yet; what it cannot start at once waits in the outbox and is
  * started by the drainer. Afterwards every run is counted on the server: `lost` (a delivery
  * without its runs, or refused) and `startedOnce` (each run exactly once). The dev server's own
- * start rate (direct client starts, 64 in flight) is printed beside the offered rate.
- * `--sweep`: the older rate ladder (25 to 800/s, 3 s each, until p99 reaches 100 ms).
+ * start rate (direct client starts, 64 in flight) is printed beside the offered rate, and the
+ * receiver's event-loop delay and the answers' p99 per second of sending beside the totals.
+ * `--sweep`: the older rate ladder (25 to 800/s, 3 s each, until p99 reaches 100 ms or a
+ * delivery is not started at once). `BENCH_LOG=info` prints the receiver's log lines.
  * Last line: one JSON object.
  */
 import '../test/helpers/runtime';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseDuration } from '../src/common/duration';
+import { validateConfig } from '../src/config/load';
 import { startHttpServer } from '../src/http/server';
 import { createLogger } from '../src/common/logging';
 import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
 import { percentile } from './figures';
-import { SECRET, sendOpenLoop, signedPush } from './webhook-load';
+import { SECRET } from './webhook-load';
+import { sendFromChildProcess } from './webhook-load-process';
 import { runHostileBench } from './webhooks-hostile';
 
 const RATES = [25, 50, 100, 200, 400, 800];
@@ -53,36 +61,17 @@ async function sweep(): Promise<void> {
     logger: createLogger('silent'),
   });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: receiver.routes });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const steps: Step[] = [];
   let n = 0;
   try {
     for (const rate of RATES) {
       const count = rate * STEP_SECONDS;
-      // Signed ahead of time: the clock measures the receiver, not the load generator.
-      const prepared = await Promise.all(
-        Array.from({ length: count }, () => {
-          n++;
-          return signedPush(n.toString(16).padStart(40, '0'), `bench-${n}`);
-        }),
-      );
-      const latencies: number[] = [];
-      let ok = 0;
-      let failed = 0;
-      const elapsed = await sendOpenLoop(
-        agent,
-        server.port,
-        prepared,
-        rate,
-        (status, ms) => {
-          latencies.push(ms);
-          if (status === 201) ok++;
-          else failed++;
-        },
-        () => {
-          failed++;
-        },
-      );
+      const commits = Array.from({ length: count }, () => (++n).toString(16).padStart(40, '0'));
+      const load = await sendFromChildProcess({ port: server.port, rate, commits });
+      const latencies = load.answers.map(([, ms]) => ms);
+      const ok = load.answers.filter(([status]) => status === 201).length;
+      const failed = load.errors + load.answers.length - ok;
+      const elapsed = load.seconds;
       const step: Step = {
         rate,
         sent: count,
@@ -100,7 +89,6 @@ async function sweep(): Promise<void> {
       if (step.p99Ms >= P99_BUDGET_MS || failed > 0) break;
     }
   } finally {
-    agent.destroy();
     await server.close();
     await receiver.close();
     await env.teardown();
@@ -128,9 +116,47 @@ const numberArg = (name: string, fallback: number) => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} expects a positive number, got ${args[i + 1]}`);
   return n;
 };
-/** The receiver's wait for a start before it answers "queued" (webhook receiver option startTimeoutMs). */
-const ANSWER_BUDGET_MS = 50;
+/** The receiver's limits, as the app's defaults set them. */
+const limits = validateConfig({}, {}).server.limits;
+const ANSWER_BUDGET_MS = numberArg('--start-timeout-ms', parseDuration(limits.webhookStartTimeout));
+const STARTS_IN_FLIGHT = numberArg('--starts-in-flight', limits.webhookStartsInFlight);
+/** A distinct 40-hex commit per delivery: `prefix` keeps the warm-up's apart from the timed ones. */
+const commitHash = (prefix: string, i: number) => prefix + i.toString(16).padStart(39, '0');
+
+/** Untimed deliveries first (their runs are counted like the others); see LoadJob.warmup. */
+const WARMUP_RATE = 50;
+const WARMUP_SECONDS = 2;
 const START_RATE_PROBE = 2_000;
+
+/**
+ * Every run of the bench's task queue on the server, counted by id (a second start would be a
+ * second run). The server's visibility store lags its starts a little, so the listing is
+ * repeated until it holds `expected` runs or stops growing for 10 s.
+ */
+async function runsOnServer(
+  env: Awaited<ReturnType<typeof devServerEnv>>,
+  taskQueue: string,
+  expected: number,
+): Promise<Map<string, number>> {
+  let runs = new Map<string, number>();
+  let grewAt = performance.now();
+  for (;;) {
+    const listed = new Map<string, number>();
+    for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }))
+      listed.set(wf.workflowId, (listed.get(wf.workflowId) ?? 0) + 1);
+    if (listed.size > runs.size) grewAt = performance.now();
+    runs = listed;
+    if (runs.size >= expected || performance.now() - grewAt > 10_000) return runs;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/** The p99 answer time of the deliveries sent in each second: where in the run the slow ones were. */
+function p99BySecond(answers: [number, number, number][]): number[] {
+  const bySecond: number[][] = [];
+  for (const [, ms, sentAt] of answers) (bySecond[Math.floor(sentAt / 1000)] ??= []).push(ms);
+  return [...bySecond].map((ms) => (ms ? Math.round(percentile(ms, 99)) : 0));
+}
 
 /** Starts per second the dev server manages by itself: direct client starts, 64 in flight. */
 async function devServerStartRate(env: Awaited<ReturnType<typeof devServerEnv>>): Promise<number> {
@@ -165,49 +191,48 @@ async function sustained(): Promise<void> {
     secret: SECRET,
     client: () => env.client,
     taskQueue,
-    logger: createLogger('silent'),
+    logger: createLogger(process.env.BENCH_LOG ?? 'silent'),
     startTimeoutMs: ANSWER_BUDGET_MS,
+    maxStartsInFlight: STARTS_IN_FLIGHT,
   });
   const server = await startHttpServer({ host: '127.0.0.1', port: 0, routes: receiver.routes });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const statuses = new Map<number, number>();
-  const latencies: number[] = [];
-  let errors = 0;
-  const commits: string[] = [];
+  const commits = Array.from({ length: count }, (_, i) => commitHash('b', i));
+  const warmup = {
+    rate: WARMUP_RATE,
+    commits: Array.from({ length: WARMUP_RATE * WARMUP_SECONDS }, (_, i) => commitHash('a', i)),
+  };
   try {
-    console.log(`signing ${count} deliveries ...`);
-    const prepared = await Promise.all(
-      Array.from({ length: count }, (_, i) => {
-        const after = (i + 1).toString(16).padStart(40, 'b');
-        commits.push(after);
-        return signedPush(after, `bench-${i}`);
-      }),
+    console.log(
+      `warming up at ${WARMUP_RATE}/s for ${WARMUP_SECONDS} s, then sending ${rate}/s for ${seconds} s from a load process of its own (a start waited on up to ${ANSWER_BUDGET_MS} ms, ${STARTS_IN_FLIGHT} at once) ...`,
     );
-    console.log(`sending ${rate}/s for ${seconds} s (answer budget ${ANSWER_BUDGET_MS} ms) ...`);
-    const sendSeconds = await sendOpenLoop(
-      agent,
-      server.port,
-      prepared,
-      rate,
-      (status, ms) => {
-        latencies.push(ms);
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      },
-      () => {
-        errors++;
-      },
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
+    const load = await sendFromChildProcess({ port: server.port, rate, commits, warmup });
+    loopDelay.disable();
+    const latencies = load.answers.map(([, ms]) => ms);
+    console.log(
+      `receiver event loop delay while sending: p99 ${round(loopDelay.percentile(99) / 1e6)} ms, max ${round(loopDelay.max / 1e6)} ms`,
     );
+    for (const [status] of load.answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    const errors = load.errors;
+    const sendSeconds = load.seconds;
+    console.log(`answer p99 by second of sending (ms): ${p99BySecond(load.answers).join(' ')}`);
     const queuedPeak = receiver.outbox.size();
     console.log(`sent in ${round(sendSeconds)} s; ${queuedPeak} starts still in the outbox; draining ...`);
     const drainStart = performance.now();
     while (receiver.outbox.size() > 0 && performance.now() - drainStart < 600_000)
       await new Promise((r) => setTimeout(r, 250));
     const drainSeconds = round((performance.now() - drainStart) / 1000);
-    // Every run on the server, counted by id: a second start would be a second run.
-    const runs = new Map<string, number>();
-    for await (const wf of env.client.workflow.list({ query: `TaskQueue = '${taskQueue}'` }))
-      runs.set(wf.workflowId, (runs.get(wf.workflowId) ?? 0) + 1);
-    const missing = commits.filter((c) => !runs.has(`main-commit:bench/app:${c}`)).length;
+    // Every push asks for two runs: its main-commit pipeline and the re-check of open PRs.
+    const expected = [...warmup.commits, ...commits].flatMap((c) => [
+      `main-commit:bench/app:${c}`,
+      `pr-recheck:bench/app:${c}`,
+    ]);
+    const runs = await runsOnServer(env, taskQueue, expected.length);
+    const missing = new Set(
+      expected.filter((id) => !runs.has(id)).map((id) => id.slice(id.lastIndexOf(':') + 1)),
+    ).size;
     const refused = errors + [...statuses].filter(([s]) => s >= 300).reduce((a, [, n]) => a + n, 0);
     const lost = Math.max(missing, refused);
     const startedOnce =
@@ -220,6 +245,7 @@ async function sustained(): Promise<void> {
       ratePerSecond: rate,
       seconds,
       deliveries: count,
+      warmupDeliveries: warmup.commits.length,
       achievedRatePerSecond: round(count / sendSeconds),
       p50Ms: round(percentile(latencies, 50)),
       p99Ms,
@@ -228,10 +254,12 @@ async function sustained(): Promise<void> {
       lost,
       startedOnce,
       runs: runs.size,
+      expectedRuns: expected.length,
       drainSeconds,
       devServerStartsPerSecond,
       offeredToDevServerRatio: round(rate / devServerStartsPerSecond),
       answerBudgetMs: ANSWER_BUDGET_MS,
+      startsInFlight: STARTS_IN_FLIGHT,
       p99UnderBudget: p99Ms < P99_BUDGET_MS,
     };
     console.log(
@@ -242,7 +270,6 @@ async function sustained(): Promise<void> {
     );
     console.log(JSON.stringify(summary));
   } finally {
-    agent.destroy();
     await server.close();
     await receiver.close();
     await env.teardown();
