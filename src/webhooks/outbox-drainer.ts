@@ -3,9 +3,10 @@
  * is unreachable, waking as soon as something is queued. It runs from the moment the receiver
  * opens, so starts queued before a restart are retried after it.
  *
- * Order: a start that fails for any other reason (a bug, a refused request) waits with its own
- * backoff, and later starts of the same repository wait behind it, so pushes of one repository
- * start in delivery order (README "Webhooks").
+ * Order: each repository is a lane of its own, its starts one after the other in delivery
+ * order; up to LANES repositories drain at once, so a burst of one repository does not hold up
+ * another's push. A start that fails for any other reason (a bug, a refused request) waits with
+ * its own backoff, and later starts of the same repository wait behind it (README "Webhooks").
  */
 import type { Logger } from '../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';
@@ -31,6 +32,8 @@ export interface OutboxDrainer {
 
 /** Starts read from the outbox at a time: a long queue is never read whole. */
 const PAGE_SIZE = 200;
+/** Repositories drained at once. */
+const LANES = 4;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
@@ -104,44 +107,44 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
     }
   }
 
-  // One page, oldest first: 'unavailable' ends the pass (Temporal is away), and a repository
-  // whose oldest waiting start is not due (or just failed) starts nothing newer.
-  async function drainPage(
-    page: OutboxEntry[],
+  // One repository's starts, oldest first, a page at a time: 'blocked' when its oldest is not
+  // due (or just failed), for nothing newer of it may start; 'unavailable' ends the whole pass.
+  async function drainRepository(
+    repository: string,
     now: number,
-    blocked: Set<string>,
-    done: string[],
-  ): Promise<'unavailable' | 'stopped' | 'drained'> {
-    for (const entry of page) {
-      if (stopped) return 'stopped';
-      if (blocked.has(entry.repository)) continue;
-      if (Date.parse(entry.nextAttemptAt) > now) {
-        blocked.add(entry.repository);
-        continue;
-      }
-      const outcome = await attempt(entry, done);
-      if (outcome === 'unavailable') return 'unavailable';
-      if (outcome === 'failed') blocked.add(entry.repository);
-    }
-    return 'drained';
-  }
-
-  async function pass(): Promise<void> {
-    const blocked = new Set<string>();
-    const now = Date.now();
+    pass: { unavailable: boolean },
+  ): Promise<void> {
     const done: string[] = [];
-    let unavailable = false;
     try {
-      for (let page = outbox.page(0, PAGE_SIZE); page.length > 0;) {
-        const outcome = await drainPage(page, now, blocked, done);
+      for (let page = outbox.page(repository, 0, PAGE_SIZE); page.length > 0;) {
+        for (const entry of page) {
+          if (stopped || pass.unavailable) return;
+          if (Date.parse(entry.nextAttemptAt) > now) return;
+          const outcome = await attempt(entry, done);
+          if (outcome === 'unavailable') pass.unavailable = true;
+          if (outcome !== 'done') return;
+        }
         outbox.removeAll(done.splice(0));
-        if (outcome === 'unavailable') unavailable = true;
-        if (outcome !== 'drained') break;
-        page = outbox.page(page[page.length - 1]!.seq, PAGE_SIZE);
+        page = outbox.page(repository, page[page.length - 1]!.seq, PAGE_SIZE);
       }
     } finally {
       outbox.removeAll(done);
     }
+  }
+
+  async function pass(): Promise<void> {
+    const now = Date.now();
+    const state = { unavailable: false };
+    const repositories = outbox.repositories();
+    await Promise.all(
+      Array.from({ length: Math.min(LANES, repositories.length) }, async () => {
+        for (let next = repositories.shift(); next !== undefined; next = repositories.shift()) {
+          if (stopped || state.unavailable) return;
+          await drainRepository(next, now, state);
+        }
+      }),
+    );
+    const unavailable = state.unavailable;
     if (stopped) return;
     if (unavailable) {
       logger.warn({ waiting: outbox.size(), retryInMs: delay }, 'outbox: Temporal unreachable; will retry');

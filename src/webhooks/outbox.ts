@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS outbox_deliveries (
   PRIMARY KEY (delivery_id, workflow_id)
 );
 CREATE INDEX IF NOT EXISTS outbox_deliveries_by_workflow ON outbox_deliveries (workflow_id);
+CREATE INDEX IF NOT EXISTS outbox_by_repository ON outbox (repository, seq);
 `;
 
 function toEntry(row: Row): OutboxEntry {
@@ -115,8 +116,11 @@ function prepareStatements(db: Database.Database) {
     ),
     get: db.prepare(`${SELECT} WHERE o.workflow_id = ?`),
     list: db.prepare(`${SELECT} ORDER BY o.seq`),
-    page: db.prepare(`${SELECT} WHERE o.seq > ? ORDER BY o.seq LIMIT ?`),
-    nextDueAt: db.prepare('SELECT min(next_attempt_at) AS at FROM outbox'),
+    page: db.prepare(`${SELECT} WHERE o.repository = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`),
+    // Only each repository's oldest start counts: the ones behind it wait for it, whenever due.
+    nextDueAt: db.prepare(
+      'SELECT min(next_attempt_at) AS at FROM outbox WHERE seq IN (SELECT min(seq) FROM outbox GROUP BY repository)',
+    ),
     countByRepository: db.prepare('SELECT repository, count(*) AS n FROM outbox GROUP BY repository'),
     size: db.prepare('SELECT count(*) AS n FROM outbox'),
     remove: db.prepare('DELETE FROM outbox WHERE workflow_id = ? RETURNING repository'),
@@ -214,12 +218,17 @@ export class Outbox {
     return (this.statements.list.all() as Row[]).map(toEntry);
   }
 
-  /** Up to `limit` waiting starts queued after `afterSeq`, oldest first (the drainer reads in pages). */
-  page(afterSeq: number, limit: number): OutboxEntry[] {
-    return (this.statements.page.all(afterSeq, limit) as Row[]).map(toEntry);
+  /** Up to `limit` starts of `repository` queued after `afterSeq`, oldest first (the drainer reads in pages). */
+  page(repository: string, afterSeq: number, limit: number): OutboxEntry[] {
+    return (this.statements.page.all(repository, afterSeq, limit) as Row[]).map(toEntry);
   }
 
-  /** When the soonest waiting start is due (epoch ms), or undefined when nothing waits. */
+  /** The repositories with starts waiting. */
+  repositories(): string[] {
+    return [...this.waiting.keys()];
+  }
+
+  /** When the next start may go (epoch ms): the soonest due of each repository's oldest; undefined when nothing waits. */
   nextDueAt(): number | undefined {
     const row = this.statements.nextDueAt.get() as { at: number | null };
     return row.at ?? undefined;

@@ -13,6 +13,7 @@ import { ReleaseLedger } from '../../src/adapters/local/release-ledger';
 import { GroupCommit } from '../../src/common/group-commit';
 import { startHttpServer } from '../../src/http/server';
 import { Outbox } from '../../src/webhooks/outbox';
+import { startOutboxDrainer } from '../../src/webhooks/outbox-drainer';
 import {
   isTemporalUnavailable,
   temporalStarter,
@@ -21,6 +22,7 @@ import {
 } from '../../src/webhooks/pipeline-starter';
 import type { StartRequest } from '../../src/webhooks/route-event';
 import { webhookRoutes } from '../../src/webhooks/webhook-routes';
+import { waitFor } from '../helpers/ports';
 import { capturingLogger, deliver, SECRET, sha } from '../helpers/webhooks';
 
 const dirs: string[] = [];
@@ -116,7 +118,7 @@ describe('outbox under a burst', () => {
     try {
       assert.equal(reopened.waitingFor('a/one'), 1);
       assert.deepEqual(
-        reopened.page(0, 10).map((e) => e.workflowId),
+        reopened.page('a/one', 0, 10).map((e) => e.workflowId),
         [mainCommit('a/one', 3).workflowId],
       );
       assert.ok(reopened.nextDueAt() !== undefined);
@@ -267,6 +269,88 @@ describe('deliveries while starts wait on Temporal', () => {
       assert.deepEqual(started.sort(), [`main-commit:a/one:${sha(1)}`, `pr-recheck:a/one:${sha(1)}`]);
     } finally {
       await http.close();
+      outbox.close();
+    }
+  });
+});
+
+describe('the outbox drainer', () => {
+  const entry = (repository: string, n: number) => ({
+    request: mainCommit(repository, n),
+    repository,
+    delivery: `${repository}-${n}`,
+    event: 'push',
+  });
+
+  it('drains repositories side by side: a burst of one does not hold up the next push of another', async () => {
+    const outbox = Outbox.open(path.join(tmp(), 'webhook-outbox.sqlite'));
+    for (let n = 1; n <= 30; n++) outbox.enqueue(entry('a/burst', n));
+    outbox.enqueue(entry('b/quiet', 99));
+    const started: string[] = [];
+    const drainer = startOutboxDrainer({
+      outbox,
+      logger: capturingLogger().logger,
+      starter: {
+        async start(request) {
+          await new Promise((r) => setImmediate(r));
+          started.push(request.workflowId);
+          return { workflowId: request.workflowId, started: true };
+        },
+      },
+    });
+    try {
+      await waitFor(() => outbox.size() === 0, 5_000, 5);
+      const burst = started.filter((id) => id.includes('a/burst'));
+      assert.deepEqual(
+        burst,
+        Array.from({ length: 30 }, (_, i) => mainCommit('a/burst', i + 1).workflowId),
+        'one repository in delivery order',
+      );
+      assert.ok(
+        started.indexOf(mainCommit('b/quiet', 99).workflowId) < 3,
+        `b/quiet started early: ${started.join(' ')}`,
+      );
+    } finally {
+      await drainer.stop();
+      outbox.close();
+    }
+  });
+
+  it('a start waiting out its backoff does not spin the drainer over the starts behind it', async () => {
+    const outbox = Outbox.open(path.join(tmp(), 'webhook-outbox.sqlite'));
+    outbox.enqueue(entry('a/bad', 1));
+    outbox.enqueue(entry('a/bad', 2));
+    let reads = 0;
+    const counted = new Proxy(outbox, {
+      get(target, prop, receiver) {
+        if (prop === 'page') reads++;
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    let calls = 0;
+    const drainer = startOutboxDrainer({
+      outbox: counted,
+      logger: capturingLogger().logger,
+      minDelayMs: 60_000,
+      starter: {
+        start() {
+          calls++;
+          return Promise.reject(new Error('search attribute not registered'));
+        },
+      },
+    });
+    try {
+      await waitFor(() => calls === 1, 2_000, 5);
+      const readsAfterFailure = reads;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(calls, 1, 'the failed start waits for its backoff');
+      assert.ok(
+        reads - readsAfterFailure <= 2,
+        `the drainer read the outbox ${reads - readsAfterFailure} times while nothing was due`,
+      );
+    } finally {
+      await drainer.stop();
       outbox.close();
     }
   });
