@@ -107,8 +107,9 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
     }
   }
 
-  // One repository's starts, oldest first, a page at a time: 'blocked' when its oldest is not
-  // due (or just failed), for nothing newer of it may start; 'unavailable' ends the whole pass.
+  // One repository's starts, oldest first, a page at a time. It stops at a start not yet due
+  // or just failed (nothing newer of the repository may go before it), and when Temporal is
+  // unreachable, which ends the whole pass.
   async function drainRepository(
     repository: string,
     now: number,
