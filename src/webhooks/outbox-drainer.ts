@@ -145,9 +145,8 @@ export function startOutboxDrainer(opts: DrainerOptions): OutboxDrainer {
         }
       }),
     );
-    const unavailable = state.unavailable;
     if (stopped) return;
-    if (unavailable) {
+    if (state.unavailable) {
       logger.warn({ waiting: outbox.size(), retryInMs: delay }, 'outbox: Temporal unreachable; will retry');
       backingOff = true;
       schedule(jitter(delay));

@@ -171,7 +171,7 @@ describe('release ledger deliveries', () => {
   });
 });
 
-/** A client whose starts settle only when the test says so. */
+/** A client whose starts settle only when the test says so (tests using it have a timeout: a broken deadline would hang them). */
 function hangingClient() {
   const releases: (() => void)[] = [];
   const client = {
@@ -187,25 +187,29 @@ function hangingClient() {
 }
 
 describe('a start that does not answer in time', () => {
-  it('counts as unavailable at its deadline; idle() still waits for the abandoned call', async () => {
-    const { client, settleAll } = hangingClient();
-    const starter = temporalStarter(() => client, { taskQueue: 'q', timeoutMs: 30 });
-    const begun = performance.now();
-    await assert.rejects(starter.start(mainCommit('a/one', 1)), (err: unknown) => {
-      assert.ok(err instanceof TemporalUnavailable);
-      assert.match(err.message, /did not answer the start within 30 ms/);
-      return true;
-    });
-    assert.ok(performance.now() - begun < 2_000, 'answered at the deadline, not at the call');
-    assert.equal(starter.inFlight?.(), 1);
-    let idle = false;
-    const idling = starter.idle!().then(() => (idle = true));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(idle, false, 'idle waits for the abandoned start');
-    settleAll();
-    await idling;
-    assert.equal(starter.inFlight?.(), 0);
-  });
+  it(
+    'counts as unavailable at its deadline; idle() still waits for the abandoned call',
+    { timeout: 10_000 },
+    async () => {
+      const { client, settleAll } = hangingClient();
+      const starter = temporalStarter(() => client, { taskQueue: 'q', timeoutMs: 30 });
+      const begun = performance.now();
+      await assert.rejects(starter.start(mainCommit('a/one', 1)), (err: unknown) => {
+        assert.ok(err instanceof TemporalUnavailable);
+        assert.match(err.message, /did not answer the start within 30 ms/);
+        return true;
+      });
+      assert.ok(performance.now() - begun < 2_000, 'answered at the deadline, not at the call');
+      assert.equal(starter.inFlight?.(), 1);
+      let idle = false;
+      const idling = starter.idle!().then(() => (idle = true));
+      await new Promise((r) => setImmediate(r));
+      assert.equal(idle, false, 'idle waits for the abandoned start');
+      settleAll();
+      await idling;
+      assert.equal(starter.inFlight?.(), 0);
+    },
+  );
 
   it('a call the server cancelled (gRPC CANCELLED) is unavailable, so the delivery is queued', () => {
     const cancelled = Object.assign(new Error('1 CANCELLED: Call cancelled'), {
@@ -218,60 +222,64 @@ describe('a start that does not answer in time', () => {
 });
 
 describe('deliveries while starts wait on Temporal', () => {
-  it('past webhookStartsInFlight a delivery goes straight to the outbox; the waiting starts still answer', async () => {
-    const repositories = ['a/one', 'b/two', 'c/three'].map((name) => ({
-      name,
-      defaultBranch: 'main',
-      releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$',
-    }));
-    const waiting: (() => void)[] = [];
-    const started: string[] = [];
-    const starter: PipelineStarter = {
-      start: (request) =>
-        new Promise((resolve) => {
-          waiting.push(() => {
-            started.push(request.workflowId);
-            resolve({ workflowId: request.workflowId, started: true });
-          });
+  it(
+    'past webhookStartsInFlight a delivery goes straight to the outbox; the waiting starts still answer',
+    { timeout: 10_000 },
+    async () => {
+      const repositories = ['a/one', 'b/two', 'c/three'].map((name) => ({
+        name,
+        defaultBranch: 'main',
+        releaseTagPattern: '^v\\d+\\.\\d+\\.\\d+$',
+      }));
+      const waiting: (() => void)[] = [];
+      const started: string[] = [];
+      const starter: PipelineStarter = {
+        start: (request) =>
+          new Promise((resolve) => {
+            waiting.push(() => {
+              started.push(request.workflowId);
+              resolve({ workflowId: request.workflowId, started: true });
+            });
+          }),
+        inFlight: () => waiting.length,
+      };
+      const outbox = Outbox.open(path.join(tmp(), 'webhook-outbox.sqlite'));
+      const http = await startHttpServer({
+        host: '127.0.0.1',
+        port: 0,
+        routes: webhookRoutes({
+          secret: SECRET,
+          repositories,
+          starter,
+          outbox,
+          logger: capturingLogger().logger,
+          maxStartsInFlight: 2,
         }),
-      inFlight: () => waiting.length,
-    };
-    const outbox = Outbox.open(path.join(tmp(), 'webhook-outbox.sqlite'));
-    const http = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      routes: webhookRoutes({
-        secret: SECRET,
-        repositories,
-        starter,
-        outbox,
-        logger: capturingLogger().logger,
-        maxStartsInFlight: 2,
-      }),
-    });
-    const push = (repository: string, n: number) =>
-      JSON.stringify({ ref: 'refs/heads/main', after: sha(n), repository: { full_name: repository } });
-    try {
-      // a/one's push asks for two starts (its pipeline and the PR re-check): both wait on Temporal.
-      const first = deliver(http.url, { event: 'push', body: push('a/one', 1) });
-      while (waiting.length < 2) await new Promise((r) => setTimeout(r, 5));
-      const second = await deliver(http.url, { event: 'push', body: push('b/two', 2) });
-      assert.equal(second.status, 202, JSON.stringify(second.body));
-      assert.equal(second.body.decision, 'queued');
-      assert.match(String(second.body.reason), /2 starts already wait on Temporal/);
-      assert.deepEqual(
-        outbox.list().map((e) => e.workflowId),
-        [`main-commit:b/two:${sha(2)}`, `pr-recheck:b/two:${sha(2)}`],
-      );
-      waiting.splice(0).forEach((release) => release());
-      const answered = await first;
-      assert.equal(answered.status, 201);
-      assert.deepEqual(started.sort(), [`main-commit:a/one:${sha(1)}`, `pr-recheck:a/one:${sha(1)}`]);
-    } finally {
-      await http.close();
-      outbox.close();
-    }
-  });
+      });
+      const push = (repository: string, n: number) =>
+        JSON.stringify({ ref: 'refs/heads/main', after: sha(n), repository: { full_name: repository } });
+      try {
+        // a/one's push asks for two starts (its pipeline and the PR re-check): both wait on Temporal.
+        const first = deliver(http.url, { event: 'push', body: push('a/one', 1) });
+        while (waiting.length < 2) await new Promise((r) => setTimeout(r, 5));
+        const second = await deliver(http.url, { event: 'push', body: push('b/two', 2) });
+        assert.equal(second.status, 202, JSON.stringify(second.body));
+        assert.equal(second.body.decision, 'queued');
+        assert.match(String(second.body.reason), /2 starts already wait on Temporal/);
+        assert.deepEqual(
+          outbox.list().map((e) => e.workflowId),
+          [`main-commit:b/two:${sha(2)}`, `pr-recheck:b/two:${sha(2)}`],
+        );
+        waiting.splice(0).forEach((release) => release());
+        const answered = await first;
+        assert.equal(answered.status, 201);
+        assert.deepEqual(started.sort(), [`main-commit:a/one:${sha(1)}`, `pr-recheck:a/one:${sha(1)}`]);
+      } finally {
+        await http.close();
+        outbox.close();
+      }
+    },
+  );
 });
 
 describe('the outbox drainer', () => {
