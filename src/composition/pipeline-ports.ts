@@ -185,7 +185,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
   for (const repo of config.repositories) {
     for (const env of ENVIRONMENTS) {
       const argv = repo.commands.deploy[env];
-      if (argv) commands[environmentKey(repo.name, env)] = { argv };
+      if (argv) commands[environmentKey(repo.name, env)] = { argv, environment: env };
     }
     // One shared staging lock guards every repository's staging (README "The staging lock").
     fenced[environmentKey(repo.name, 'staging')] = 'staging';

@@ -119,7 +119,7 @@ async function pipeline(
     );
     return { value: result, detail: result.reused ? 'reused an earlier passing run' : 'passed' };
   });
-  await runStep(status, 'upload artifact', async () => {
+  const uploaded = await runStep(status, 'upload artifact', async () => {
     const tagged = await quick.uploadArtifact.executeWithOptions(
       { summary: `upload the artifact of ${commit.slice(0, 12)} to dev` },
       [{ repository, commit, file: built.file }],
@@ -129,7 +129,17 @@ async function pipeline(
   await runStep(status, 'deploy dev', async () => {
     const result = await quick.deployVersion.executeWithOptions(
       { summary: `deploy ${commit.slice(0, 12)} to dev` },
-      [{ repository, env: 'dev', version: commit, artifact: { repository: 'dev', tag: commit }, by }],
+      [
+        {
+          repository,
+          env: 'dev',
+          version: commit,
+          artifact: { repository: 'dev', tag: commit },
+          // What was built and uploaded is what dev gets: a tag replaced since is refused.
+          digest: uploaded.digest,
+          by,
+        },
+      ],
     );
     status.environments.dev = commit;
     return { value: result, detail: result.note };

@@ -105,7 +105,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
 
   statuses.post('pending', `deploying ${version} to production`);
   try {
-    await runStep(status, 'copy artifact to production', async () => {
+    const copied = await runStep(status, 'copy artifact to production', async () => {
       const copied = await quick.promoteArtifact.executeWithOptions(
         { summary: `copy the artifact ${version} to the production repository` },
         [{ repository, version }],
@@ -121,6 +121,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
             env: 'production',
             version,
             artifact: { repository: 'prod', tag: version },
+            digest: copied.digest,
             by: workflowId,
           },
         ],

@@ -146,13 +146,17 @@ async function tagRelease(
     );
   }
   statuses.post('pending', `${tag}: staging lock, deploy and integration tests in staging`);
+  let digest: string | undefined;
   try {
-    await runStep(status, 'tag artifact', async () => {
+    digest = await runStep(status, 'tag artifact', async () => {
       const result = await quick.tagArtifact.executeWithOptions(
         { summary: `tag the artifact of ${input.commit.slice(0, 12)} ${tag} in dev` },
         [{ repository, commit: input.commit, version: tag }],
       );
-      return { value: result, detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged` };
+      return {
+        value: result.digest,
+        detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged`,
+      };
     });
   } catch (err) {
     return await halt(status, statuses, err);
@@ -185,7 +189,7 @@ async function tagRelease(
   });
 
   try {
-    await lock.run(() => stage(input, status, by, lock));
+    await lock.run(() => stage(input, status, by, lock, digest));
   } catch (err) {
     const preempted = preemptedBy(err);
     if (preempted) {
@@ -268,7 +272,13 @@ async function tagRelease(
   };
 }
 
-async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock: HeldLock): Promise<void> {
+async function stage(
+  input: TagReleaseInput,
+  status: TagStatus,
+  by: string,
+  lock: HeldLock,
+  digest: string | undefined,
+): Promise<void> {
   const { repository, tag } = input;
   await runStep(status, 'deploy staging', async () => {
     const result = await deploys.deployVersion.executeWithOptions({ summary: `deploy ${tag} to staging` }, [
@@ -277,6 +287,8 @@ async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock
         env: 'staging',
         version: tag,
         artifact: { repository: 'dev', tag },
+        // The artifact tagged above, also when the tag moved since (ArtifactChanged).
+        ...(digest ? { digest } : {}),
         by,
         fencingToken: lock.token,
       },
