@@ -220,6 +220,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     repository: (name: string): RepositoryConfig | undefined =>
       config.repositories.find((r) => r.name === name),
     git: perRepository.git,
+    onGitHub: perRepository.onGitHub,
     releases: ReleaseLedger.open(releaseLedgerPath(stateDir)),
     registry,
     environments: new LocalEnvironments({

@@ -79,6 +79,13 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
       warnings: [],
     })),
     createReleaseTag: record('createReleaseTag', () => ({ created: true })),
+    // Dev runs nothing yet, and the tag's push (a webhook) starts the tag pipeline, unless a test says otherwise.
+    compareWithDev: record('compareWithDev', () => ({ devRuns: null, newer: false })),
+    checkTagPipelineStart: record('checkTagPipelineStart', () => ({
+      start: false,
+      reason: 'GitHub serves it: the push of the tag starts it',
+      searchAttributes: false,
+    })),
     notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
     // Production: a healthy APM unless a test overrides measureHealth.
     promoteArtifact: record('promoteArtifact', (i: { repository: string; version: string }) => ({

@@ -75,6 +75,8 @@ export interface PipelineStatus {
   failure?: { step: string; type: string; message: string };
   /** Who took the lock away, when preempted. */
   preemptedBy?: string;
+  /** Main-commit, superseded: the newer commit dev runs (this run's commit is one of its ancestors). */
+  supersededBy?: string;
 }
 
 // Defined once: a query is matched by name, and every workflow here answers `status`.
