@@ -141,11 +141,14 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   }
 
   /**
-   * `holder` releases `version` to its tag pipeline, whose integration test holds staging; resolves
-   * with the tag workflow id and the test's pid once it runs.
+   * `holder`'s next commit is released as `version`; the tag pipeline its main-commit starts (a
+   * local repository sends no tag push) holds staging in its integration test. Resolves with the
+   * tag workflow id and the test's pid once it runs.
    */
   async function holdStaging(holder: Repo, version: string): Promise<{ workflowId: string; pid: number }> {
     writeFileSync(holder.hold, version);
+    commit(holder.dir, `${version}.txt`, 'feat(APP-2): a second feature');
+    assert.equal(await mainCommit(holder), version);
     const workflowId = await startTag(holder, version);
     const running = await waitFor(() => existsSync(holder.pidFile), 60_000, 200);
     assert.ok(running, `${holder.name} ${version}'s integration test started in staging`);
@@ -248,18 +251,15 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   });
 
   it('emergency on A preempts B in staging; the HOT-1 fix reaches production, staging returns to normal, B proceeds', async () => {
-    // B: v1.0.0 good in staging, then v1.1.0 tagged (its staging run comes later).
-    assert.equal(await mainCommit(B), 'v1.0.0');
-    await result(await release(B, 'v1.0.0'));
-    commit(B.dir, 'b2.txt', 'feat(APP-2): a second feature');
-    assert.equal(await mainCommit(B), 'v1.1.0');
-
     // A: v1.0.0 in production, and failing there.
-    assert.equal(await mainCommit(A), 'v1.0.0');
     await apm.setErrorRate({ service: A.name, env: 'production' }, 0.5);
+    assert.equal(await mainCommit(A), 'v1.0.0');
     const production = await release(A, 'v1.0.0');
     await breach(A, production);
 
+    // B: v1.0.0 good in staging, then v1.1.0 holding staging.
+    assert.equal(await mainCommit(B), 'v1.0.0');
+    await result(await release(B, 'v1.0.0'));
     const held = await holdStaging(B, 'v1.1.0');
     const decided = await run(['decide', A.name, 'v1.0.0', 'emergency', '--by', 'ana', '--reason', 'errors']);
     assert.equal(decided.code, 0, decided.err);
@@ -336,11 +336,6 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   });
 
   it('rollback on C preempts D in staging; C is back on the previous version everywhere, the rolled-back version bad', async () => {
-    assert.equal(await mainCommit(D), 'v1.0.0');
-    await result(await release(D, 'v1.0.0'));
-    commit(D.dir, 'd2.txt', 'feat(APP-2): a second feature');
-    assert.equal(await mainCommit(D), 'v1.1.0');
-
     assert.equal(await mainCommit(C), 'v1.0.0');
     const first = await release(C, 'v1.0.0');
     commit(C.dir, 'c2.txt', 'feat(APP-2): a second feature');
@@ -351,6 +346,8 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
     await apm.setErrorRate({ service: C.name, env: 'production' }, 0.5);
     await breach(C, production);
 
+    assert.equal(await mainCommit(D), 'v1.0.0');
+    await result(await release(D, 'v1.0.0'));
     const held = await holdStaging(D, 'v1.1.0');
     const decided = await run(['decide', C.name, 'v1.1.0', 'rollback', '--by', 'ana', '--reason', 'errors']);
     assert.equal(decided.code, 0, decided.err);
