@@ -281,6 +281,8 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       env: 'production',
       version: VERSION,
       artifact: { repository: 'prod', tag: VERSION },
+      // What the copy to production stored is what is deployed, or refused (ArtifactChanged).
+      digest: `sha256:${'b'.repeat(64)}`,
       by: handle.workflowId,
     });
     // Consecutive intervals of one minute covering the window.

@@ -111,6 +111,11 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.equal(deploy.env, 'staging');
     assert.ok(deploy.fencingToken >= 1, 'staging deploy carries the lock token');
     assert.deepEqual(deploy.artifact, { repository: 'dev', tag: 'v1.3.0' });
+    assert.equal(
+      (deploy as { digest?: string }).digest,
+      `sha256:${'a'.repeat(64)}`,
+      'staging gets the artifact tagged above, or a refusal',
+    );
     assert.equal((stubs.calls[5]!.input as { fencingToken: number }).fencingToken, deploy.fencingToken);
     const child = await client.workflow.getHandle(outcome.productionWorkflowId!).describe();
     assert.equal(child.type, 'productionReleaseWorkflow');
