@@ -379,11 +379,24 @@ async function givenFiles(
     handles,
     args: (firstFd) => {
       let next = firstFd;
-      return entries.flatMap((e) =>
-        e.kind === 'dir'
-          ? ['--ro-bind', e.file, e.file]
-          : ['--perms', '0444', '--ro-bind-data', String(next++), e.file],
-      );
+      // bwrap makes the missing parents of a mount point owner-only: made passable first. A
+      // parent that exists keeps its mode.
+      const parents = new Set<string>();
+      for (const e of entries) {
+        for (let dir = path.dirname(e.file); dir !== path.dirname(dir); dir = path.dirname(dir))
+          parents.add(dir);
+      }
+      const made = [...parents]
+        .sort((a, b) => a.length - b.length)
+        .flatMap((dir) => ['--perms', '0755', '--dir', dir]);
+      return [
+        ...made,
+        ...entries.flatMap((e) =>
+          e.kind === 'dir'
+            ? ['--ro-bind', e.file, e.file]
+            : ['--perms', '0444', '--ro-bind-data', String(next++), e.file],
+        ),
+      ];
     },
   };
 }
