@@ -18,7 +18,7 @@ import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { DocumentRef, Tickets } from '../ports/tickets';
 import type { PageId, Wiki } from '../ports/wiki';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import { definitive } from './definitive';
 import { FailureTypes } from '../domain/failures';
 

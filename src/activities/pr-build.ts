@@ -18,7 +18,7 @@ import {
   type CommitStatuses,
 } from '../ports/commit-statuses';
 import { FailureTypes, isDefinitiveFailure } from '../domain/failures';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import {
   PullRequestBuildPhases,
   PullRequestBuildStates,

@@ -14,9 +14,9 @@ import { isUserError } from '../common/errors';
 import type { CommitStatuses } from '../ports/commit-statuses';
 import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
 import type { TicketTracker } from '../ports/ticket-tracker';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { pullRequestBuildPlan } from './pr-build-plan';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import type {
   PullRequestGateInput,
   PullRequestGateVerdict,

@@ -7,7 +7,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { decisionCommands, type AlertCommand, type AlertReceipt, type AlertSeverity } from '../ports/alerts';
 import type { AlertDelivery, Alerts } from '../ports/alerts';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import { definitive } from './definitive';
 
 export interface ProductionAlertPorts {

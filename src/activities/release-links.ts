@@ -8,13 +8,13 @@
  */
 import { Context, log } from '@temporalio/activity';
 import type { RepositoryConfig } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { DEFAULT_TICKET_PATTERN } from '../domain/pr-policy';
 import { DEFAULT_RELEASE_TAG_FORMAT } from '../domain/release-tags';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { TicketTracker } from '../ports/ticket-tracker';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 
 export interface ReleaseLinkPorts {
   repository: (name: string) => RepositoryConfig | undefined;

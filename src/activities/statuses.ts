@@ -7,11 +7,11 @@
  */
 import { Context, log } from '@temporalio/activity';
 import type { RepositoryConfig } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { isUserError } from '../common/errors';
 import type { CommitState, CommitStatuses, StatusContext } from '../ports/commit-statuses';
 import { isDefinitiveFailure } from '../domain/failures';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 
 export interface StatusPorts {
   repository: (name: string) => RepositoryConfig | undefined;

@@ -11,7 +11,7 @@ import { confluenceClient, jiraClient, type ClientTuning } from '../adapters/jir
 import { INCIDENT_LABEL, type JiraConfig } from '../adapters/jira/jira-tickets';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { isUserError } from '../common/errors';
 
 export interface IntegrationCheck {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load';
 import { integrationSecretNames } from '../config/integrations-checks';
-import { describeSecrets, maskSecrets, registerSecret } from '../config/secrets';
+import { describeSecrets, maskSecrets, registerSecret } from '../common/secrets';
 import { githubSelection } from '../composition/github-selection';
 import type { CliContext } from './context';
 

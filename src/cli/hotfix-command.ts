@@ -18,7 +18,7 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { UserError } from '../common/errors';
 import type { IncidentRecord } from '../ports/incidents';
-import { startHotfix } from '../temporal/workflow-starts';
+import { startHotfix } from '../starter';
 import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix/messages';
 import { repositoryOf } from './configured-repository';
 import type { CliContext } from './context';

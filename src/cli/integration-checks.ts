@@ -6,7 +6,7 @@
  */
 import { findOras } from '../adapters/oci/oras-registry';
 import type { Config } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { alertChannels, apmFromSource, ociRegistryFromConfig } from '../composition/integration-ports';
 import { projectRoot } from '../common/package-info';
 

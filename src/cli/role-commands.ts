@@ -70,7 +70,7 @@ export function registerRoleCommands(program: Command, _ctx: CliContext): void {
     .description('run every role in one process, with the embedded Temporal dev server (what npm start runs)')
     .option('--config <file>', 'configuration file')
     .action(async (opts: RoleOptions) => {
-      const { startAll } = require('../main') as typeof import('../main');
+      const { startAll } = require('./start-all-command') as typeof import('./start-all-command');
       const { deploymentFromEnv } =
         require('../temporal/release-build') as typeof import('../temporal/release-build');
       const deployment = deploymentFromEnv();

@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import { maskSecrets, registerSecret } from '../config/secrets';
+import { maskSecrets, registerSecret } from '../common/secrets';
 import { attemptLogPath, attemptOfLog } from '../adapters/local/worktree-command-runner';
 import type { Config } from '../config/schema';
 import { sendJson, type Route } from './server';

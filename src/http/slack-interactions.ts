@@ -16,7 +16,7 @@ import {
 import { checkSlackSignature, SLACK_TIMESTAMP_WINDOW_S } from '../adapters/slack/request-signature';
 import type { Config } from '../config/schema';
 import type { Logger } from '../common/logging';
-import { BodyTooLarge, readRawBody } from '../webhooks/raw-body';
+import { BodyTooLarge, readRawBody } from './webhooks/raw-body';
 import { pipelineWorkflowId } from '../workflows/shared/messages';
 import type { DecideCommand, DecideOutcome } from './board/decide';
 import type { DecisionJournal } from './board/decision-journal';

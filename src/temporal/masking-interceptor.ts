@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { maskDeep, maskSecrets } from '../config/secrets';
+import { maskDeep, maskSecrets } from '../common/secrets';
 
 function maskError(err: unknown, env: NodeJS.ProcessEnv): unknown {
   if (err instanceof ApplicationFailure) {

@@ -28,10 +28,10 @@ import { createLogger } from '../../src/common/logging';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { startHttpServer } from '../../src/http/server';
 import { projectRoot } from '../../src/common/package-info';
-import { startHotfix, startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startHotfix, startMainCommit, startTagRelease } from '../../src/starter';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { lookup } from '../../src/temporal/executables';
-import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
+import { openWebhookReceiver } from '../../src/http/webhooks/webhook-receiver';
 import {
   lockWorkflowId,
   setModeSignal,

@@ -15,8 +15,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { validateConfig } from '../../src/config/load';
 import { createWorker } from '../../src/worker';
-import { temporalStarter } from '../../src/webhooks/pipeline-starter';
-import { routeEvent, type RoutedRepository } from '../../src/webhooks/route-event';
+import { temporalStarter } from '../../src/http/webhooks/bounded-starts';
+import { routeEvent, type RoutedRepository } from '../../src/http/webhooks/route-event';
 import {
   pullRequestGateStatusQuery,
   recheckStatusQuery,

@@ -9,7 +9,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Alert, AlertDelivery, AlertReceipt, Alerts, ChangeNotice } from '../../ports/alerts';
-import { maskSecrets } from '../../config/secrets';
+import { maskSecrets } from '../../common/secrets';
 import { readJsonLines } from '../local/durable-files';
 import { ChannelFailure, releaseKey, type AlertChannel } from './alert-channel';
 

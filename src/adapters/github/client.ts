@@ -17,7 +17,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Octokit } from '@octokit/rest';
-import { maskSecrets, registerSecret } from '../../config/secrets';
+import { maskSecrets, registerSecret } from '../../common/secrets';
 import { UserError } from '../../common/errors';
 import { packageVersion } from '../../common/package-info';
 import {

@@ -11,7 +11,7 @@
  * - 429 and 503 with `Retry-After` are waited out and retried a few times, and any other 5xx
  *   or network error is left transient for the activity's retry policy.
  */
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { UserError } from '../../common/errors';
 
 export type AtlassianProduct = 'Jira' | 'Confluence';

@@ -7,9 +7,9 @@
  */
 import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { authorizationFrom, httpCall, HttpUnreachable } from '../http/http-call';
-import { fillPromql, intervalText, type QueryValues } from './query-template';
+import { fillPromql, intervalText, type QueryValues } from '../../domain/apm-query-template';
 
 export interface PrometheusApmOptions {
   /** The source's name in config, for messages. */

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { isDecision, type Decision } from '../../domain/production-decisions';
-import { BodyTooLarge, readRawBody } from '../../webhooks/raw-body';
+import { BodyTooLarge, readRawBody } from '../webhooks/raw-body';
 import { sendJson, type Route } from '../server';
 import type { BoardSnapshot } from './board-state';
 import { loginForm, messagePage, renderContent, renderPage, type RenderContext } from './board-render';

@@ -10,7 +10,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { environmentKey } from '../../activities/deploy';
 import { LocalEnvironments } from '../../adapters/local/local-environments';
 import { attemptPattern } from '../../adapters/local/worktree-command-runner';
-import { workflowUrl } from '../../temporal/ui-links';
+import { workflowUrl } from '../../common/ui-links';
 import {
   lockWorkflowId,
   statusQuery as lockStatusQuery,

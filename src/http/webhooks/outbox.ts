@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { GroupCommit } from '../common/group-commit';
+import { GroupCommit } from '../../common/group-commit';
 import type { StartRequest } from './route-event';
 
 export const OUTBOX_FILE = 'webhook-outbox.sqlite';

@@ -8,20 +8,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { noSandbox } from './adapters/local/step-sandbox';
-import { hashToken, newToken } from './http/board/token-hash';
-import { demoConfigPath, loadConfig, validateConfig } from './config/load';
-import { writeFileAtomic } from './adapters/local/durable-files';
-import type { Config } from './config/schema';
-import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
-import { runDemo } from './demo/run-demo';
-import { writeDemoReceiver } from './demo/demo-receiver';
-import { isUserError } from './common/errors';
-import { createLogger, type Logger } from './common/logging';
-import { bootApp, type RunningApp } from './app';
-import type { WorkerDeployment } from './temporal/worker-deployments';
-import { stopOnSignals } from './worker';
-import { WEBHOOK_PATH } from './webhooks/webhook-routes';
+import { noSandbox } from '../adapters/local/step-sandbox';
+import { hashToken, newToken } from '../http/board/token-hash';
+import { demoConfigPath, loadConfig, validateConfig } from '../config/load';
+import { writeFileAtomic } from '../adapters/local/durable-files';
+import type { Config } from '../config/schema';
+import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from '../demo/demo-repository';
+import { runDemo } from '../demo/run-demo';
+import { writeDemoReceiver } from '../demo/demo-receiver';
+import { isUserError } from '../common/errors';
+import { createLogger, type Logger } from '../common/logging';
+import { bootApp, type RunningApp } from '../app';
+import type { WorkerDeployment } from '../temporal/worker-deployments';
+import { stopOnSignals } from '../worker';
+import { WEBHOOK_PATH } from '../http/webhooks/webhook-routes';
 
 interface Demo {
   releases: string[];

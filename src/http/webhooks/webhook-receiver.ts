@@ -3,12 +3,12 @@
  * running, and the route. One call to open, one to close (drainer first, then the file).
  */
 import type { Client } from '@temporalio/client';
-import type { Route } from '../http/server';
-import type { Logger } from '../common/logging';
-import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledger';
+import type { Route } from '../server';
+import type { Logger } from '../../common/logging';
+import { ReleaseLedger, releaseLedgerPath } from '../../adapters/local/release-ledger';
 import { Outbox, outboxPath } from './outbox';
 import { startOutboxDrainer, type OutboxDrainer } from './outbox-drainer';
-import { temporalStarter, type PipelineStarter } from './pipeline-starter';
+import { temporalStarter, type PipelineStarter } from './bounded-starts';
 import type { BodyBudget } from './raw-body';
 import { webhookRoutes } from './webhook-routes';
 import type { RoutedRepository } from './route-event';

@@ -8,10 +8,10 @@
  * another's push. A start that fails for any other reason (a bug, a refused request) waits with
  * its own backoff, and later starts of the same repository wait behind it (docs/webhooks.md).
  */
-import type { Logger } from '../common/logging';
+import type { Logger } from '../../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';
-import { AlreadyReleased } from '../temporal/workflow-starts';
-import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
+import { AlreadyReleased } from '../../starter';
+import { isTemporalUnavailable, type PipelineStarter } from './bounded-starts';
 
 export interface DrainerOptions {
   outbox: Outbox;
