@@ -21,7 +21,7 @@ import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
 import type { StepSandbox } from './adapters/local/step-sandbox';
 import { maskingInterceptor } from './temporal/masking-interceptor';
-import { registerSecretNames, secretEnvNames } from './config/secrets';
+import { registerSecretNames, secretEnvNames } from './common/secrets';
 import { definitiveAccessInterceptor } from './activities/definitive';
 import { createLocalPipelinePorts } from './composition/pipeline-ports';
 import { isUserError } from './common/errors';
@@ -157,15 +157,15 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
           },
         }
       : {}),
-    // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
-    // GitHub refusing the token is definitive at once (README "GitHub"); the masking runs outermost.
+    // Nothing an activity returns or throws leaves with a secret in it (docs/threat-model.md).
+    // GitHub refusing the token is definitive at once (docs/integrations.md "GitHub"); the masking runs outermost.
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
     // 80% of a one-minute heartbeat timeout.
     maxHeartbeatThrottleInterval: '5 seconds',
     shutdownForceTime: '30 seconds',
-    // Journals running attempts so the next worker fails a crashed one's at once (README "Crash safety").
+    // Journals running attempts so the next worker fails a crashed one's at once (docs/pipelines-and-decisions.md "Crash safety").
     interceptors: {
       activity: [
         maskingInterceptor(opts.env ?? process.env),

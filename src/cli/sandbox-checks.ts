@@ -1,5 +1,5 @@
 /**
- * `release-flow doctor`'s view of the step sandbox (README "Threat model"): the mode steps get
+ * `release-flow doctor`'s view of the step sandbox (docs/threat-model.md): the mode steps get
  * and why, what each kind of step (a pull request's, reviewed code's, a deploy's) may reach,
  * and a failure when the worker would refuse to start (bubblewrap missing), a warning when steps
  * run as the worker because the configuration says so.

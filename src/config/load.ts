@@ -11,7 +11,7 @@ import { isRepositoryFullName } from '../domain/repository-name';
 import { UserError } from '../common/errors';
 import { integrationProblems } from './integrations-checks';
 import { configSchema, type Config } from './schema';
-import { workerSecretEnvNames } from './secrets';
+import { workerSecretEnvNames } from '../common/secrets';
 
 export const DEFAULT_CONFIG_FILES = ['release-flow.yml', 'release-flow.yaml', 'release-flow.json'];
 
@@ -101,7 +101,7 @@ function parseFile(file: string): unknown {
   }
 }
 
-/** Environment variables that override file values (documented in the README). */
+/** Environment variables that override file values (documented in docs/configuration.md). */
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
   const setIn = (section: string, key: string, value: unknown) => {
     const current = (raw[section] ?? {}) as Record<string, unknown>;
@@ -121,7 +121,7 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const field = issue.path.length ? fieldPath(issue.path) : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
-    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see README "Configuration")`;
+    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see docs/configuration.md)`;
   }
   const value = valueAt(raw, issue.path);
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
@@ -143,7 +143,7 @@ function fixFor(issue: z.core.$ZodIssue, field: string): string {
     case 'invalid_format':
       return `write ${field} in the expected form`;
     default:
-      return 'see README "Configuration"';
+      return 'see docs/configuration.md';
   }
 }
 

@@ -30,7 +30,7 @@ export interface CommandRunRequest {
   /**
    * Whose code this is: `reviewed` (the default branch, a release tag, an open incident's
    * `HOT-<n>` branch) may reach the network; `pull-request` (the default, so a caller that says
-   * nothing gets the strictest) may not. Neither gets the worker's secrets (README "Threat model").
+   * nothing gets the strictest) may not. Neither gets the worker's secrets (docs/threat-model.md).
    */
   trust?: 'pull-request' | 'reviewed';
   /**

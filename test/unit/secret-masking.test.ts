@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput } from '@temporalio/worker';
-import { maskDeep, maskSecrets, registerSecretNames, secretEnvNames } from '../../src/config/secrets';
+import { maskDeep, maskSecrets, registerSecretNames, secretEnvNames } from '../../src/common/secrets';
 import { validateConfig } from '../../src/config/load';
 import { maskingInterceptor } from '../../src/temporal/masking-interceptor';
 

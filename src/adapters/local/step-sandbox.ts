@@ -1,7 +1,6 @@
 /**
  * Turns the spawn of a build, test or deploy step into one that runs as another identity than
- * the worker, so code from a branch cannot read the worker's secrets or state (README "Threat
- * model"). What a step may reach follows its trust (`StepTrust`): a pull request's branch gets
+ * the worker, so code from a branch cannot read the worker's secrets or state (docs/threat-model.md). What a step may reach follows its trust (`StepTrust`): a pull request's branch gets
  * no network, reviewed code (the default branch, tags, a hotfix) and deploy commands get the
  * network, and none of them gets the worker's secrets, state or processes. Modes:
  *
@@ -20,7 +19,7 @@ import { chmod, chown, lstat, open, readdir, stat, type FileHandle } from 'node:
 import path from 'node:path';
 import { UserError } from '../../common/errors';
 import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
-import { workerSecretEnvNames, type SecretNamesConfig } from '../../config/secrets';
+import { workerSecretEnvNames, type SecretNamesConfig } from '../../common/secrets';
 
 export const SandboxModes = {
   auto: 'auto',
@@ -405,7 +404,7 @@ function missingBubblewrap(why = 'sandbox.mode bubblewrap needs bwrap, which is 
   return new UserError(
     'SANDBOX_MISSING',
     why,
-    'install it (apt-get install -y bubblewrap), or set sandbox.mode to user (a root worker) or command; sandbox.mode none runs steps as the worker, able to read its secrets (README "Threat model")',
+    'install it (apt-get install -y bubblewrap), or set sandbox.mode to user (a root worker) or command; sandbox.mode none runs steps as the worker, able to read its secrets (docs/threat-model.md)',
   );
 }
 
