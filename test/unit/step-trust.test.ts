@@ -173,6 +173,21 @@ describe('steps by trust under bubblewrap', { skip: !hasBwrap }, () => {
     assert.equal(chooseSandbox(bare, { env: { PATH: process.env.PATH } }).mode, 'bubblewrap');
   });
 
+  it('a deploy is never given the state directory or a key file, refused at start', () => {
+    const config = validateConfig(
+      {
+        repositories: [{ name: 'shop', path: clone, commands: { deploy: { dev: ['true'], files: [dir] } } }],
+      },
+      {},
+    );
+    assert.throws(
+      () => stepSandboxFor(config, { stateDir, env: process.env }),
+      (err: Error & { code?: string }) =>
+        err.code === 'SANDBOX_FILES' &&
+        /commands\.deploy\.files: shop: .* would show .*state, which no step may see/.test(err.message),
+    );
+  });
+
   it('a deploy reaches a loopback service and gets its variables and files, nothing of the worker', async () => {
     const environments = new LocalEnvironments({
       dir: path.join(stateDir, 'environments'),

@@ -566,12 +566,28 @@ export function stepSandboxFor(
     ...(opts.bwrapFallback !== undefined ? { bwrapFallback: opts.bwrapFallback } : {}),
   });
   if (choice.refusal) throw choice.refusal;
+  const hide = [...hiddenPaths(config, opts.stateDir, env), ...(opts.hide ?? [])];
+  // A deploy's files are the operator's choice, but never the state directory or a key itself.
+  const exposing = config.repositories.flatMap((r) =>
+    (r.commands.deploy.files ?? []).flatMap((file) => {
+      const given = path.resolve(file);
+      const shown = hide.find((h) => h === given || h.startsWith(given + path.sep));
+      return shown ? [`${r.name}: ${given} would show ${shown}`] : [];
+    }),
+  );
+  if (exposing.length && choice.mode !== 'none') {
+    throw new UserError(
+      'SANDBOX_FILES',
+      `commands.deploy.files: ${exposing.join('; ')}, which no step may see`,
+      'name the files the deploy reads, outside the state directory and the key files',
+    );
+  }
   return createStepSandbox({
     mode: choice.mode,
     user: config.sandbox.user,
     network: config.sandbox.network,
     command: config.sandbox.command,
-    hide: [...hiddenPaths(config, opts.stateDir, env), ...(opts.hide ?? [])],
+    hide,
     ...(choice.bwrapPath ? { bwrapPath: choice.bwrapPath } : {}),
   });
 }
