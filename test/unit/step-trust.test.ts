@@ -22,6 +22,7 @@ import {
 } from '../../src/adapters/local/step-sandbox';
 import { WorktreeCommandRunner } from '../../src/adapters/local/worktree-command-runner';
 import { validateConfig } from '../../src/config/load';
+import { sandboxChecks } from '../../src/cli/sandbox-checks';
 import { isDefinitiveFailure } from '../../src/domain/failures';
 import { git } from '../helpers/git-fixture';
 
@@ -229,5 +230,43 @@ describe('steps by trust under bubblewrap', { skip: !hasBwrap }, () => {
       (err: Error) =>
         isDefinitiveFailure(err) && err.type === 'StepCannotStart' && /could not start/.test(err.message),
     );
+  });
+});
+
+describe("doctor's sandbox lines", () => {
+  it('says which sandbox each kind of step gets and why, and warns when steps run as the worker', () => {
+    const repositories = [
+      {
+        name: 'acme/shop',
+        path: '/srv/shop',
+        commands: {
+          build: [['npm', 'ci']],
+          deploy: { staging: ['/srv/deploy.sh'], variables: ['KUBECONFIG'], files: ['/etc/kubeconfig'] },
+        },
+      },
+    ];
+    const auto = sandboxChecks(validateConfig({ repositories }, {}), { PATH: process.env.PATH });
+    const line = (name: string) => auto.find((c) => c.name === name)?.detail ?? '';
+    if (hasBwrap) {
+      assert.match(
+        line('mode'),
+        /^bubblewrap: sandbox\.mode auto: the steps of acme\/shop run in bubblewrap/,
+      );
+      assert.match(line('pull-request steps'), /no network/);
+      assert.match(line('reviewed steps'), /with the network/);
+      assert.match(
+        line('deploy commands'),
+        /with the network.*acme\/shop: variables KUBECONFIG; files \/etc\/kubeconfig/,
+      );
+    }
+    const none = sandboxChecks(
+      validateConfig(
+        { sandbox: { mode: 'none' }, repositories: [{ ...repositories[0], pullRequestBuilds: 'none' }] },
+        {},
+      ),
+      { PATH: process.env.PATH },
+    );
+    assert.equal(none[0]!.ok, true);
+    assert.match(none[0]!.detail, /WARNING: steps of acme\/shop run as the worker/);
   });
 });
