@@ -70,6 +70,11 @@ const datadogSource = z.strictObject({
   errorQuery: z.string().min(1),
   requestQuery: z.string().min(1),
   errorsAs: z.enum(['count', 'ratio']).default('count'),
+  /**
+   * An error query that matches no series (a service that has never failed): `zero` errors when
+   * the request query answered and the metrics the error query names exist, else `failed`.
+   */
+  noErrorSeries: z.enum(['zero', 'failed']).default('zero'),
   timeout: duration.default('10s'),
   apiKeyEnv: envName.default('DATADOG_API_KEY'),
   appKeyEnv: envName.default('DATADOG_APP_KEY'),
