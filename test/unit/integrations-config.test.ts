@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
-import { escapePromqlString, fillPromql } from '../../src/adapters/prometheus/query-template';
+import { escapePromqlString, fillPromql } from '../../src/domain/apm-query-template';
 import { ConfigError, validateConfig } from '../../src/config/load';
 import { alertRoute, RoutedApm } from '../../src/composition/integration-ports';
 

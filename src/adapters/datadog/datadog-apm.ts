@@ -10,10 +10,10 @@
  */
 import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { httpCall, HttpUnreachable } from '../http/http-call';
 import { ApmQueryFailed } from '../prometheus/prometheus-apm';
-import { fillDatadog, intervalText, type QueryValues } from '../prometheus/query-template';
+import { fillDatadog, intervalText, type QueryValues } from '../../domain/apm-query-template';
 
 export interface DatadogApmOptions {
   name: string;
