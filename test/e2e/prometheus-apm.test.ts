@@ -70,6 +70,34 @@ describe('Prometheus APM against a real Prometheus scraping a test service', () 
     });
     assert.ok(s.requests > 0, JSON.stringify(s));
     assert.equal(s.errors, 0);
+    // Through the health watch's activity and verdict: a closed window of such samples is healthy.
+    const health = createHealthActivities({ apm });
+    const samples: HealthSample[] = [];
+    // Three samples with traffic in them, at distinct times as the watch takes them.
+    const gathered = await waitFor(
+      async () => {
+        const to = Date.now();
+        const sample = await health.measureHealth({
+          repository: SERVICE,
+          env: 'production',
+          from: to - 5_000,
+          to,
+        });
+        assert.ok(!('queryError' in sample), JSON.stringify(sample));
+        if (sample.requests > 0) samples.push(sample);
+        return samples.length >= 3 ? samples : undefined;
+      },
+      20_000,
+      250,
+    );
+    assert.ok(gathered, JSON.stringify(samples));
+    const verdict = judgeHealth({
+      samples,
+      parameters: { ...defaultHealthParameters, minRequests: 1 },
+      window: { start: 0, end: Date.now() },
+      now: Date.now(),
+    });
+    assert.equal(verdict.verdict, 'healthy', verdict.reason);
   });
 
   it('a metric that does not exist (a typo) is a failed query, never zero errors', async () => {
