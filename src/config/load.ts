@@ -11,6 +11,7 @@ import { isRepositoryFullName } from '../domain/repository-name';
 import { UserError } from '../common/errors';
 import { integrationProblems } from './integrations-checks';
 import { configSchema, type Config } from './schema';
+import { workerSecretEnvNames } from '../common/secrets';
 
 export const DEFAULT_CONFIG_FILES = ['release-flow.yml', 'release-flow.yaml', 'release-flow.json'];
 
@@ -100,7 +101,7 @@ function parseFile(file: string): unknown {
   }
 }
 
-/** Environment variables that override file values (documented in the README). */
+/** Environment variables that override file values (documented in docs/configuration.md). */
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
   const setIn = (section: string, key: string, value: unknown) => {
     const current = (raw[section] ?? {}) as Record<string, unknown>;
@@ -120,7 +121,7 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const field = issue.path.length ? fieldPath(issue.path) : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
-    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see README "Configuration")`;
+    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see docs/configuration.md)`;
   }
   const value = valueAt(raw, issue.path);
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
@@ -142,7 +143,7 @@ function fixFor(issue: z.core.$ZodIssue, field: string): string {
     case 'invalid_format':
       return `write ${field} in the expected form`;
     default:
-      return 'see README "Configuration"';
+      return 'see docs/configuration.md';
   }
 }
 
@@ -205,6 +206,14 @@ function crossFieldProblems(config: Config): string[] {
       );
     }
     problems.push(...githubProblems(repo, `repositories[${i}]`));
+    // A deploy command gets what is named for it, never a secret of the worker's own.
+    const own = new Set([...workerSecretEnvNames(config), 'GITHUB_APP_PRIVATE_KEY_PATH']);
+    for (const name of repo.commands.deploy.variables) {
+      if (own.has(name))
+        problems.push(
+          `repositories[${i}].commands.deploy.variables: got ${JSON.stringify(name)}: the worker's own secret is never given to a step; give the deploy a variable of its own (e.g. DEPLOY_${name})`,
+        );
+    }
   });
   problems.push(...integrationProblems(config));
   problems.push(...boardProblems(config.board));

@@ -17,7 +17,7 @@ import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { runDemo } from '../../src/demo/run-demo';
 import { createLogger } from '../../src/common/logging';
 import { anyPipelineStatusQuery as statusQuery } from '../../src/workflows/pipeline-status';
-import { WEBHOOK_PATH } from '../../src/webhooks/webhook-routes';
+import { WEBHOOK_PATH } from '../../src/http/webhooks/webhook-routes';
 import { waitFor, withChosenPorts } from '../helpers/ports';
 
 describe('the npm start demo on the dev server', () => {
@@ -53,7 +53,8 @@ describe('the npm start demo on the dev server', () => {
     app = await startApp({
       config: validateConfig(raw, {}),
       logger: createLogger('silent'),
-      env: {},
+      // As many developers' shells hold them: the demo still works, its steps in the sandbox.
+      env: { GITHUB_TOKEN: 'ghp_newcomerShellToken0123456789abcdef', GITHUB_WEBHOOK_SECRET: 'shell-secret' },
       webhookSecret: 'demo-secret',
     });
     // The CLI finds the embedded server by its configured port: the ones it was given.

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { projectRoot } from '../../src/common/package-info';
-import { startMainCommit } from '../../src/temporal/workflow-starts';
+import { startMainCommit } from '../../src/starter';
 import { processAlive, waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
 
@@ -75,6 +75,8 @@ describe('a step never outlives its attempt', () => {
       JSON.stringify({
         stateDir,
         temporal: { taskQueue },
+        // The step reports its host pid in a marker outside its checkout: it runs as the worker.
+        sandbox: { mode: 'none' },
         repositories: [
           {
             ...demo,

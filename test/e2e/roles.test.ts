@@ -13,7 +13,7 @@ import { validateConfig } from '../../src/config/load';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { createLogger } from '../../src/common/logging';
 import { projectRoot } from '../../src/common/package-info';
-import { Outbox, outboxPath } from '../../src/webhooks/outbox';
+import { Outbox, outboxPath } from '../../src/http/webhooks/outbox';
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
@@ -255,7 +255,7 @@ describe('roles: boot without Temporal, several workers and a receiver on one cl
             {
               ...demoRepositoryConfig(repoDir),
               name: repository,
-              // The demo repository's code is release-flow's own, as in `npm start`: no PR builds, no sandbox.
+              // The demo repository's code is release-flow's own, as in `npm start`: no PR builds.
               pullRequestBuilds: 'none',
               health: { window: '5s', sampleInterval: '1s', minRequests: 1 },
             },
