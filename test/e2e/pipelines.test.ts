@@ -1,9 +1,10 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { environmentKey } from '../../src/activities/deploy';
 import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { startApp, type RunningApp } from '../../src/app';
 import { withChosenPorts } from '../helpers/ports';
@@ -39,18 +40,27 @@ describe('pipelines end to end on the dev server (real git repository, local ada
   const repoDir = path.join(base, 'app');
   const stateDir = path.join(base, 'state');
   const configFile = path.join(base, 'release-flow.json');
-  const deploys = path.join(base, 'deploys.txt');
-  const deployScript = path.join(base, 'deploy.js');
+  // A deploy tool's view, printed to the deploy log (a deploy runs sandboxed, away from this
+  // test's files): the action, the environment (a namespace, a stage) and the version.
+  const deployCommand = [
+    'node',
+    '-e',
+    "console.log('deployed: ' + [process.env.RELEASE_FLOW_ACTION, process.env.RELEASE_FLOW_ENV, process.env.RELEASE_FLOW_VERSION].join(' '))",
+  ];
   let app: RunningApp;
-  const deployed = () => readFileSync(deploys, 'utf8').trim().split('\n');
+  const deployed = (envs = ['dev', 'staging']) =>
+    envs.flatMap((env) => {
+      const log = path.join(stateDir, 'environments', `${environmentKey('acme/app', env)}.deploy.log`);
+      return existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('deployed: '))
+            .map((l) => l.slice('deployed: '.length))
+        : [];
+    });
 
   before(async () => {
     makeRepository(repoDir);
-    // A deploy tool's view: the action, the environment (a namespace, a stage) and the version.
-    writeFileSync(
-      deployScript,
-      `require('fs').appendFileSync(${JSON.stringify(deploys)}, [process.env.RELEASE_FLOW_ACTION, process.env.RELEASE_FLOW_ENV, process.env.RELEASE_FLOW_VERSION].join(' ') + '\\n');\n`,
-    );
     const raw = {
       stateDir,
       server: { port: 0 },
@@ -72,7 +82,7 @@ describe('pipelines end to end on the dev server (real git repository, local ada
             build: [['node', 'build.js']],
             unitTests: [['node', 'test.js']],
             integrationTests: [['node', 'it.js']],
-            deploy: { dev: ['node', deployScript], staging: ['node', deployScript] },
+            deploy: { dev: deployCommand, staging: deployCommand },
           },
         },
       ],
@@ -108,7 +118,11 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     const outcome = (await handle.result()) as { state: string; tag: string; tagWorkflowId?: string };
     assert.equal(outcome.state, 'released');
     assert.equal(outcome.tag, 'v1.0.0');
-    assert.deepEqual(deployed(), [`deploy dev ${sha}`], 'the deploy command is told the environment by name');
+    assert.deepEqual(
+      deployed(['dev']),
+      [`deploy dev ${sha}`],
+      'the deploy command is told the environment by name',
+    );
     // A local repository sends no tag push: the run that made the tag started its pipeline.
     assert.equal(outcome.tagWorkflowId, pipelineWorkflowId('tag', 'acme/app', 'v1.0.0'));
     assert.equal(git(repoDir, 'rev-parse', 'v1.0.0^{commit}'), sha, 'the release tag marks the commit');
@@ -191,7 +205,7 @@ describe('pipelines end to end on the dev server (real git repository, local ada
   it('a late push of an older main commit never deploys dev over the newer one: it ends superseded', async () => {
     const newer = git(repoDir, 'rev-parse', 'HEAD');
     const older = git(repoDir, 'rev-parse', 'HEAD~1');
-    const before = deployed();
+    const before = deployed(['dev']);
     const run = await cli([
       'start',
       'main-commit',
@@ -217,7 +231,7 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     assert.equal(status.state, 'superseded');
     assert.equal(status.supersededBy, newer);
     assert.ok(!status.steps.some((s) => s.name === 'build' || s.name === 'deploy dev'));
-    assert.deepEqual(deployed(), before, 'dev was not deployed');
+    assert.deepEqual(deployed(['dev']), before, 'dev was not deployed');
     const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
     const main = await journal.latest('acme/app', older, 'release-flow/main');
     assert.equal(main?.state, 'success');
