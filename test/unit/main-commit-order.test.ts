@@ -71,7 +71,10 @@ describe('main-commit order and tag pipeline start (real git repository, local e
       newer: false,
     });
     await devRuns(commits[1]!);
-    assert.equal((await release().compareWithDev({ repository: 'acme/app', commit: commits[1]! })).newer, false);
+    assert.equal(
+      (await release().compareWithDev({ repository: 'acme/app', commit: commits[1]! })).newer,
+      false,
+    );
   });
 
   it('dev running a descendant of this commit: superseded', async () => {
@@ -84,7 +87,10 @@ describe('main-commit order and tag pipeline start (real git repository, local e
 
   it('dev running a commit this history does not know (rewritten by a force push): not superseded', async () => {
     await devRuns('f'.repeat(40));
-    assert.equal((await release().compareWithDev({ repository: 'acme/app', commit: commits[0]! })).newer, false);
+    assert.equal(
+      (await release().compareWithDev({ repository: 'acme/app', commit: commits[0]! })).newer,
+      false,
+    );
   });
 
   it('the tag pipeline starts from main-commit only for a repository with no webhook source, and never for a released version', async () => {
@@ -105,7 +111,10 @@ describe('main-commit order and tag pipeline start (real git repository, local e
       searchAttributes: true,
     });
     const github = await settings(true).checkTagPipelineStart({ repository: 'acme/app', tag: 'v1.0.0' });
-    assert.deepEqual([github.start, github.reason], [false, 'GitHub serves acme/app: the push of v1.0.0 starts it']);
+    assert.deepEqual(
+      [github.start, github.reason],
+      [false, 'GitHub serves acme/app: the push of v1.0.0 starts it'],
+    );
     released.add('v1.0.0');
     const again = await settings(false).checkTagPipelineStart({ repository: 'acme/app', tag: 'v1.0.0' });
     assert.equal(again.start, false);
