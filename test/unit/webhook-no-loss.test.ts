@@ -10,11 +10,11 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { startHttpServer } from '../../src/http/server';
-import { Outbox } from '../../src/webhooks/outbox';
-import { startOutboxDrainer } from '../../src/webhooks/outbox-drainer';
-import { temporalStarter, type PipelineStarter } from '../../src/webhooks/pipeline-starter';
-import type { StartRequest } from '../../src/webhooks/route-event';
-import { webhookRoutes } from '../../src/webhooks/webhook-routes';
+import { Outbox } from '../../src/http/webhooks/outbox';
+import { startOutboxDrainer } from '../../src/http/webhooks/outbox-drainer';
+import { temporalStarter, type PipelineStarter } from '../../src/http/webhooks/bounded-starts';
+import type { StartRequest } from '../../src/http/webhooks/route-event';
+import { webhookRoutes } from '../../src/http/webhooks/webhook-routes';
 import { waitFor } from '../helpers/ports';
 import { capturingLogger, deliver, fakeStarter, SECRET, sha } from '../helpers/webhooks';
 
