@@ -8,8 +8,11 @@
  * on up to 3 s, at most 8 at once: server.limits.webhookStartTimeout and webhookStartsInFlight;
  * `--start-timeout-ms N --starts-in-flight N` to try others), so it answers whether or not the
  * dev server has started the run yet; what it cannot start at once waits in the outbox and is
- * started by the drainer. Afterwards every run is counted on the server: `lost` (a delivery
- * without its runs, or refused) and `startedOnce` (each run exactly once). The dev server's own
+ * started by the drainer. Afterwards each expected run is described on the server by its id
+ * (the visibility store lags on a busy server, so its count is printed beside, not trusted):
+ * `lost` (a delivery without its runs, or answered other than 2xx, warm-up included) and
+ * `startedOnce` (each run exactly once); the bench exits 1 unless `lost` is 0 and every run
+ * started once. `--busy N` spins N processes while sending and draining (a loaded machine). The dev server's own
  * start rate (direct client starts, 64 in flight) is printed beside the offered rate, and the
  * receiver's event-loop delay and the answers' p99 per second of sending beside the totals.
  * `--sweep`: the older rate ladder (25 to 800/s, 3 s each, until p99 reaches 100 ms or a
