@@ -19,7 +19,7 @@ import { DEMO_REPOSITORY } from '../demo/demo-repository';
 import { readDemoReceiver } from '../demo/demo-receiver';
 import { deliverPush } from '../demo/run-demo';
 import { UserError } from '../common/errors';
-import { anyPipelineStatusQuery as statusQuery } from '../workflows/pipeline-status';
+import { listRuns, readStatus } from '../starter';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
@@ -62,14 +62,11 @@ async function watchLines(configFile: string | undefined, repository: string | u
     return await withTemporalClient({ configFile }, async ({ client }) => {
       const lines: string[] = [];
       const query = "WorkflowType = 'productionReleaseWorkflow' AND ExecutionStatus = 'Running'";
-      for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+      for (const wf of await listRuns(client, query, Infinity)) {
         // production:<repository>:<version>; a repository name has no colon.
         const [, repo = '', idVersion = ''] = wf.workflowId.split(':');
         if (repository && repo !== repository) continue;
-        const status = await client.workflow
-          .getHandle(wf.workflowId)
-          .query(statusQuery)
-          .catch(() => undefined);
+        const status = await readStatus(client, wf.workflowId).catch(() => undefined);
         if (!status) continue;
         const version = status.version ?? idVersion;
         if (status.awaitingDecision) {
