@@ -6,7 +6,6 @@
  * with one clear line for a user's mistake.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { noSandbox } from '../adapters/local/step-sandbox';
 import { hashToken, newToken } from '../http/board/token-hash';
@@ -17,6 +16,7 @@ import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from
 import { runDemo } from '../demo/run-demo';
 import { writeDemoReceiver } from '../demo/demo-receiver';
 import { isUserError } from '../common/errors';
+import { madeOnce } from '../common/made-once-file';
 import { createLogger, type Logger } from '../common/logging';
 import { bootApp, type RunningApp } from '../app';
 import type { WorkerDeployment } from '../temporal/worker-deployments';
@@ -89,14 +89,7 @@ async function writeDemoConfig(config: Readonly<Config>, repoPath: string): Prom
 
 /** Made once per state directory, so a restarted demo keeps its sign-in. */
 function demoBoardToken(dir: string): string {
-  const file = path.join(dir, 'board-token');
-  mkdirSync(dir, { recursive: true });
-  try {
-    writeFileSync(file, newToken(), { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return readFileSync(file, 'utf8').trim();
+  return madeOnce(dir, 'board-token', newToken);
 }
 
 export interface StartAllOptions {

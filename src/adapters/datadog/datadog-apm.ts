@@ -9,7 +9,8 @@ import type { Apm, ApmQuery } from '../../ports/apm';
 import { registerSecret } from '../../common/secrets';
 import { httpCall, HttpUnreachable } from '../http/http-call';
 import { ApmQueryFailed } from '../prometheus/prometheus-apm';
-import { fillDatadog, intervalText, type QueryValues } from '../../domain/apm-query-template';
+import { fillDatadog } from '../../domain/apm-query-template';
+import { twoQuerySample } from '../apm/two-query-sample';
 
 export interface DatadogApmOptions {
   name: string;
@@ -63,22 +64,11 @@ export class DatadogApm implements Apm {
     this.env = options.env ?? process.env;
   }
 
-  async measure(query: ApmQuery): Promise<MeasuredSample> {
-    const values: QueryValues = {
-      repository: query.repository ?? query.service,
-      environment: query.env,
-      version: query.version ?? '',
-      service: query.service,
-      interval: intervalText(query.to - query.from),
-    };
-    const [errors, requests] = await Promise.all([
-      this.query('errors', fillDatadog(this.options.errorQuery, values), query.from, query.to),
-      this.query('requests', fillDatadog(this.options.requestQuery, values), query.from, query.to),
-    ]);
-    const errorCount = this.options.errorsAs === 'ratio' ? errors * requests : errors;
-    // Counts: rate extrapolation gives fractions, people read whole requests.
-    const total = Math.round(requests);
-    return { at: query.to, requests: total, errors: Math.min(Math.round(errorCount), total) };
+  measure(query: ApmQuery): Promise<MeasuredSample> {
+    const templates = { errors: this.options.errorQuery, requests: this.options.requestQuery };
+    return twoQuerySample(query, this.options.errorsAs, (role, values) =>
+      this.query(role, fillDatadog(templates[role], values), query.from, query.to),
+    );
   }
 
   async query(role: string, text: string, from: number, to: number): Promise<number> {

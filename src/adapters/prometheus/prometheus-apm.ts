@@ -9,7 +9,8 @@ import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
 import { registerSecret } from '../../common/secrets';
 import { authorizationFrom, httpCall, HttpUnreachable } from '../http/http-call';
-import { fillPromql, intervalText, type QueryValues } from '../../domain/apm-query-template';
+import { fillPromql } from '../../domain/apm-query-template';
+import { twoQuerySample } from '../apm/two-query-sample';
 
 export interface PrometheusApmOptions {
   /** The source's name in config, for messages. */
@@ -71,22 +72,11 @@ export class PrometheusApm implements Apm {
     this.env = options.env ?? process.env;
   }
 
-  async measure(query: ApmQuery): Promise<MeasuredSample> {
-    const values: QueryValues = {
-      repository: query.repository ?? query.service,
-      environment: query.env,
-      version: query.version ?? '',
-      service: query.service,
-      interval: intervalText(query.to - query.from),
-    };
-    const [errors, requests] = await Promise.all([
-      this.instant('errors', fillPromql(this.options.errorQuery, values), query.to),
-      this.instant('requests', fillPromql(this.options.requestQuery, values), query.to),
-    ]);
-    const errorCount = this.options.errorsAs === 'ratio' ? errors * requests : errors;
-    // Counts: rate extrapolation gives fractions, people read whole requests.
-    const total = Math.round(requests);
-    return { at: query.to, requests: total, errors: Math.min(Math.round(errorCount), total) };
+  measure(query: ApmQuery): Promise<MeasuredSample> {
+    const templates = { errors: this.options.errorQuery, requests: this.options.requestQuery };
+    return twoQuerySample(query, this.options.errorsAs, (role, values) =>
+      this.instant(role, fillPromql(templates[role], values), query.to),
+    );
   }
 
   /** Runs one instant query at `at` (epoch ms); rejects with a message naming the query. */
