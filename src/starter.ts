@@ -235,7 +235,7 @@ export function startPullRequestRecheck(
   );
 }
 
-/** The hotfix pipeline of a push to `HOT-<n>`: `hotfix:<repository>:HOT-<n>:<sha>` (README "Hotfix flow"). */
+/** The hotfix pipeline of a push to `HOT-<n>`: `hotfix:<repository>:HOT-<n>:<sha>` (docs/pipelines-and-decisions.md "Hotfix flow"). */
 export function startHotfix(client: Client, input: HotfixInput, opts: StartOptions): Promise<StartResult> {
   const id = hotfixWorkflowId(input.repository, input.branch, input.commit);
   return startOnce(

@@ -1,5 +1,5 @@
 /**
- * The hotfix flow's activities (README "Hotfix flow"): record an emergency's incident, plan a
+ * The hotfix flow's activities (docs/pipelines-and-decisions.md "Hotfix flow"): record an emergency's incident, plan a
  * hotfix push (a patch only; the next free patch on the deployed line), tell the pipelines
  * whether a version is an open incident's hotfix, and close the incident once its hotfix is
  * healthy (the pull request back, the ticket closed and the wiki page updated with the timeline).

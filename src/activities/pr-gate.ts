@@ -1,5 +1,5 @@
 /**
- * The pull-request gate's activities (README "The pull-request gate (stage 0)"): gather the facts
+ * The pull-request gate's activities (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): gather the facts
  * through the GitHub adapter (or the local clone for a repository GitHub does not serve), apply the
  * PR policy, set the `release-flow/policy` status with a "Details" link to the calling workflow.
  * Posting a status is idempotent (the latest one per context wins), so a retry repeats nothing that

@@ -1,5 +1,5 @@
 /**
- * Pages about a production release whose health needs a person (README "The pipelines"): the
+ * Pages about a production release whose health needs a person (docs/pipelines-and-decisions.md "The pipelines"): the
  * development team is asked for a decision (and asked again), operations are escalated to, and
  * an emergency pages operations at once. Each page carries the exact commands that decide and
  * who may use them. The workflow derives `key` from its id, run and round, so a page is sent once.

@@ -1,5 +1,5 @@
 /**
- * Releases linked back on their tickets (README "Jira and Confluence"): when a release version
+ * Releases linked back on their tickets (docs/integrations.md "Jira and Confluence"): when a release version
  * is recorded good in an environment, each Jira ticket its commits are scoped to
  * (`feat(JIRA-1234): ...`, since the previous release tag) gets a remote link naming the
  * version and where it runs, leading to the run in the Temporal UI. One link per version and

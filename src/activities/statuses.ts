@@ -1,5 +1,5 @@
 /**
- * Commit statuses of the pipelines (README "The pipelines"): `release-flow/main`, `/staging` and
+ * Commit statuses of the pipelines (docs/pipelines-and-decisions.md "The pipelines"): `release-flow/main`, `/staging` and
  * `/production` on the commit each stage works on, "Details" leading to the calling workflow run in
  * the Temporal UI. A status informs people; it is never a reason to fail or stall a release. So the
  * activity retries a few times itself, logs what it could not post, and answers

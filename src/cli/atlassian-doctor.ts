@@ -1,5 +1,5 @@
 /**
- * `release-flow doctor`'s checks of Jira and Confluence (README "Jira and Confluence"): for
+ * `release-flow doctor`'s checks of Jira and Confluence (docs/integrations.md "Jira and Confluence"): for
  * every repository that configures them, the Jira project, issue type, permissions and done
  * transition, and the Confluence space and parent page, each existing and writable by the
  * account in the environment. Every check answers; none throws, so one broken setting does not

@@ -23,7 +23,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         },
         secrets: {
           ...describeSecrets(process.env),
-          // The variables the configured integrations read (README "Integrations").
+          // The variables the configured integrations read (docs/integrations.md "Integrations").
           ...Object.fromEntries(
             integrationSecretNames(loaded.config).map((name) => {
               const value = process.env[name];
@@ -32,7 +32,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
             }),
           ),
         },
-        // Which adapters each repository gets in this environment (README "GitHub").
+        // Which adapters each repository gets in this environment (docs/integrations.md "GitHub").
         servedBy: Object.fromEntries(
           loaded.config.repositories.map((repo) => {
             const { github, reason } = githubSelection(repo, process.env);

@@ -1,5 +1,5 @@
 /**
- * `release-flow doctor`'s checks of the configured integrations (README "Integrations"): every
+ * `release-flow doctor`'s checks of the configured integrations (docs/integrations.md "Integrations"): every
  * APM source answers each repository's queries, the OCI registry answers `/v2/` and oras is
  * installed, every alert channel has its settings; with `--send-test-alert`, one test message
  * per channel. Each check is one line; secrets never appear (masked).

@@ -1,6 +1,6 @@
 /**
  * The roles of release-flow, one process each, any number of each against one Temporal
- * cluster (README: Running in production):
+ * cluster (docs/running-in-production.md):
  *
  *   release-flow worker     workers only: pipelines, locks, their activities
  *   release-flow serve      HTTP server, webhook receiver, outbox (and what else is served): no worker

@@ -148,7 +148,7 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
       config,
       logger,
       // The demo's code is written by release-flow itself, and its deploy script lives in the state
-      // directory a sandbox hides: its steps run as the worker (README "Threat model").
+      // directory a sandbox hides: its steps run as the worker (docs/threat-model.md).
       ...(demo ? { webhookSecret: demo.secret, sandbox: noSandbox } : {}),
       ...(opts.deployment ? { deployment: opts.deployment } : {}),
     },

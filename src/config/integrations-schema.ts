@@ -1,5 +1,5 @@
 /**
- * The configuration of the real integrations (README "Integrations"): named APM sources, alert
+ * The configuration of the real integrations (docs/integrations.md "Integrations"): named APM sources, alert
  * channels routed per team, and an OCI registry, plus each repository's choice among them.
  * Nothing here is a secret: fields ending in `Env` name the environment variable that holds one.
  * A repository that names nothing keeps the local adapters.

@@ -1,5 +1,5 @@
 /**
- * `POST /slack/interactions`: the decision buttons of the Slack breach alert (README "Slack
+ * `POST /slack/interactions`: the decision buttons of the Slack breach alert (docs/board.md "Slack
  * buttons"). In this order: the signature is checked on the raw body (SLACK_SIGNING_SECRET,
  * 5-minute window, constant time) before anything is parsed; a request already seen is
  * acknowledged and ignored; the interaction is acknowledged at once (Slack waits 3 s); then the

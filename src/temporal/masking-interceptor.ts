@@ -1,5 +1,5 @@
 /**
- * The second line behind the sandbox (README "Threat model"): whatever an activity returns or
+ * The second line behind the sandbox (docs/threat-model.md): whatever an activity returns or
  * throws leaves the worker only with every secret value masked, with its base64 forms. Results
  * and failures become workflow history, status queries, commit statuses and alerts, so this is
  * the one place all of them pass.

@@ -1,7 +1,7 @@
 /**
  * The receiver under a burst: group commits of the outbox and the ledger, a start that does not
  * answer in time, and deliveries that go straight to the outbox while enough starts wait on
- * Temporal (README "Webhooks").
+ * Temporal (docs/webhooks.md).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The health watch's APM on Prometheus: two instant queries (`/api/v1/query`) at the end of each
- * sample interval, one for errors and one for requests, from PromQL templates (README
+ * sample interval, one for errors and one for requests, from PromQL templates (docs/integrations.md
  * "Integrations"). Anything but a finite number is a failed query that names the query and why:
  * an empty result (no series matched), `NaN` (0/0), an error answer, or a timeout. The verdicts
  * then count it as a query error, never as zero errors and never as a breach.

@@ -1,5 +1,5 @@
 /**
- * The release board's routes on the HTTP server (README "The release board"):
+ * The release board's routes on the HTTP server (docs/board.md):
  *
  *   GET  /board                 the page (server-rendered; its script refreshes it)
  *   GET  /board/fragment        the page's content, for the refresh (ETag, 304 when unchanged)

@@ -6,7 +6,7 @@
  * Order: each repository is a lane of its own, its starts one after the other in delivery
  * order; up to LANES repositories drain at once, so a burst of one repository does not hold up
  * another's push. A start that fails for any other reason (a bug, a refused request) waits with
- * its own backoff, and later starts of the same repository wait behind it (README "Webhooks").
+ * its own backoff, and later starts of the same repository wait behind it (docs/webhooks.md).
  */
 import type { Logger } from '../../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';

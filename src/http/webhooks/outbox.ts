@@ -6,7 +6,7 @@
  *
  * Under load the receiver queues through `enqueueDurably`: deliveries that arrive within a few
  * milliseconds share one commit, so a burst costs one disk flush per batch, not one per
- * delivery (group commit; README "Webhooks").
+ * delivery (group commit; docs/webhooks.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -25,7 +25,7 @@ export interface WebhookReceiverOptions {
   searchAttributes?: boolean;
   logger: Logger;
   bodyLimitBytes?: number;
-  /** What unverified bodies may hold at once (README "Webhooks": hostile load). */
+  /** What unverified bodies may hold at once (docs/webhooks.md: hostile load). */
   bodyBudget?: BodyBudget;
   /** Longest wait for one start before the delivery is queued instead (default 3 s). */
   startTimeoutMs?: number;
