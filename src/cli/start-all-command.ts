@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { noSandbox } from '../adapters/local/step-sandbox';
+import { chooseSandbox, noSandbox } from '../adapters/local/step-sandbox';
 import { hashToken, newToken } from '../http/board/token-hash';
 import { demoConfigPath, loadConfig, validateConfig } from '../config/load';
 import { writeFileAtomic } from '../adapters/local/durable-files';
@@ -105,6 +105,14 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
   const { config, demo } = await withDemo(loaded.config, loaded.file, logger);
+  // The demo's steps run by the same trust rules as anyone's where bubblewrap is installed; on a
+  // machine without it they run as the worker, since release-flow wrote the demo's code itself
+  // (docs/threat-model.md). A user's own repositories never fall back like this.
+  const demoSandbox = demo && chooseSandbox(config).refusal ? { sandbox: noSandbox } : {};
+  if (demo && 'sandbox' in demoSandbox)
+    logger.warn(
+      'bubblewrap is not installed: the demo runs its steps as the worker (apt-get install -y bubblewrap)',
+    );
   const showRunning = (app: RunningApp) => {
     const http = app.http!;
     const lines = [
@@ -147,9 +155,7 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
     {
       config,
       logger,
-      // The demo's code is written by release-flow itself, and its deploy script lives in the state
-      // directory a sandbox hides: its steps run as the worker (docs/threat-model.md).
-      ...(demo ? { webhookSecret: demo.secret, sandbox: noSandbox } : {}),
+      ...(demo ? { webhookSecret: demo.secret, ...demoSandbox } : {}),
       ...(opts.deployment ? { deployment: opts.deployment } : {}),
     },
     {

@@ -10,7 +10,7 @@ import type { Apm, ApmQuery } from '../../ports/apm';
 import { registerSecret } from '../../common/secrets';
 import { authorizationFrom, httpCall, HttpUnreachable } from '../http/http-call';
 import { fillPromql } from '../../domain/apm-query-template';
-import { twoQuerySample } from '../apm/two-query-sample';
+import { templateValues } from '../apm/template-values';
 
 export interface PrometheusApmOptions {
   /** The source's name in config, for messages. */
@@ -72,11 +72,16 @@ export class PrometheusApm implements Apm {
     this.env = options.env ?? process.env;
   }
 
-  measure(query: ApmQuery): Promise<MeasuredSample> {
-    const templates = { errors: this.options.errorQuery, requests: this.options.requestQuery };
-    return twoQuerySample(query, this.options.errorsAs, (role, values) =>
-      this.instant(role, fillPromql(templates[role], values), query.to),
-    );
+  async measure(query: ApmQuery): Promise<MeasuredSample> {
+    const values = templateValues(query);
+    const [errors, requests] = await Promise.all([
+      this.instant('errors', fillPromql(this.options.errorQuery, values), query.to),
+      this.instant('requests', fillPromql(this.options.requestQuery, values), query.to),
+    ]);
+    const errorCount = this.options.errorsAs === 'ratio' ? errors * requests : errors;
+    // Counts: rate extrapolation gives fractions, people read whole requests.
+    const total = Math.round(requests);
+    return { at: query.to, requests: total, errors: Math.min(Math.round(errorCount), total) };
   }
 
   /** Runs one instant query at `at` (epoch ms); rejects with a message naming the query. */
