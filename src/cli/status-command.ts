@@ -5,15 +5,13 @@
  *   release-flow status [--json] [--limit N]
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { environmentKey } from '../activities/deploy';
 import { environmentsOf } from '../composition/environment-reads';
 import type { Config } from '../config/schema';
 import type { Environments } from '../ports/environments';
-import {
-  anyPipelineStatusQuery as statusQuery,
-  type AnyPipelineStatus as PipelineStatus,
-} from '../workflows/pipeline-status';
+import { listRuns, readQuery, readStatus } from '../starter';
+import type { AnyPipelineStatus as PipelineStatus } from '../workflows/pipeline-status';
 import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock/messages';
 import { closedStatusCacheFile, openClosedStatusCache } from './closed-status-cache';
 import type { CliContext } from './context';
@@ -89,26 +87,16 @@ async function collectReleases(
   const byRelease = new Map<string, ReleaseEntry>();
   const environments = environmentsOf(config);
   const envCache = new Map<string, ReleaseEntry['environments']>();
-  const staging = await client.workflow
-    .getHandle(lockWorkflowId('staging'))
-    .query(lockStatusQuery)
-    .catch(() => undefined);
+  const staging = await readQuery(client, lockWorkflowId('staging'), lockStatusQuery).catch(() => undefined);
   // A release has at most one run per stage: this many runs always hold `limit` releases.
-  const listed: WorkflowExecutionInfo[] = [];
-  for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
-    listed.push(wf);
-    if (listed.length >= limit * TYPES.length) break;
-  }
+  const listed = await listRuns(client, query, limit * TYPES.length);
   const cache = await openClosedStatusCache<PipelineStatus>(closedStatusCacheFile(config.stateDir));
   // Each query may replay a closed run on a worker: ask them side by side, not one after another.
   const statuses = await mapConcurrently(listed, 8, async (wf) => {
     const closed = wf.status.name !== 'RUNNING';
     const known = closed ? cache.get(wf.runId) : undefined;
     if (known) return known;
-    const status = await client.workflow
-      .getHandle(wf.workflowId, wf.runId)
-      .query(statusQuery)
-      .catch(() => undefined);
+    const status = await readStatus(client, wf.workflowId, wf.runId).catch(() => undefined);
     if (closed && status) cache.set(wf.runId, status);
     return status;
   });

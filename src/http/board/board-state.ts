@@ -8,7 +8,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { environmentKey } from '../../activities/deploy';
-import { LocalEnvironments } from '../../adapters/local/local-environments';
+import { environmentsOf } from '../../composition/environment-reads';
+import type { Environments } from '../../ports/environments';
+import { listRuns, readQuery, readStatus } from '../../starter';
 import { attemptPattern } from '../../adapters/local/worktree-command-runner';
 import { workflowUrl } from '../../common/ui-links';
 import {
@@ -17,10 +19,7 @@ import {
   type LockStatus,
 } from '../../workflows/lock/messages';
 import { PipelineWorkflowTypes } from '../../workflows/shared/messages';
-import {
-  anyPipelineStatusQuery as statusQuery,
-  type AnyPipelineStatus as PipelineStatus,
-} from '../../workflows/pipeline-status';
+import type { AnyPipelineStatus as PipelineStatus } from '../../workflows/pipeline-status';
 import { HOTFIX_WORKFLOW_TYPE } from '../../workflows/hotfix/messages';
 import type { DecisionRecord } from '../../workflows/production/messages';
 import type { DecisionJournal, JournalEntry } from './decision-journal';
@@ -177,12 +176,7 @@ export class BoardState {
 
   private async list(client: Client): Promise<WorkflowExecutionInfo[]> {
     const query = `WorkflowType IN (${TYPES.map((t) => `'${t}'`).join(', ')})`;
-    const out: WorkflowExecutionInfo[] = [];
-    for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
-      out.push(wf);
-      if (out.length >= (this.opts.limit ?? 150)) break;
-    }
-    return out;
+    return await listRuns(client, query, this.opts.limit ?? 150);
   }
 
   private async stageOf(
@@ -193,10 +187,8 @@ export class BoardState {
     const open = info.status.name === 'RUNNING';
     let status = open ? undefined : this.closed.get(info.runId);
     if (!status) {
-      status = await client.workflow
-        .getHandle(info.workflowId, info.runId)
-        .query(statusQuery)
-        .then((s) => s as PipelineStatus & Record<string, unknown>)
+      status = await readStatus(client, info.workflowId, info.runId)
+        .then((s) => s as (PipelineStatus & Record<string, unknown>) | undefined)
         .catch(() => undefined);
       if (status && !open) {
         this.closed.set(info.runId, status);
@@ -230,11 +222,9 @@ export class BoardState {
 
   private async lock(client: Client): Promise<Pick<BoardSnapshot, 'lock' | 'lockError'>> {
     try {
-      const status = await client.workflow.getHandle(lockWorkflowId('staging')).query(lockStatusQuery);
-      return { lock: status as LockStatus & Record<string, unknown> };
+      const status = await readQuery(client, lockWorkflowId('staging'), lockStatusQuery);
+      return { lock: (status as (LockStatus & Record<string, unknown>) | undefined) ?? null };
     } catch (err) {
-      const name = (err as Error).name;
-      if (name === 'WorkflowNotFoundError') return { lock: null };
       return {
         lock: null,
         lockError: `the staging lock could not be read: ${(err as Error).message.split('\n')[0]}`,
@@ -244,7 +234,7 @@ export class BoardState {
 
   private async repositories(releases: BoardRelease[]): Promise<BoardRepository[]> {
     const names = [...new Set([...this.opts.repositories, ...releases.map((r) => r.repository)])];
-    const environments = new LocalEnvironments({ dir: path.join(this.opts.stateDir, 'environments') });
+    const environments = environmentsOf({ stateDir: this.opts.stateDir });
     const runs = await readdir(path.join(this.opts.stateDir, 'work', 'runs')).catch(() => [] as string[]);
     const out: BoardRepository[] = [];
     for (const name of names) {
@@ -256,7 +246,7 @@ export class BoardState {
   }
 
   private async environmentsOf(
-    environments: LocalEnvironments,
+    environments: Environments,
     repository: string,
     releases: BoardRelease[],
   ): Promise<BoardRepository['environments']> {

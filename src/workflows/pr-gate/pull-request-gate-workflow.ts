@@ -69,7 +69,8 @@ export async function pullRequestGateWorkflow(input: PullRequestGateInput): Prom
   );
   state.result = result;
   state.state = result.verdict.ok ? PullRequestGateStates.passed : PullRequestGateStates.failed;
-  // Issue 7 "PR build". Gates recorded before it have no marker here and replay as they ran.
+  // The PR build runs when the policy check plans one (`result.build`). Behind a patch: gates
+  // recorded before the build existed have no marker here and replay as they ran.
   if (result.build && patched('pr-build')) await buildPullRequest(input, result, result.build);
   return result;
 }

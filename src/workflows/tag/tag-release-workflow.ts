@@ -29,7 +29,7 @@ import type { LockRevocation } from '../lock/messages';
 import { quickCalls } from '../shared/activity-options';
 import { commitStatusReporter, type CommitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
-import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { failPipeline, markPreempted } from '../shared/outcomes';
 import { runStep } from '../shared/steps';
 import {
   promoteSignal,
@@ -187,12 +187,9 @@ async function tagRelease(
   try {
     await lock.run(() => stage(input, status, by, lock));
   } catch (err) {
-    const preempted = preemptedBy(err);
+    const preempted = markPreempted({ status, statuses, label: tag, taken: 'staging' }, err);
     if (preempted) {
       const { revocation } = preempted;
-      status.state = PipelineStates.preempted;
-      status.preemptedBy = revocation?.by ?? 'unknown';
-      statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
       await lock.release(); // sends nothing after a revocation; clears the helper's renewals
       if (!patched(PREEMPTED_FAILURE_PATCH)) {
         return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
