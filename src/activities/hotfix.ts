@@ -69,6 +69,67 @@ function refOf(record: IncidentRecord): HotfixRef {
 
 export function createHotfixActivities(ports: HotfixPorts) {
   return {
+    /**
+     * Numbers and records an emergency's incident before any ticket exists (README "Hotfix
+     * flow": the emergency never waits on the ticket system); a retry returns the same record.
+     */
+    async reserveIncident(input: {
+      key: string;
+      repository: string;
+      brokenVersion: string;
+      decision: { name: string; by: string; at: string; reason?: string };
+    }): Promise<HotfixRef> {
+      const record = await settled(() =>
+        ports.incidents.reserve(input.key, {
+          repository: input.repository,
+          brokenVersion: input.brokenVersion,
+          decision: input.decision,
+          openedAt: input.decision.at,
+        }),
+      );
+      return refOf(record);
+    },
+
+    /** The ticket or page of an incident exists now: its record links it. */
+    async linkIncidentDocuments(input: {
+      repository: string;
+      id: string;
+      ticketUrl?: string;
+      wikiUrl?: string;
+    }): Promise<HotfixRef> {
+      const record = await settled(() =>
+        ports.incidents.update(input.repository, input.id, (r) => ({
+          ...r,
+          ...(input.ticketUrl ? { ticketUrl: input.ticketUrl } : {}),
+          ...(input.wikiUrl ? { wikiUrl: input.wikiUrl } : {}),
+        })),
+      );
+      return refOf(record);
+    },
+
+    /**
+     * One step of an incident told on its ticket (declared, tagged, staged, in production, the
+     * pull request, closed), once per key. Best effort: a tracker that is away or a ticket not
+     * opened yet answers `added: false` with the reason, and the pipeline goes on.
+     */
+    async commentOnIncident(input: {
+      repository: string;
+      id: string;
+      key: string;
+      markdown: string;
+    }): Promise<{ added: boolean; note?: string }> {
+      const repo = configured(ports, input.repository);
+      try {
+        return await (await ports.tickets(repo)).comment({
+          id: input.id,
+          key: input.key,
+          markdown: input.markdown,
+        });
+      } catch (err) {
+        return { added: false, note: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+      }
+    },
+
     /** Records an emergency's incident (open); a retry returns the first record. */
     async recordIncident(input: {
       id: string;
