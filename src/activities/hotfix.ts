@@ -18,6 +18,7 @@ import type { Tickets } from '../ports/tickets';
 import type { Wiki } from '../ports/wiki';
 import type { PullRequestPorts } from './pr-gate';
 import { configured, settled } from './incidents';
+import { FailureTypes, isDefinitiveFailure } from '../domain/failures';
 
 export interface HotfixPorts {
   incidents: Incidents;
@@ -55,6 +56,21 @@ export interface CloseIncidentResult {
 }
 
 const MAX_CANDIDATES = 100;
+
+/**
+ * The ticket's part of closing an incident. A ticket that was never filed (the tracker refused
+ * it for good during the emergency) does not keep the incident open: the close says so instead.
+ */
+async function ticketStory(work: () => Promise<{ closed: boolean }>): Promise<{ closed: boolean }> {
+  try {
+    return await work();
+  } catch (err) {
+    const cause =
+      err instanceof ApplicationFailure ? err.type : isDefinitiveFailure(err) ? err.type : undefined;
+    if (cause === FailureTypes.documentNotFound) return { closed: false };
+    throw err;
+  }
+}
 
 function refOf(record: IncidentRecord): HotfixRef {
   return {
@@ -120,7 +136,9 @@ export function createHotfixActivities(ports: HotfixPorts) {
     }): Promise<{ added: boolean; note?: string }> {
       const repo = configured(ports, input.repository);
       try {
-        return await (await ports.tickets(repo)).comment({
+        return await (
+          await ports.tickets(repo)
+        ).comment({
           id: input.id,
           key: input.key,
           markdown: input.markdown,
@@ -152,6 +170,12 @@ export function createHotfixActivities(ports: HotfixPorts) {
         }),
       );
       return refOf(record);
+    },
+
+    /** The incident `id` of `repository` in any state, or null when there is none. */
+    async incidentOfBranch(input: { repository: string; id: string }): Promise<HotfixRef | null> {
+      const found = await ports.incidents.get(input.repository, input.id);
+      return found ? refOf(found) : null;
     },
 
     /** The open (or releasing) incident whose hotfix `version` is, or null. */
@@ -302,9 +326,30 @@ export function createHotfixActivities(ports: HotfixPorts) {
         `- Staging lock: back to normal mode`,
         `- Workflow: \`${input.workflowId}\``,
       ].join('\n');
-      const ticket = await settled(async () =>
-        (await ports.tickets(repo)).close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
-      );
+      const ticket = await ticketStory(async () => {
+        const tickets = await settled(() => ports.tickets(repo));
+        // The story on the ticket, a step a comment (each once by its key), then the final update.
+        await settled(() =>
+          tickets.comment({
+            id: input.id,
+            key: `${input.id}/healthy/${input.version}`,
+            markdown: `Hotfix **${input.version}** healthy in production at ${input.healthyAt}; staging no longer hotfix-only for ${input.id}.`,
+          }),
+        );
+        await settled(() =>
+          tickets.comment({
+            id: input.id,
+            key: `${input.id}/pull-request`,
+            markdown: pullRequest
+              ? `Pull request back into ${base}: [#${pullRequest.number}](${pullRequest.url})`
+              : `No pull request back into ${base}: ${pullRequestNote}`,
+          }),
+        );
+        const ticket = await settled(() =>
+          tickets.close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
+        );
+        return ticket;
+      });
       const wiki = await settled(async () =>
         (await ports.wiki(repo)).append({ id: input.id, key: `${input.id}/timeline`, markdown: timeline }),
       );

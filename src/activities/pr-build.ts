@@ -173,11 +173,12 @@ export function createPrBuildActivities(ports: PrBuildPorts) {
       try {
         const result = await ports.runner.run({
           repository: input.repository,
-          commit: input.head,
+          // A hotfix branch builds its merge result with the base (README "Hotfix flow").
+          commit: input.buildCommit ?? input.head,
           purpose: CommandPurposes.build,
           scope: PR_BUILD_SCOPE,
           steps: planned.map((p) => p.step),
-          fetch: [`refs/pull/${input.number}/head`],
+          fetch: input.buildCommit ? (input.mergeFetch ?? []) : [`refs/pull/${input.number}/head`],
           timeoutMs: parseDuration(repo.timeouts.build) + parseDuration(repo.timeouts.unitTests),
           ...(collect.length ? { collect } : {}),
           signal: context.cancellationSignal,

@@ -169,6 +169,7 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       args: [{ repository: hotRepo, branch: 'HOT-1', commit: COMMIT }],
     });
     const outcome = await handle.result();
+    assert.ok(outcome.state === 'released');
     assert.equal(outcome.version, 'v1.2.1');
     assert.equal(outcome.tagWorkflowId, pipelineWorkflowId('tag', hotRepo, 'v1.2.1'));
     assert.deepEqual(
