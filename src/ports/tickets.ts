@@ -1,7 +1,8 @@
 /**
- * The issue tracker: `HOT-<n>` tickets for emergencies (README "Jira and Confluence"). The tracker
- * numbers a ticket opened without an id; an emergency's ticket comes with the id release-flow's
- * incident record gave it, which the wiki page and hotfix branch share. Opening is idempotent by `key`
+ * The issue tracker: `HOT-<n>` tickets for emergencies (docs/integrations.md "Jira and
+ * Confluence"). The tracker numbers a ticket opened without an id; an emergency's ticket comes
+ * with the id release-flow's incident record gave it, which the wiki page and hotfix branch
+ * share. Opening is idempotent by `key`
  * (derive it from repository + version + decision): a retry finds the ticket it opened before.
  */
 import type { IncidentKind } from '../domain/incident-ids';
