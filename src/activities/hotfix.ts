@@ -89,7 +89,7 @@ function refOf(record: IncidentRecord): HotfixRef {
 export function createHotfixActivities(ports: HotfixPorts) {
   return {
     /**
-     * Numbers and records an emergency's incident before any ticket exists (README "Hotfix
+     * Numbers and records an emergency's incident before any ticket exists (docs/pipelines-and-decisions.md "Hotfix
      * flow": the emergency never waits on the ticket system); a retry returns the same record.
      */
     async reserveIncident(input: {

@@ -173,7 +173,7 @@ export function createPrBuildActivities(ports: PrBuildPorts) {
       try {
         const result = await ports.runner.run({
           repository: input.repository,
-          // A hotfix branch builds its merge result with the base (README "Hotfix flow").
+          // A hotfix branch builds its merge result with the base (docs/pipelines-and-decisions.md "Hotfix flow").
           commit: input.buildCommit ?? input.head,
           purpose: CommandPurposes.build,
           scope: PR_BUILD_SCOPE,

@@ -384,7 +384,7 @@ export function withdraw(
  * Hotfix-only mode on or off (seed: "disable lock acquisition by any process not part of a
  * hotfix"). A change that names its incident counts it: hotfix-only joins the incident to the
  * holds, normal ends that incident's hold and returns the lock to normal only when no other
- * incident holds it (README "Hotfix flow": staging stays hotfix-only while any incident is
+ * incident holds it (docs/pipelines-and-decisions.md "Hotfix flow": staging stays hotfix-only while any incident is
  * open). A change naming no incident is an operator's command and applies as it says; normal
  * then ends every hold.
  */

@@ -195,7 +195,7 @@ export async function declareEmergency(
 }
 
 /**
- * The emergency in the order that never stalls (README "Hotfix flow"): the incident numbered and
+ * The emergency in the order that never stalls (docs/pipelines-and-decisions.md "Hotfix flow"): the incident numbered and
  * recorded here, the branch and hotfix-only mode at once, staging released, then the ticket and
  * the page, each retried until its system answers while the status shows it pending.
  */
@@ -308,22 +308,19 @@ async function fileDocuments(
   await condition(() => ticket.state !== 'pending' || ticket.lastError !== undefined);
   const publishing = runStep(status, `wiki page ${id}`, async () => {
     const ref = await followUp(wiki, () =>
-      documentAttempts.publishRetrospective.executeWithOptions(
-        { summary: `publish the ${id} wiki page` },
-        [
-          {
-            key: `${keyPrefix}/emergency/wiki`,
-            page: { id },
-            retrospective: retrospective(
-              run,
-              IncidentKinds.hotfix,
-              decision,
-              trouble,
-              ticket.url ? [{ title: `ticket ${id}`, url: ticket.url }] : [],
-            ),
-          },
-        ],
-      ),
+      documentAttempts.publishRetrospective.executeWithOptions({ summary: `publish the ${id} wiki page` }, [
+        {
+          key: `${keyPrefix}/emergency/wiki`,
+          page: { id },
+          retrospective: retrospective(
+            run,
+            IncidentKinds.hotfix,
+            decision,
+            trouble,
+            ticket.url ? [{ title: `ticket ${id}`, url: ticket.url }] : [],
+          ),
+        },
+      ]),
     );
     if (ref) {
       hotfix.wikiUrl = ref.url;

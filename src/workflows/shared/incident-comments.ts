@@ -1,5 +1,5 @@
 /**
- * The incident's story on its ticket (README "Hotfix flow"): each step of a hotfix (tagged,
+ * The incident's story on its ticket (docs/pipelines-and-decisions.md "Hotfix flow"): each step of a hotfix (tagged,
  * staged, in production) is a comment on the `HOT-<n>` ticket, once per step and version.
  * Best effort: a tracker that is away, or a ticket not filed yet, never holds a pipeline.
  */
