@@ -379,11 +379,15 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
     assert.equal(await lockMode(), 'normal');
   });
   it("two incidents on two repositories: E's healthy hotfix leaves staging hotfix-only for F's open incident", async () => {
-    const declare = async (r: Repo) => {
+    // Both reach production (staging is normal yet) and break there; then both are declared.
+    const broken = async (r: Repo) => {
       assert.equal(await mainCommit(r), 'v1.0.0');
       await apm.setErrorRate({ service: r.name, env: 'production' }, 0.5);
       const production = await release(r, 'v1.0.0');
       await breach(r, production);
+      return production;
+    };
+    const declare = async (r: Repo, production: string) => {
       const decided = await run([
         'decide',
         r.name,
@@ -399,6 +403,8 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
       assert.equal(ended.state, 'hotfix-pending');
       return ended.hotfix.id;
     };
+    const productionE = await broken(E);
+    const productionF = await broken(F);
     const lock = async () => {
       const listed = await run(['lock', 'status', 'staging', '--json']);
       assert.equal(listed.code, 0, listed.err);
@@ -407,8 +413,8 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
         incidents: { id: string; repository: string }[];
       };
     };
-    const first = await declare(E);
-    const second = await declare(F);
+    const first = await declare(E, productionE);
+    const second = await declare(F, productionF);
     assert.notEqual(first, second, 'each emergency gets its own number');
     assert.deepEqual(
       (await lock()).incidents.map((h) => [h.id, h.repository]),
