@@ -176,6 +176,8 @@ export function createPrBuildActivities(ports: PrBuildPorts) {
           // A hotfix branch builds its merge result with the base (docs/pipelines-and-decisions.md "Hotfix flow").
           commit: input.buildCommit ?? input.head,
           purpose: CommandPurposes.build,
+          // A branch's code nobody has reviewed: the strict sandbox, no network.
+          trust: 'pull-request',
           scope: PR_BUILD_SCOPE,
           steps: planned.map((p) => p.step),
           fetch: input.buildCommit ? (input.mergeFetch ?? []) : [`refs/pull/${input.number}/head`],
