@@ -38,6 +38,7 @@ function unusedStatus(resource: string): LockStatus {
     holder: null,
     queue: [],
     mode: { mode: 'normal', by: 'release-flow', reason: 'never used', since: '' },
+    incidents: [],
     grants: 0,
     lastToken: 0,
     revocations: 0,
@@ -51,6 +52,12 @@ export function renderLockStatus(s: LockStatus): string {
   lines.push(
     `mode: ${s.mode.mode}${s.mode.mode === 'hotfixOnly' ? ` (by ${s.mode.by}: ${s.mode.reason}, since ${s.mode.since})` : ''}`,
   );
+  const holds = s.incidents ?? [];
+  if (holds.length > 0) {
+    lines.push(
+      `held hotfix-only by: ${holds.map((h) => `${h.id} (${h.repository}, since ${h.since})`).join(', ')}`,
+    );
+  }
   const h = s.holder;
   lines.push(
     h

@@ -21,6 +21,8 @@ import {
 import { PipelineWorkflowTypes } from '../../workflows/shared/messages';
 import type { AnyPipelineStatus as PipelineStatus } from '../../workflows/pipeline-status';
 import { HOTFIX_WORKFLOW_TYPE } from '../../workflows/hotfix/messages';
+import { LocalIncidents } from '../../adapters/local/local-incidents';
+import type { IncidentRecord } from '../../ports/incidents';
 import type { DecisionRecord } from '../../workflows/production/messages';
 import type { DecisionJournal, JournalEntry } from './decision-journal';
 
@@ -81,6 +83,12 @@ export interface BoardIncident {
   wikiUrl?: string;
   branch?: string;
   hotfix?: string;
+  /** The hotfix versions given out so far (the incident record), oldest first. */
+  hotfixVersions?: string[];
+  /** The pull request from the hotfix branch back into the default branch, once opened. */
+  pullRequest?: { number: number; url: string };
+  /** The ticket and page while they are not filed yet: `pending` (or `failed`) with the last error. */
+  documents?: { what: 'ticket' | 'page'; state: string; attempts: number; lastError?: string }[];
   decision?: DecisionRecord;
 }
 
@@ -169,9 +177,18 @@ export class BoardState {
       at,
       repositories,
       ...lock,
-      incidents: incidentsOf(releases),
+      incidents: withRecords(incidentsOf(releases), await this.incidentRecords()),
       decisions: decisionsOf(releases, journal),
     };
+  }
+
+  /** The incident records of this machine's state directory; none when they cannot be read. */
+  private async incidentRecords(): Promise<IncidentRecord[]> {
+    try {
+      return await new LocalIncidents(this.opts.stateDir).list();
+    } catch {
+      return [];
+    }
   }
 
   private async list(client: Client): Promise<WorkflowExecutionInfo[]> {
@@ -383,10 +400,47 @@ function incidentsOf(releases: BoardRelease[]): BoardIncident[] {
       ...optional('wikiUrl', text(incident?.wikiUrl) ?? text(hotfix?.wikiUrl) ?? text(retro?.url)),
       ...optional('branch', text(incident?.branch) ?? text(hotfix?.branch)),
       ...optional('hotfix', [hotfixRef, hotfixState].filter(Boolean).join(' ') || undefined),
+      ...(documentsOf(hotfix) ? { documents: documentsOf(hotfix)! } : {}),
       ...(status.decisions?.length ? { decision: status.decisions[status.decisions.length - 1]! } : {}),
     });
   }
   return out;
+}
+
+/** Hotfix versions and the pull request back come from the incident's record. */
+function withRecords(incidents: BoardIncident[], records: IncidentRecord[]): BoardIncident[] {
+  return incidents.map((i) => {
+    const r = records.find((x) => x.id === i.id && x.repository === i.repository);
+    if (!r) return i;
+    return {
+      ...i,
+      ...(r.hotfixVersions.length ? { hotfixVersions: [...r.hotfixVersions] } : {}),
+      ...(r.pullRequest ? { pullRequest: r.pullRequest } : {}),
+      ...(!i.ticketUrl && r.ticketUrl ? { ticketUrl: r.ticketUrl } : {}),
+      ...(!i.wikiUrl && r.wikiUrl ? { wikiUrl: r.wikiUrl } : {}),
+    };
+  });
+}
+
+function documentsOf(
+  hotfix: Record<string, unknown> | undefined,
+): NonNullable<BoardIncident['documents']> | undefined {
+  const out: NonNullable<BoardIncident['documents']> = [];
+  for (const [what, key] of [
+    ['ticket', 'ticket'],
+    ['page', 'wiki'],
+  ] as const) {
+    const p = hotfix?.[key] as Record<string, unknown> | undefined;
+    const state = text(p?.state);
+    if (!p || !state || state === 'done') continue;
+    out.push({
+      what,
+      state,
+      attempts: typeof p.attempts === 'number' ? p.attempts : 0,
+      ...(text(p.lastError) ? { lastError: text(p.lastError)! } : {}),
+    });
+  }
+  return out.length ? out : undefined;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

@@ -30,6 +30,7 @@ import { quickCalls } from '../shared/activity-options';
 import { commitStatusReporter, type CommitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
 import { failPipeline, markPreempted } from '../shared/outcomes';
+import { commentOnIncident } from '../shared/incident-comments';
 import { runStep } from '../shared/steps';
 import {
   promoteSignal,
@@ -225,6 +226,14 @@ async function tagRelease(
     return await halt(status, statuses, err);
   }
   await lock.release();
+  if (hotfix) {
+    await commentOnIncident({
+      repository,
+      id: hotfix.id,
+      step: `staged/${tag}`,
+      markdown: `Hotfix **${tag}** deployed to staging and passed its integration tests; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}.`,
+    });
+  }
   statuses.post(
     'success',
     `${tag} passed staging; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}`,
