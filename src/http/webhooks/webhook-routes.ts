@@ -18,7 +18,8 @@ import { sendJson, type Route } from '../server';
 import type { Logger } from '../../common/logging';
 import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
 import type { Outbox } from './outbox';
-import { isTemporalServerFailure, isTemporalUnavailable, type PipelineStarter } from './bounded-starts';
+import { isTemporalServerFailure, isTemporalUnavailable } from '../../starter';
+import type { PipelineStarter } from './bounded-starts';
 import {
   BodyBudget,
   BodyBudgetExceeded,

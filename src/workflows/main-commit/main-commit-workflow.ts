@@ -37,7 +37,7 @@ import {
   type PipelineStatus,
 } from '../shared/messages';
 import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from '../shared/search-attributes';
-import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { failPipeline, markPreempted } from '../shared/outcomes';
 import { runStep } from '../shared/steps';
 import type { MainCommitInput, MainCommitOutcome } from './messages';
 
@@ -103,15 +103,7 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
     );
     return outcome;
   } catch (err) {
-    const preempted = preemptedBy(err);
-    if (preempted) {
-      const { revocation } = preempted;
-      status.state = PipelineStates.preempted;
-      status.preemptedBy = revocation?.by ?? 'unknown';
-      statuses.post(
-        'error',
-        `stopped at ${status.step}: the repository lock was taken by ${status.preemptedBy}`,
-      );
+    if (markPreempted({ status, statuses, taken: 'the repository lock' }, err)) {
       return { state: 'preempted', tag: null, bump: null, lastTag: null, preemptedBy: status.preemptedBy };
     }
     return await failPipeline(
