@@ -1,6 +1,6 @@
 # release-flow, run against an existing Temporal (TEMPORAL_ADDRESS), as docker-compose.yml does.
 # One image for every role: the command picks it (worker, serve; start-all needs the Temporal CLI).
-# oras: the OCI registry adapter's client (README "Integrations").
+# oras: the OCI registry adapter's client (docs/integrations.md "Integrations").
 FROM golang:1.26-bookworm AS oras
 RUN GOBIN=/out go install oras.land/oras/cmd/oras@v1.3.6
 
@@ -16,7 +16,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 # tini is the init process: it reaps the children that build, test and deploy steps leave behind
 # and forwards SIGTERM, so node is not pid 1 and stale-lock checks never see a recycled pid.
-# bubblewrap: the sandbox build, test and deploy steps run in (README "Threat model").
+# bubblewrap: the sandbox build, test and deploy steps run in (docs/threat-model.md).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git ca-certificates tini bubblewrap \
   && rm -rf /var/lib/apt/lists/*

@@ -1,6 +1,6 @@
 /**
  * `next-version` on a repository with 50,000 commits since the last release tag, beside
- * @semantic-release/commit-analyzer on the same messages (README "Benchmarks";
+ * @semantic-release/commit-analyzer on the same messages (docs/testing.md "Benchmarks";
  * goal: under 2 s, no slower than the analyzer). Ours is timed end to end, git included; the
  * analyzer gets the messages already read, which favours it.
  *

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pipeline` (README "Benchmarks"): with activities that do no work, on one dev
+ * `npm run bench:pipeline` (docs/testing.md "Benchmarks"): with activities that do no work, on one dev
  * server and one worker (its own process, a prebuilt bundle):
  *
  * - Overhead: the wall time of a full release (start main-commit, start tag with its tag, await

@@ -4,7 +4,7 @@
  * keep-alive agent, each answer timed.
  */
 import http from 'node:http';
-import { signBody } from '../src/webhooks/signature';
+import { signBody } from '../src/http/webhooks/signature';
 
 export const SECRET = 'bench-webhook-secret';
 

@@ -25,7 +25,7 @@ import { parseDuration } from '../src/common/duration';
 import { validateConfig } from '../src/config/load';
 import { startHttpServer } from '../src/http/server';
 import { createLogger } from '../src/common/logging';
-import { openWebhookReceiver } from '../src/webhooks/webhook-receiver';
+import { openWebhookReceiver } from '../src/http/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
 import { percentile } from './figures';
 import { SECRET } from './webhook-load';

@@ -37,6 +37,6 @@ const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const setup = path.join(root, 'src', 'temporal', 'setup-cli.ts');
 if (purpose === 'test') {
   run(tsx, [setup, '--quiet']);
-  // Prometheus, the OCI registry, Chromium, bubblewrap and oras (README "Tests").
+  // Prometheus, the OCI registry, Chromium, bubblewrap and oras (docs/testing.md "Tests").
   run('bash', [path.join(root, 'scripts', 'provision-test-tools.sh')]);
 } else if (!process.env.TEMPORAL_ADDRESS) run(tsx, [setup, '--only', 'cli', '--quiet']);

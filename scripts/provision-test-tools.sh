@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real servers and tools the test suite runs against, beside the Temporal executables:
-# Prometheus and an OCI registry (README "Integrations"), Chromium for the board's browser tests,
-# bubblewrap for the step sandbox (README "Threat model"), and oras, the OCI registry client.
+# Prometheus and an OCI registry (docs/integrations.md "Integrations"), Chromium for the board's browser tests,
+# bubblewrap for the step sandbox (docs/threat-model.md), and oras, the OCI registry client.
 # Installs what is missing from Debian's packages (as root) and the Go module proxy; says what
 # to install otherwise. Run by `npm test` (scripts/ensure-setup.js) and `.ci/run`.
 set -euo pipefail

@@ -3,13 +3,13 @@
  * dev server unless TEMPORAL_ADDRESS, `start-all` only), the worker (`worker`, `start-all`), and
  * the HTTP server with the receiver and its outbox (`serve`, `start-all`). The HTTP server comes
  * up before Temporal answers and keeps queueing deliveries while Temporal is away; the worker
- * connects when Temporal appears. Tests start and stop it in-process; src/main.ts and the role
- * commands wrap it with signals and terminal output.
+ * connects when Temporal appears. Tests start and stop it in-process; the role commands
+ * (cli/role-commands.ts, cli/start-all-command.ts) wrap it with signals and terminal output.
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { openWebhookReceiver } from './webhooks/webhook-receiver';
-import { BodyBudget } from './webhooks/raw-body';
+import { openWebhookReceiver } from './http/webhooks/webhook-receiver';
+import { BodyBudget } from './http/webhooks/raw-body';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from './config/schema';
 import type { StepSandbox } from './adapters/local/step-sandbox';

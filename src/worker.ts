@@ -153,15 +153,15 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
           },
         }
       : {}),
-    // Nothing an activity returns or throws leaves with a secret in it (README "Threat model").
-    // GitHub refusing the token is definitive at once (README "GitHub"); the masking runs outermost.
+    // Nothing an activity returns or throws leaves with a secret in it (docs/threat-model.md).
+    // GitHub refusing the token is definitive at once (docs/integrations.md "GitHub"); the masking runs outermost.
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '10 seconds',
     // Heartbeats carry cancellation: a preempted pipeline's tests must stop within seconds, not
     // 80% of a one-minute heartbeat timeout.
     maxHeartbeatThrottleInterval: '5 seconds',
     shutdownForceTime: '30 seconds',
-    // Journals running attempts so the next worker fails a crashed one's at once (README "Crash safety").
+    // Journals running attempts so the next worker fails a crashed one's at once (docs/pipelines-and-decisions.md "Crash safety").
     interceptors: {
       activity: [
         maskingInterceptor(opts.env ?? process.env),

@@ -22,7 +22,7 @@ import {
 
 /**
  * The pipelines' fixtures carry the newest patch in their name (`-statuses`: the commit statuses
- * every stage posts, README "The pipelines"); the ones without it were recorded before that patch.
+ * every stage posts, docs/pipelines-and-decisions.md "The pipelines"); the ones without it were recorded before that patch.
  */
 const PIPELINE = (name: string) => `pipeline-${name}-statuses`;
 

@@ -4,7 +4,7 @@
  */
 import { activityInfo } from '@temporalio/activity';
 import type { Alert, AlertReceipt, Alerts } from '../ports/alerts';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import { definitive } from './definitive';
 
 export interface AlertPorts {

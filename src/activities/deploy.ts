@@ -136,7 +136,7 @@ export function createDeployActivities(ports: DeployPorts) {
             signal,
           });
           // Recorded here, not in the workflow: the doors refuse this version's tag from now on,
-          // even after its runs have left Temporal (README "Released means released").
+          // even after its runs have left Temporal (docs/pipelines-and-decisions.md "Released means released").
           if (input.env === 'production') {
             ports.releases?.recordProduction({
               repository: input.repository,

@@ -1,5 +1,5 @@
 /**
- * The records an emergency or a rollback leaves (README "Jira and Confluence"): the `HOT-<n>`
+ * The records an emergency or a rollback leaves (docs/integrations.md "Jira and Confluence"): the `HOT-<n>`
  * ticket, the `HOT-<n>` / `ROLLBACK-<n>` retrospective page, and the `HOT-<n>` branch off the
  * deployed tag. Each is idempotent by the key the workflow derives from its own id and run, so a
  * retried or replayed activity finds what it made before instead of opening a second ticket.
@@ -18,7 +18,7 @@ import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { DocumentRef, Tickets } from '../ports/tickets';
 import type { PageId, Wiki } from '../ports/wiki';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import { definitive } from './definitive';
 import { FailureTypes } from '../domain/failures';
 

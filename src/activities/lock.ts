@@ -29,7 +29,7 @@ export interface LockPorts {
   /**
    * Set when workers poll as a deployment version: lock workflows live for as long as the
    * resource exists, so unlike pipelines they follow the current version instead of keeping an
-   * old worker alive (README: Running in production, upgrades).
+   * old worker alive (docs/running-in-production.md "Upgrading release-flow while releases run").
    */
   lockVersioningOverride?: 'AUTO_UPGRADE';
 }

@@ -1,5 +1,5 @@
 /**
- * Which commands a pull request's build runs (README "The pull-request gate (stage 0)"): the
+ * Which commands a pull request's build runs (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): the
  * repository's build commands, then its unit-test commands, in one checkout. Read by the policy
  * check, which plans the build, and by the build itself.
  */

@@ -1,5 +1,5 @@
 /**
- * The pull-request build (README "The pull-request gate (stage 0)"): the head of a pull request
+ * The pull-request build (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): the head of a pull request
  * built and unit-tested in one clean checkout by the CommandRunner, reported as the
  * `release-flow/build` commit status through the same ports as the policy. A failing step is an
  * outcome returned to the gate, not a thrown failure: the gate completes and the status names the
@@ -18,7 +18,7 @@ import {
   type CommitStatuses,
 } from '../ports/commit-statuses';
 import { FailureTypes, isDefinitiveFailure } from '../domain/failures';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import {
   PullRequestBuildPhases,
   PullRequestBuildStates,

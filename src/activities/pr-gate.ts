@@ -1,5 +1,5 @@
 /**
- * The pull-request gate's activities (README "The pull-request gate (stage 0)"): gather the facts
+ * The pull-request gate's activities (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): gather the facts
  * through the GitHub adapter (or the local clone for a repository GitHub does not serve), apply the
  * PR policy, set the `release-flow/policy` status with a "Details" link to the calling workflow.
  * Posting a status is idempotent (the latest one per context wins), so a retry repeats nothing that
@@ -14,9 +14,9 @@ import { isUserError } from '../common/errors';
 import type { CommitStatuses } from '../ports/commit-statuses';
 import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
 import type { TicketTracker } from '../ports/ticket-tracker';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { pullRequestBuildPlan } from './pr-build-plan';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import type {
   PullRequestGateInput,
   PullRequestGateVerdict,

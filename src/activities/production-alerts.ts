@@ -1,5 +1,5 @@
 /**
- * Pages about a production release whose health needs a person (README "The pipelines"): the
+ * Pages about a production release whose health needs a person (docs/pipelines-and-decisions.md "The pipelines"): the
  * development team is asked for a decision (and asked again), operations are escalated to, and
  * an emergency pages operations at once. Each page carries the exact commands that decide and
  * who may use them. The workflow derives `key` from its id, run and round, so a page is sent once.
@@ -7,7 +7,7 @@
 import { activityInfo } from '@temporalio/activity';
 import { decisionCommands, type AlertCommand, type AlertReceipt, type AlertSeverity } from '../ports/alerts';
 import type { AlertDelivery, Alerts } from '../ports/alerts';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import { definitive } from './definitive';
 
 export interface ProductionAlertPorts {
@@ -44,9 +44,13 @@ export interface ReleasePage {
   deciders: { emergency: string; rollback: string; failForward: string };
 }
 
-function minutes(ms: number): string {
+/** How long a decision has been awaited, in the unit a person reads: `45 seconds`, `1 minute`, `3 hours`. */
+export function waitedText(ms: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return plural(s, 'second');
   const m = Math.round(ms / 60_000);
-  return m >= 120 ? `${Math.round(m / 60)} hours` : `${m} minutes`;
+  return m >= 120 ? plural(Math.round(m / 60), 'hour') : plural(m, 'minute');
 }
 
 function title(page: ReleasePage): string {
@@ -59,7 +63,7 @@ function title(page: ReleasePage): string {
     case ReleasePageKinds.emergency:
       return `SEV-1 ${subject}: emergency declared by ${page.decision?.by ?? 'unknown'}`;
     case ReleasePageKinds.escalation:
-      return `ESCALATED ${subject}: ${health}, no decision after ${minutes(page.waitedMs ?? 0)}`;
+      return `ESCALATED ${subject}: ${health}, no decision after ${waitedText(page.waitedMs ?? 0)}`;
     default:
       return (page.round ?? 1) > 1
         ? `STILL WAITING ${subject}: ${health}, decide now (reminder ${(page.round ?? 1) - 1})`

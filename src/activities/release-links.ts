@@ -1,5 +1,5 @@
 /**
- * Releases linked back on their tickets (README "Jira and Confluence"): when a release version
+ * Releases linked back on their tickets (docs/integrations.md "Jira and Confluence"): when a release version
  * is recorded good in an environment, each Jira ticket its commits are scoped to
  * (`feat(JIRA-1234): ...`, since the previous release tag) gets a remote link naming the
  * version and where it runs, leading to the run in the Temporal UI. One link per version and
@@ -8,13 +8,13 @@
  */
 import { Context, log } from '@temporalio/activity';
 import type { RepositoryConfig } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { DEFAULT_TICKET_PATTERN } from '../domain/pr-policy';
 import { DEFAULT_RELEASE_TAG_FORMAT } from '../domain/release-tags';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
 import type { TicketTracker } from '../ports/ticket-tracker';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 
 export interface ReleaseLinkPorts {
   repository: (name: string) => RepositoryConfig | undefined;

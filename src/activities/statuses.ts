@@ -1,5 +1,5 @@
 /**
- * Commit statuses of the pipelines (README "The pipelines"): `release-flow/main`, `/staging` and
+ * Commit statuses of the pipelines (docs/pipelines-and-decisions.md "The pipelines"): `release-flow/main`, `/staging` and
  * `/production` on the commit each stage works on, "Details" leading to the calling workflow run in
  * the Temporal UI. A status informs people; it is never a reason to fail or stall a release. So the
  * activity retries a few times itself, logs what it could not post, and answers
@@ -7,11 +7,11 @@
  */
 import { Context, log } from '@temporalio/activity';
 import type { RepositoryConfig } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { isUserError } from '../common/errors';
 import type { CommitState, CommitStatuses, StatusContext } from '../ports/commit-statuses';
 import { isDefinitiveFailure } from '../domain/failures';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 
 export interface StatusPorts {
   repository: (name: string) => RepositoryConfig | undefined;

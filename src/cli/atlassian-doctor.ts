@@ -1,5 +1,5 @@
 /**
- * `release-flow doctor`'s checks of Jira and Confluence (README "Jira and Confluence"): for
+ * `release-flow doctor`'s checks of Jira and Confluence (docs/integrations.md "Jira and Confluence"): for
  * every repository that configures them, the Jira project, issue type, permissions and done
  * transition, and the Confluence space and parent page, each existing and writable by the
  * account in the environment. Every check answers; none throws, so one broken setting does not
@@ -11,7 +11,7 @@ import { confluenceClient, jiraClient, type ClientTuning } from '../adapters/jir
 import { INCIDENT_LABEL, type JiraConfig } from '../adapters/jira/jira-tickets';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { isUserError } from '../common/errors';
 
 export interface IntegrationCheck {

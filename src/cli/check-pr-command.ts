@@ -1,6 +1,6 @@
 /**
  * `release-flow check-pr`: the pull-request gate of stage 0 run on a local repository; prints
- * every violation and exits 1 when there is one (README "Release rules").
+ * every violation and exits 1 when there is one (docs/pipelines-and-decisions.md "Release rules").
  */
 import type { Command } from 'commander';
 import {

@@ -1,7 +1,7 @@
 /**
  * The status answers of closed runs, kept under the state dir. A closed run's status never
  * changes, and asking for it makes a worker replay the whole history, so `release-flow status`
- * asks workers only about runs still open (README "The command line").
+ * asks workers only about runs still open (docs/command-line.md).
  */
 import path from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../adapters/local/durable-files';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load';
 import { integrationSecretNames } from '../config/integrations-checks';
-import { describeSecrets, maskSecrets, registerSecret } from '../config/secrets';
+import { describeSecrets, maskSecrets, registerSecret } from '../common/secrets';
 import { githubSelection } from '../composition/github-selection';
 import type { CliContext } from './context';
 
@@ -23,7 +23,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
         },
         secrets: {
           ...describeSecrets(process.env),
-          // The variables the configured integrations read (README "Integrations").
+          // The variables the configured integrations read (docs/integrations.md "Integrations").
           ...Object.fromEntries(
             integrationSecretNames(loaded.config).map((name) => {
               const value = process.env[name];
@@ -32,7 +32,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
             }),
           ),
         },
-        // Which adapters each repository gets in this environment (README "GitHub").
+        // Which adapters each repository gets in this environment (docs/integrations.md "GitHub").
         servedBy: Object.fromEntries(
           loaded.config.repositories.map((repo) => {
             const { github, reason } = githubSelection(repo, process.env);

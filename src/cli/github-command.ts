@@ -1,6 +1,6 @@
 /**
  * `release-flow github setup OWNER/REPO [--dry-run]`: makes a GitHub repository ready for the
- * flow (README "GitHub"): merge commits only, and branch protection requiring approving reviews,
+ * flow (docs/integrations.md "GitHub"): merge commits only, and branch protection requiring approving reviews,
  * the release-flow statuses and up-to-date branches. Prints each change; `--dry-run` only reads.
  */
 import type { Command } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * The hotfix flow's commands (README "Hotfix flow") and what an incident needs to see:
+ * The hotfix flow's commands (docs/pipelines-and-decisions.md "Hotfix flow") and what an incident needs to see:
  *
  *   release-flow start hotfix --repo R --branch HOT-<n> [--sha SHA]
  *   release-flow hotfix status [HOT-<n>] [--json]
@@ -18,13 +18,13 @@ import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { UserError } from '../common/errors';
 import type { IncidentRecord } from '../ports/incidents';
-import { startHotfix } from '../temporal/workflow-starts';
+import { startHotfix } from '../starter';
 import { HOTFIX_BRANCH_PATTERN } from '../workflows/hotfix/messages';
 import { repositoryOf } from './configured-repository';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
-/** One incident as `hotfix status` shows it (the README's field list). */
+/** One incident as `hotfix status` shows it (the field list of docs/pipelines-and-decisions.md "Hotfix flow"). */
 export interface HotfixStatusEntry {
   id: string;
   repository: string;

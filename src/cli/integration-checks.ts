@@ -1,12 +1,12 @@
 /**
- * `release-flow doctor`'s checks of the configured integrations (README "Integrations"): every
+ * `release-flow doctor`'s checks of the configured integrations (docs/integrations.md "Integrations"): every
  * APM source answers each repository's queries, the OCI registry answers `/v2/` and oras is
  * installed, every alert channel has its settings; with `--send-test-alert`, one test message
  * per channel. Each check is one line; secrets never appear (masked).
  */
 import { findOras } from '../adapters/oci/oras-registry';
 import type { Config } from '../config/schema';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from '../common/secrets';
 import { alertChannels, apmFromSource, ociRegistryFromConfig } from '../composition/integration-ports';
 import { projectRoot } from '../common/package-info';
 

@@ -1,6 +1,6 @@
 /**
  * `release-flow next-version`: the tag the main-commit pipeline would create for a local
- * repository, the bump, and what every commit since the last release did to it (README "Release
+ * repository, the bump, and what every commit since the last release did to it (docs/pipelines-and-decisions.md "Release
  * rules").
  */
 import type { Command } from 'commander';

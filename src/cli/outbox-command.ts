@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
-import { Outbox, outboxPath, type OutboxEntry } from '../webhooks/outbox';
+import { Outbox, outboxPath, type OutboxEntry } from '../http/webhooks/outbox';
 import type { CliContext } from './context';
 
 export interface OutboxListing {

@@ -1,6 +1,6 @@
 /**
  * The roles of release-flow, one process each, any number of each against one Temporal
- * cluster (README: Running in production):
+ * cluster (docs/running-in-production.md):
  *
  *   release-flow worker     workers only: pipelines, locks, their activities
  *   release-flow serve      HTTP server, webhook receiver, outbox (and what else is served): no worker
@@ -70,7 +70,7 @@ export function registerRoleCommands(program: Command, _ctx: CliContext): void {
     .description('run every role in one process, with the embedded Temporal dev server (what npm start runs)')
     .option('--config <file>', 'configuration file')
     .action(async (opts: RoleOptions) => {
-      const { startAll } = require('../main') as typeof import('../main');
+      const { startAll } = require('./start-all-command') as typeof import('./start-all-command');
       const { deploymentFromEnv } =
         require('../temporal/release-build') as typeof import('../temporal/release-build');
       const deployment = deploymentFromEnv();

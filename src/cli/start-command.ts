@@ -23,7 +23,7 @@ import {
   startPullRequestRecheck,
   startTagRelease,
   type StartResult,
-} from '../temporal/workflow-starts';
+} from '../starter';
 import type { PullRequestGateInput } from '../workflows/pr-gate/messages';
 import { repositoryOf } from './configured-repository';
 import type { CliContext } from './context';

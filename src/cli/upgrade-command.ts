@@ -1,5 +1,5 @@
 /**
- * Upgrading release-flow while releases run (Worker Versioning; README: Running in production):
+ * Upgrading release-flow while releases run (Worker Versioning; docs/running-in-production.md):
  *
  *   release-flow upgrade status [--deployment NAME] [--json]   versions, what runs on each, which may stop
  *   release-flow upgrade promote <build-id> [--deployment NAME] new releases start on that build

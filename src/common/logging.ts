@@ -5,7 +5,7 @@
  */
 import pino, { type Logger as PinoLogger } from 'pino';
 import type { LogLevel, LogMetadata, Logger as SdkLogger } from '@temporalio/common';
-import { maskSecrets } from '../config/secrets';
+import { maskSecrets } from './secrets';
 
 export type Logger = PinoLogger;
 

@@ -1,5 +1,5 @@
 /**
- * Which repositories GitHub serves (README "GitHub"): one rule, so the pipelines' ports, the PR
+ * Which repositories GitHub serves (docs/integrations.md "GitHub"): one rule, so the pipelines' ports, the PR
  * gate and `config check` never disagree about a repository.
  *
  * - `github.enabled` decides when it is given: `false` keeps a repository local even with a

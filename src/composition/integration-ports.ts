@@ -1,5 +1,5 @@
 /**
- * The real integrations chosen per repository and environment (README "Integrations"): each
+ * The real integrations chosen per repository and environment (docs/integrations.md "Integrations"): each
  * port here dispatches to the configured adapter, or to the local one when a repository names
  * none, so the demo and `npm start` need no account. Adapters are built once per name and hold no
  * secret: credentials are read from the environment on each call and masked.
@@ -44,6 +44,7 @@ export function apmFromSource(
   return new DatadogApm({
     ...common,
     apiUrl: datadogApiUrl(source.site, source.apiUrl),
+    noErrorSeries: source.noErrorSeries,
     apiKeyEnv: source.apiKeyEnv,
     appKeyEnv: source.appKeyEnv,
   });

@@ -187,10 +187,10 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
       const argv = repo.commands.deploy[env];
       if (argv) commands[environmentKey(repo.name, env)] = { argv };
     }
-    // One shared staging lock guards every repository's staging (README "The staging lock").
+    // One shared staging lock guards every repository's staging (docs/pipelines-and-decisions.md "The staging lock").
     fenced[environmentKey(repo.name, 'staging')] = 'staging';
   }
-  // Refuses to start when branch code would run beside the worker's secrets (README "Threat model").
+  // Refuses to start when branch code would run beside the worker's secrets (docs/threat-model.md).
   const db = path.resolve(config.temporal.devServer.dbFile);
   const sandbox =
     opts.sandbox ?? stepSandboxFor(config, { stateDir, env, hide: [db, `${db}-wal`, `${db}-shm`] });

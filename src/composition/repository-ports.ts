@@ -1,5 +1,5 @@
 /**
- * The ports that act on one repository, chosen per repository by `githubSelection` (README
+ * The ports that act on one repository, chosen per repository by `githubSelection` (docs/integrations.md
  * "GitHub"): a repository GitHub serves gets GitHub's refs, issues, wiki and commit statuses; any
  * other keeps the local adapters (its clone, markdown tickets and wiki, the status journal), each
  * under `stateDir`.

@@ -1,9 +1,9 @@
 /**
  * What the integrations schema alone cannot say: names that must refer to a configured source,
  * channel or registry, settings that only make sense together, and query templates with unknown
- * placeholders. Each problem names the field, what it got, and the fix (README "Integrations").
+ * placeholders. Each problem names the field, what it got, and the fix (docs/integrations.md "Integrations").
  */
-import { unknownPlaceholders } from '../adapters/prometheus/query-template';
+import { unknownPlaceholders } from '../domain/apm-query-template';
 import type { Config } from './schema';
 
 function quoted(value: unknown): string {

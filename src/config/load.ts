@@ -100,7 +100,7 @@ function parseFile(file: string): unknown {
   }
 }
 
-/** Environment variables that override file values (documented in the README). */
+/** Environment variables that override file values (documented in docs/configuration.md). */
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
   const setIn = (section: string, key: string, value: unknown) => {
     const current = (raw[section] ?? {}) as Record<string, unknown>;
@@ -120,7 +120,7 @@ export function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const field = issue.path.length ? fieldPath(issue.path) : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
-    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see README "Configuration")`;
+    return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''} (fix: remove or correct the spelling; see docs/configuration.md)`;
   }
   const value = valueAt(raw, issue.path);
   const shown = value === undefined ? 'missing' : JSON.stringify(value);
@@ -142,7 +142,7 @@ function fixFor(issue: z.core.$ZodIssue, field: string): string {
     case 'invalid_format':
       return `write ${field} in the expected form`;
     default:
-      return 'see README "Configuration"';
+      return 'see docs/configuration.md';
   }
 }
 

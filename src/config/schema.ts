@@ -50,7 +50,7 @@ const githubLogin = z
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'expected a GitHub login such as "octocat"');
 
 /**
- * How a repository is served by GitHub (README "GitHub"). Whether it is at all is decided by
+ * How a repository is served by GitHub (docs/integrations.md "GitHub"). Whether it is at all is decided by
  * `githubSelection` (src/composition/github-selection.ts): `enabled` when given, else GitHub credentials in
  * the worker's environment and an `OWNER/REPO` name.
  */
@@ -84,7 +84,7 @@ const siteUrl = z.url({
 });
 
 /**
- * `HOT-<n>` and `ROLLBACK-<n>` tickets as Jira issues (README "Jira and Confluence"); the
+ * `HOT-<n>` and `ROLLBACK-<n>` tickets as Jira issues (docs/integrations.md "Jira and Confluence"); the
  * credentials come from JIRA_EMAIL + JIRA_API_TOKEN (Cloud) or JIRA_PAT (Data Center).
  */
 const jira = z.strictObject({
@@ -137,7 +137,7 @@ const repository = z.strictObject({
   pullRequestBuilds: z.enum(['same-repository', 'all', 'none']).default('same-repository'),
   /** The file the build leaves in the checkout (relative path): what the registry stores. */
   artifact: z.string().min(1).optional(),
-  /** The production health watch (README "Release rules": health verdict). */
+  /** The production health watch (docs/pipelines-and-decisions.md "Release rules": health verdict). */
   health: z
     .strictObject({
       window: duration.optional(),
@@ -177,12 +177,12 @@ const repository = z.strictObject({
   github,
   jira: jira.optional(),
   confluence: confluence.optional(),
-  /** Which APM, registry and alert channels of `integrations` this repository uses (README "Integrations"). */
+  /** Which APM, registry and alert channels of `integrations` this repository uses (docs/integrations.md "Integrations"). */
   integrations: repositoryIntegrationsSchema,
 });
 
 /**
- * The release board and its decision doors (README "The release board"): who a person is
+ * The release board and its decision doors (docs/board.md): who a person is
  * (`auth`), and which Slack user is which decider (`slack`).
  */
 const board = z
@@ -272,7 +272,7 @@ export const configSchema = z.strictObject({
           'expected an http(s) URL such as "https://ci.example.com"',
         )
         .optional(),
-      /** What one client may hold (README "Webhooks": hostile load). */
+      /** What one client may hold (docs/webhooks.md: hostile load). */
       limits: z
         .strictObject({
           requestTimeout: duration.default('20s'),
@@ -317,7 +317,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   stateDir: z.string().default('.release-flow'),
   /**
-   * Where build, test and deploy steps run (README "Threat model"): `auto` is bubblewrap when pull
+   * Where build, test and deploy steps run (docs/threat-model.md): `auto` is bubblewrap when pull
    * requests are built and the worker holds secrets, else the worker's own identity.
    */
   sandbox: z
@@ -332,7 +332,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   repositories: z.array(repository).default([]),
-  /** Real APM sources, alert channels and an OCI registry (README "Integrations"). */
+  /** Real APM sources, alert channels and an OCI registry (docs/integrations.md "Integrations"). */
   integrations: integrationsSchema,
   timeouts: z
     .strictObject({

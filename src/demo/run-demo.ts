@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { workflowUrl } from '../temporal/ui-links';
+import { workflowUrl } from '../common/ui-links';
 import {
   anyPipelineStatusQuery as statusQuery,
   type AnyPipelineStatus as PipelineStatus,

@@ -1,6 +1,6 @@
 /**
  * What each commit since the last release does to the version, decided exactly as
- * `@semantic-release/commit-analyzer` decides it (README "Release rules"), and why.
+ * `@semantic-release/commit-analyzer` decides it (docs/pipelines-and-decisions.md "Release rules"), and why.
  *
  * The conventional-commits parser itself is injected (`ParseCommitMessage`): the parser package
  * is ESM-only and drags Node streams along, so it is loaded by an adapter and this module stays

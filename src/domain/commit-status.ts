@@ -17,7 +17,7 @@ export const StatusContexts = {
   staging: 'release-flow/staging',
   /** The production release and its health watch (stage 3). */
   production: 'release-flow/production',
-  /** The hotfix pipeline of a `HOT-<n>` push (README "Hotfix flow"). */
+  /** The hotfix pipeline of a `HOT-<n>` push (docs/pipelines-and-decisions.md "Hotfix flow"). */
   hotfix: 'release-flow/hotfix',
 } as const;
 export type StatusContext = (typeof StatusContexts)[keyof typeof StatusContexts];

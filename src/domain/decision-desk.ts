@@ -1,5 +1,5 @@
 /**
- * The decision desk of a production release (README "Decisions, forced take-over and
+ * The decision desk of a production release (docs/pipelines-and-decisions.md "Decisions, forced take-over and
  * rollback"): whether a decision is awaited, the one accepted, and the ones refused. A pure
  * reducer, like the lock's (`lock-state.ts`): each function takes the desk and what arrived and
  * returns the new desk and what came of it; the production workflow registers the signals, the

@@ -1,5 +1,5 @@
 /**
- * Production health from APM samples (README "Release rules"): healthy, breach, not enough data,
+ * Production health from APM samples (docs/pipelines-and-decisions.md "Release rules"): healthy, breach, not enough data,
  * or inconclusive when the APM itself cannot be read. One noisy sample never pages anyone,
  * and an APM outage never passes for an all-clear nor for a breach.
  *

@@ -1,5 +1,5 @@
 /**
- * The hotfix flow's own rules (README "Hotfix flow"): a hotfix is a patch on the line that runs
+ * The hotfix flow's own rules (docs/pipelines-and-decisions.md "Hotfix flow"): a hotfix is a patch on the line that runs
  * in production, so its version is the next free patch of that line, and a commit that would
  * make it a feature or a breaking change fails it, named.
  */

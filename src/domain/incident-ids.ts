@@ -1,5 +1,5 @@
 /**
- * Incident identifiers: `HOT-<n>` for emergencies, `ROLLBACK-<n>` for rollbacks (README
+ * Incident identifiers: `HOT-<n>` for emergencies, `ROLLBACK-<n>` for rollbacks (docs/pipelines-and-decisions.md
  * "Release rules"). The same id names the ticket, the wiki page and the hotfix branch, so it
  * must never be handed out twice.
  */

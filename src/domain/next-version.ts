@@ -1,6 +1,6 @@
 /**
  * The next release: the last release tag plus the bump of the commits since it
- * (README "Release rules"). Same answer as semantic-release for the same history.
+ * (docs/pipelines-and-decisions.md "Release rules"). Same answer as semantic-release for the same history.
  */
 import semver from 'semver';
 import {

@@ -1,5 +1,5 @@
 /**
- * The pull-request gate (README "Release rules"): branch
+ * The pull-request gate (docs/pipelines-and-decisions.md "Release rules"): branch
  * `uid/TICKET-ID`, every commit `type(TICKET-ID): subject`, rebased on the base with no merge
  * commits. Every violation is reported with its commit and rule, not just the first.
  */

@@ -1,5 +1,5 @@
 /**
- * The three decisions on a breached production release (README "Decisions, forced take-over and
+ * The three decisions on a breached production release (docs/pipelines-and-decisions.md "Decisions, forced take-over and
  * rollback"): their names, who may take them, and why one is refused. Pure: the production workflow
  * applies these rules to signals and to the `decide` update's validator alike, so both doors answer
  * the same way.

@@ -1,7 +1,7 @@
 /**
  * The production pipeline's settings as it runs with them: the health watch's window, sample
  * interval and verdict parameters, and the escalation's delays and teams, each from the input
- * or its default (README "The pipelines"). Pure: durations are read by the function passed in
+ * or its default (docs/pipelines-and-decisions.md "The pipelines"). Pure: durations are read by the function passed in
  * (the workflow passes the SDK's reader, so `'15 minutes'` means what it means to Temporal).
  */
 import { defaultHealthParameters, healthParameterProblems, type HealthParameters } from './health-verdict';

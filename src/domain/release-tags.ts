@@ -1,6 +1,6 @@
 /**
  * Which tags are releases, which version each names, and which one is the last.
- * Tags that don't match the release pattern are ignored everywhere (README "Release rules").
+ * Tags that don't match the release pattern are ignored everywhere (docs/pipelines-and-decisions.md "Release rules").
  */
 import semver from 'semver';
 

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { runReadinessProbe } from '../temporal/workflow-starts';
+import { runReadinessProbe } from '../starter';
 import { sendJson, type Route } from './server';
 
 export interface ReadinessProbe {

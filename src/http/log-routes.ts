@@ -1,5 +1,5 @@
 /**
- * Build logs over HTTP, the "Details" of `release-flow/build` (README "The pull-request gate (stage
+ * Build logs over HTTP, the "Details" of `release-flow/build` (docs/pipelines-and-decisions.md "The pull-request gate (stage
  * 0)"): `GET /logs/<run>/<attempt>?sig=<signature>` serves `<workDir>/runs/<run>/<attempt>/run.log`
  * as written by the worktree command runner, as plain text. Read-only, and only names the
  * runner itself makes are accepted: anything else is a 404, so no request reaches outside the
@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import { maskSecrets, registerSecret } from '../config/secrets';
+import { maskSecrets, registerSecret } from '../common/secrets';
 import { attemptLogPath, attemptOfLog } from '../adapters/local/worktree-command-runner';
 import type { Config } from '../config/schema';
 import { sendJson, type Route } from './server';

@@ -17,7 +17,7 @@ export interface Route {
   handler: RouteHandler;
 }
 
-/** How long and how much one client may hold the server (README "Webhooks": hostile load). */
+/** How long and how much one client may hold the server (docs/webhooks.md: hostile load). */
 export interface HttpServerLimits {
   /** The whole request, headers and body, must arrive within this (Node's default is 300 s). */
   requestTimeoutMs?: number;

@@ -1,5 +1,5 @@
 /**
- * `POST /slack/interactions`: the decision buttons of the Slack breach alert (README "Slack
+ * `POST /slack/interactions`: the decision buttons of the Slack breach alert (docs/board.md "Slack
  * buttons"). In this order: the signature is checked on the raw body (SLACK_SIGNING_SECRET,
  * 5-minute window, constant time) before anything is parsed; a request already seen is
  * acknowledged and ignored; the interaction is acknowledged at once (Slack waits 3 s); then the
@@ -16,7 +16,7 @@ import {
 import { checkSlackSignature, SLACK_TIMESTAMP_WINDOW_S } from '../adapters/slack/request-signature';
 import type { Config } from '../config/schema';
 import type { Logger } from '../common/logging';
-import { BodyTooLarge, readRawBody } from '../webhooks/raw-body';
+import { BodyTooLarge, readRawBody } from './webhooks/raw-body';
 import { pipelineWorkflowId } from '../workflows/shared/messages';
 import type { DecideCommand, DecideOutcome } from './board/decide';
 import type { DecisionJournal } from './board/decision-journal';
@@ -62,6 +62,23 @@ function parseTarget(value: string | undefined): DecisionTarget | null {
   }
 }
 
+/**
+ * Where a reply through an interaction's `response_url` may go: https to a host of
+ * `board.slack.responseUrlHosts`, as Slack's response URLs are. Plain http only to a loopback
+ * host that is listed (a local stand-in for Slack in tests); anything else gets no reply, so a
+ * decision's answer never crosses a network in clear text nor goes to a host nobody listed.
+ */
+export function replyUrlAllowed(raw: string | undefined, hosts: readonly string[]): URL | null {
+  try {
+    const url = new URL(raw ?? '');
+    const loopback = LOOPBACK.test(url.hostname);
+    if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:')) return null;
+    return hosts.includes(url.hostname) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
 export function slackInteractionRoutes(opts: SlackInteractionsOptions): Route[] {
   const now = opts.now ?? Date.now;
   // Signatures seen inside the timestamp window: a replay inside it is acknowledged and dropped.
@@ -74,16 +91,7 @@ export function slackInteractionRoutes(opts: SlackInteractionsOptions): Route[] 
     return true;
   };
 
-  const allowedReplyUrl = (raw: string | undefined): URL | null => {
-    try {
-      const url = new URL(raw ?? '');
-      const loopback = LOOPBACK.test(url.hostname);
-      if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:')) return null;
-      return opts.slack.responseUrlHosts.includes(url.hostname) ? url : null;
-    } catch {
-      return null;
-    }
-  };
+  const allowedReplyUrl = (raw: string | undefined) => replyUrlAllowed(raw, opts.slack.responseUrlHosts);
 
   const reply = async (url: URL, message: Record<string, unknown>): Promise<void> => {
     const res = await fetch(url, {

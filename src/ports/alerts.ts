@@ -99,7 +99,7 @@ function shellWord(value: string): string {
 }
 
 /**
- * The decision names as the CLI spells them, and the signal each sends (README "Decisions,
+ * The decision names as the CLI spells them, and the signal each sends (docs/pipelines-and-decisions.md "Decisions,
  * forced take-over and rollback").
  */
 export const DecisionCommandNames = [

@@ -1,5 +1,5 @@
 /**
- * The record of each emergency's hotfix (README "Hotfix flow"): opened by the emergency, told of
+ * The record of each emergency's hotfix (docs/pipelines-and-decisions.md "Hotfix flow"): opened by the emergency, told of
  * every hotfix version, closed once a hotfix is healthy in production. `release-flow hotfix
  * status` shows these records; the pipelines ask them whether a version or branch is a hotfix
  * of an open incident.

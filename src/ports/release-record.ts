@@ -1,6 +1,6 @@
 /**
  * What reached production, kept outside Temporal: a closed run disappears with the namespace's
- * retention, a release must not (README "Released means released").
+ * retention, a release must not (docs/pipelines-and-decisions.md "Released means released").
  */
 export interface ProductionRelease {
   repository: string;

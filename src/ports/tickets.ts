@@ -1,5 +1,5 @@
 /**
- * The issue tracker: `HOT-<n>` tickets for emergencies (README "Jira and Confluence"). The tracker
+ * The issue tracker: `HOT-<n>` tickets for emergencies (docs/integrations.md "Jira and Confluence"). The tracker
  * hands out the number; the wiki page and hotfix branch reuse it. Opening is idempotent by `key`
  * (derive it from repository + version + decision): a retry finds the ticket it opened before.
  */

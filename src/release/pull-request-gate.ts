@@ -1,5 +1,5 @@
 /**
- * The pull-request gate (README "The pull-request gate (stage 0)") as plain functions over ports:
+ * The pull-request gate (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)") as plain functions over ports:
  * gather the facts (branch name, the commits the branch adds, whether it is rebased on the current
  * base), apply the PR policy, set the `release-flow/policy` status. No Temporal here: the PR-gate
  * workflow's activities call these, and so can a script.

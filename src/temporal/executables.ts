@@ -1,6 +1,6 @@
 /**
  * Finds the two Temporal executables release-flow needs: the Temporal CLI (dev server) and the
- * time-skipping test server. Order, first hit wins (README "The Temporal executables"):
+ * time-skipping test server. Order, first hit wins (docs/running-in-production.md "The Temporal executables"):
  *   1. explicit env var (TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH)
  *   2. a binary on PATH
  *   3. the project's tools folder (.tools/bin, git-ignored)

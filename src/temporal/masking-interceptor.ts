@@ -1,12 +1,12 @@
 /**
- * The second line behind the sandbox (README "Threat model"): whatever an activity returns or
+ * The second line behind the sandbox (docs/threat-model.md): whatever an activity returns or
  * throws leaves the worker only with every secret value masked, with its base64 forms. Results
  * and failures become workflow history, status queries, commit statuses and alerts, so this is
  * the one place all of them pass.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { maskDeep, maskSecrets } from '../config/secrets';
+import { maskDeep, maskSecrets } from '../common/secrets';
 
 function maskError(err: unknown, env: NodeJS.ProcessEnv): unknown {
   if (err instanceof ApplicationFailure) {

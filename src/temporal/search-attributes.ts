@@ -2,7 +2,7 @@
  * Custom search attributes that make releases findable in the Temporal UI
  * (e.g. `ReleaseRepository = "acme/shop" AND ReleaseStage = "production"`).
  * Registered by the embedded dev server at start, by docker compose's setup job, and by
- * `temporal operator search-attribute create` on other clusters (see README).
+ * `temporal operator search-attribute create` on other clusters (see docs/running-in-production.md "Joining an existing Temporal cluster").
  */
 import {
   ReleaseCommit,

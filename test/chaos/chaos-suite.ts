@@ -3,7 +3,7 @@
  * start it again; every release completes and every effect (tag, upload, deploy, ticket, page,
  * branch, pull request, alert) happens once, counted in the local adapters' journals. Then: the Temporal dev
  * server stopped and started again mid-release, and the webhook outbox under 50 deliveries/s
- * with Temporal down for a minute. The last line printed is one JSON object (README "Chaos suite").
+ * with Temporal down for a minute. The last line printed is one JSON object (docs/testing.md "Chaos suite").
  *
  * Boundaries: the kill switch in chaos-worker.ts kills at the first start of each activity key
  * (workflow family + activity type, once right after it starts and once after its effect before
@@ -28,10 +28,10 @@ import { createLogger } from '../../src/common/logging';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { startHttpServer } from '../../src/http/server';
 import { projectRoot } from '../../src/common/package-info';
-import { startHotfix, startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startHotfix, startMainCommit, startTagRelease } from '../../src/starter';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { lookup } from '../../src/temporal/executables';
-import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
+import { openWebhookReceiver } from '../../src/http/webhooks/webhook-receiver';
 import {
   lockWorkflowId,
   setModeSignal,
@@ -489,7 +489,7 @@ const PATHS: PathSpec[] = [
     },
   },
   {
-    // README "Hotfix flow": after an emergency, a fix on HOT-<n> is versioned, tagged, staged with
+    // docs/pipelines-and-decisions.md "Hotfix flow": after an emergency, a fix on HOT-<n> is versioned, tagged, staged with
     // hotfix priority and watched healthy; then staging is back to normal, the pull request back
     // into main opened, the timeline on the page and the ticket, the ticket and incident closed.
     name: 'hotfix-released+healthy',

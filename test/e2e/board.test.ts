@@ -16,7 +16,7 @@ import { startApp, type RunningApp } from '../../src/app';
 import { validateConfig } from '../../src/config/load';
 import { hashToken } from '../../src/http/board/token-hash';
 import { createLogger } from '../../src/common/logging';
-import { startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startMainCommit, startTagRelease } from '../../src/starter';
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { anyPipelineStatusQuery as statusQuery } from '../../src/workflows/pipeline-status';
 import { launchBrowser } from '../helpers/browser';

@@ -17,7 +17,7 @@ import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { runDemo } from '../../src/demo/run-demo';
 import { createLogger } from '../../src/common/logging';
 import { anyPipelineStatusQuery as statusQuery } from '../../src/workflows/pipeline-status';
-import { WEBHOOK_PATH } from '../../src/webhooks/webhook-routes';
+import { WEBHOOK_PATH } from '../../src/http/webhooks/webhook-routes';
 import { waitFor, withChosenPorts } from '../helpers/ports';
 
 describe('the npm start demo on the dev server', () => {

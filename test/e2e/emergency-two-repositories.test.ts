@@ -16,7 +16,7 @@ import { createLogger } from '../../src/common/logging';
 import { hotfixWorkflowId } from '../../src/workflows/hotfix/messages';
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { anyPipelineStatusQuery as statusQuery } from '../../src/workflows/pipeline-status';
-import { WEBHOOK_PATH } from '../../src/webhooks/webhook-routes';
+import { WEBHOOK_PATH } from '../../src/http/webhooks/webhook-routes';
 import { cli } from '../helpers/cli';
 import { git } from '../helpers/git-fixture';
 import { processAlive, waitFor, withChosenPorts } from '../helpers/ports';

@@ -1,5 +1,5 @@
 /**
- * GitHub App authentication (README "GitHub") against the fake GitHub: JWT-signed installation
+ * GitHub App authentication (docs/integrations.md "GitHub") against the fake GitHub: JWT-signed installation
  * lookup, installation tokens minted once and again after they expire, the adapters and
  * `release-flow github setup` acting as the installation, the wiki pushing over HTTPS with a
  * current installation token, and the App settings read from the environment.

@@ -19,7 +19,7 @@ import { LocalMetricSource } from '../../src/adapters/local/local-metric-source'
 import { validateConfig } from '../../src/config/load';
 import { createLocalPipelinePorts } from '../../src/composition/pipeline-ports';
 import { createRepositoryPorts } from '../../src/composition/repository-ports';
-import { startHotfix, startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startHotfix, startMainCommit, startTagRelease } from '../../src/starter';
 import {
   anyPipelineStatusQuery as statusQuery,
   type AnyPipelineStatus as PipelineStatus,

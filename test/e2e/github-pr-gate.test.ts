@@ -4,10 +4,10 @@ import webhookExamples from '@octokit/webhooks-examples';
 import { createGitHubClient, type GitHubClient } from '../../src/adapters/github/client';
 import { GitHubCommitStatuses } from '../../src/adapters/github/github-commit-statuses';
 import { GitHubPullRequests } from '../../src/adapters/github/github-pull-requests';
-import { pullRequestOfEvent } from '../../src/webhooks/pull-request-event';
+import { pullRequestOfEvent } from '../../src/http/webhooks/pull-request-event';
 import { gatePullRequest, recheckOpenPullRequests } from '../../src/release/pull-request-gate';
 import { PrRules } from '../../src/domain/pr-policy';
-import { workflowUrl } from '../../src/temporal/ui-links';
+import { workflowUrl } from '../../src/common/ui-links';
 import { FakeGitHub } from '../helpers/fake-github';
 
 type Payload = Record<string, unknown> & {

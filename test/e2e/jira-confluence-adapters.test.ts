@@ -4,7 +4,7 @@ import { ConfluenceWiki } from '../../src/adapters/confluence/confluence-wiki';
 import { AtlassianUnavailable } from '../../src/adapters/jira/atlassian-client';
 import { confluenceClient, jiraClient } from '../../src/adapters/jira/credentials';
 import { JiraTickets, type JiraConfig } from '../../src/adapters/jira/jira-tickets';
-import { maskSecrets } from '../../src/config/secrets';
+import { maskSecrets } from '../../src/common/secrets';
 import { renderRetrospective } from '../../src/domain/retrospective-template';
 import { isUserError } from '../../src/common/errors';
 import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';

@@ -22,7 +22,7 @@ import { checkAtlassian } from '../../src/cli/atlassian-doctor';
 import { validateConfig } from '../../src/config/load';
 import { createLocalPipelinePorts } from '../../src/composition/pipeline-ports';
 import { createRepositoryPorts } from '../../src/composition/repository-ports';
-import { startMainCommit, startPullRequestGate, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startMainCommit, startPullRequestGate, startTagRelease } from '../../src/starter';
 import {
   anyPipelineStatusQuery as statusQuery,
   type AnyPipelineStatus as PipelineStatus,

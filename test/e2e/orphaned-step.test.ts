@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { projectRoot } from '../../src/common/package-info';
-import { startMainCommit } from '../../src/temporal/workflow-starts';
+import { startMainCommit } from '../../src/starter';
 import { processAlive, waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
 

@@ -1,5 +1,5 @@
 /**
- * The pull-request build end to end (README "The pull-request gate (stage 0)"): the real worker on
+ * The pull-request build end to end (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): the real worker on
  * a dev server runs the gate; the policy and both statuses go to the fake GitHub; the build runs
  * real commands in a worktree of a real clone that lacks the pull requests' heads, so they are
  * fetched from its origin first; the status's "Details" is the log, served by the app's log route.

@@ -1,5 +1,5 @@
 /**
- * The PR gate end to end (README "The pull-request gate (stage 0)"): a real `pull_request` payload
+ * The PR gate end to end (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): a real `pull_request` payload
  * routed by the receiver's rules, started through the receiver's starter on a dev server, run by
  * the real worker whose GitHub ports come from GITHUB_TOKEN / GITHUB_API_URL, and the status it
  * posts on the fake GitHub; then a push to the default branch re-checks the open pull request and
@@ -15,8 +15,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { validateConfig } from '../../src/config/load';
 import { createWorker } from '../../src/worker';
-import { temporalStarter } from '../../src/webhooks/pipeline-starter';
-import { routeEvent, type RoutedRepository } from '../../src/webhooks/route-event';
+import { temporalStarter } from '../../src/http/webhooks/bounded-starts';
+import { routeEvent, type RoutedRepository } from '../../src/http/webhooks/route-event';
 import {
   pullRequestGateStatusQuery,
   recheckStatusQuery,

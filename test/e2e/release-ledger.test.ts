@@ -18,8 +18,8 @@ import { FilesystemRegistry } from '../../src/adapters/local/filesystem-registry
 import { LocalEnvironments } from '../../src/adapters/local/local-environments';
 import { ReleaseLedger, releaseLedgerPath } from '../../src/adapters/local/release-ledger';
 import { startHttpServer } from '../../src/http/server';
-import { AlreadyReleased, startTagRelease } from '../../src/temporal/workflow-starts';
-import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
+import { AlreadyReleased, startTagRelease } from '../../src/starter';
+import { openWebhookReceiver } from '../../src/http/webhooks/webhook-receiver';
 import { DEFAULT_RELEASE_TAG_PATTERN } from '../../src/domain/release-tags';
 import { devServerEnv, unique } from '../helpers/temporal-env';
 import { capturingLogger, deliver, SECRET, sha } from '../helpers/webhooks';

@@ -13,7 +13,7 @@ import { validateConfig } from '../../src/config/load';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { createLogger } from '../../src/common/logging';
 import { projectRoot } from '../../src/common/package-info';
-import { Outbox, outboxPath } from '../../src/webhooks/outbox';
+import { Outbox, outboxPath } from '../../src/http/webhooks/outbox';
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { projectRoot } from '../../src/common/package-info';
-import { startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startMainCommit, startTagRelease } from '../../src/starter';
 import type { UpgradeStatus } from '../../src/temporal/worker-deployments';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/shared/messages';
 import { waitFor } from '../helpers/ports';

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { startHttpServer } from '../../src/http/server';
-import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
+import { openWebhookReceiver } from '../../src/http/webhooks/webhook-receiver';
 import { waitFor } from '../helpers/ports';
 import { tcpForwarder } from '../helpers/tcp-forwarder';
 import { devServerEnv, unique } from '../helpers/temporal-env';

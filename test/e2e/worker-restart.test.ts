@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
 import { projectRoot } from '../../src/common/package-info';
-import { startMainCommit, startTagRelease } from '../../src/temporal/workflow-starts';
+import { startMainCommit, startTagRelease } from '../../src/starter';
 import {
   anyPipelineStatusQuery as statusQuery,
   type AnyPipelineStatus as PipelineStatus,

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/common/logging';
-import type { StartResult } from '../../src/temporal/workflow-starts';
-import type { PipelineStarter } from '../../src/webhooks/pipeline-starter';
-import { TemporalUnavailable } from '../../src/webhooks/pipeline-starter';
-import type { StartRequest } from '../../src/webhooks/route-event';
-import { signBody } from '../../src/webhooks/signature';
+import type { StartResult } from '../../src/starter';
+import type { PipelineStarter } from '../../src/http/webhooks/bounded-starts';
+import { TemporalUnavailable } from '../../src/http/webhooks/bounded-starts';
+import type { StartRequest } from '../../src/http/webhooks/route-event';
+import { signBody } from '../../src/http/webhooks/signature';
 
 export const SECRET = 'test-webhook-secret-9f2c';
 

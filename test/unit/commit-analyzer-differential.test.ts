@@ -1,6 +1,6 @@
 /**
  * Differential test: our commit analysis against @semantic-release/commit-analyzer on the same
- * commits, for both presets (README "Release rules"): the analyzer decides, not a list of cases.
+ * commits, for both presets (docs/pipelines-and-decisions.md "Release rules"): the analyzer decides, not a list of cases.
  * Compared: the bump, and the effect of every commit the analyzer reports on (it logs each).
  */
 import { describe, it, before } from 'node:test';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, validateConfig } from '../../src/config/load';
-import { maskSecrets } from '../../src/config/secrets';
+import { maskSecrets } from '../../src/common/secrets';
 import { main } from '../../src/cli/main';
 
 function dirWith(name: string, content: string): string {

@@ -7,7 +7,7 @@ import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { MarkdownTickets } from '../../src/adapters/local/markdown-tickets';
 import { nextFreePatch, nonPatchCommit, patchCandidates } from '../../src/domain/hotfix-rules';
 import { checkPullRequest } from '../../src/domain/pr-policy';
-import { routeEvent } from '../../src/webhooks/route-event';
+import { routeEvent } from '../../src/http/webhooks/route-event';
 
 describe('hotfix version: the next free patch on the deployed line', () => {
   const cases: [string, string[], string][] = [

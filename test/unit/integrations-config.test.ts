@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
-import { escapePromqlString, fillPromql } from '../../src/adapters/prometheus/query-template';
+import { escapePromqlString, fillPromql } from '../../src/domain/apm-query-template';
 import { ConfigError, validateConfig } from '../../src/config/load';
 import { alertRoute, RoutedApm } from '../../src/composition/integration-ports';
 
@@ -55,6 +55,11 @@ describe('integrations configuration', () => {
     assert.deepEqual(config.repositories[1]!.integrations.apm, {});
     const route = alertRoute(config);
     assert.deepEqual(route('operations', 'acme/shop'), ['pager'], "the repository's own route wins");
+    assert.deepEqual(
+      route('development', 'acme/shop'),
+      ['dev-slack'],
+      'a team the repository does not name keeps the global route',
+    );
     assert.deepEqual(route('operations', 'acme/other'), ['pager', 'dev-slack']);
     assert.deepEqual(route('nobody', 'acme/other'), []);
   });

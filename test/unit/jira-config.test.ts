@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, validateConfig } from '../../src/config/load';
-import { describeSecrets, maskSecrets } from '../../src/config/secrets';
+import { describeSecrets, maskSecrets } from '../../src/common/secrets';
 
 function problemsOf(raw: unknown): string[] {
   try {

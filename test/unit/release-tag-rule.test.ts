@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type ConfigError, validateConfig } from '../../src/config/load';
 import { DEFAULT_RELEASE_TAG_PATTERN, isReleaseTag } from '../../src/domain/release-tags';
-import { routeEvent } from '../../src/webhooks/route-event';
+import { routeEvent } from '../../src/http/webhooks/route-event';
 import { cli } from '../helpers/cli';
 
 const SHA = 'a'.repeat(40);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput } from '@temporalio/worker';
-import { maskDeep, maskSecrets } from '../../src/config/secrets';
+import { maskDeep, maskSecrets } from '../../src/common/secrets';
 import { maskingInterceptor } from '../../src/temporal/masking-interceptor';
 
 const TOKEN = 'ghp_sEcReT0123456789abcdefghij';

@@ -1,7 +1,7 @@
 /**
  * The receiver under a burst: group commits of the outbox and the ledger, a start that does not
  * answer in time, and deliveries that go straight to the outbox while enough starts wait on
- * Temporal (README "Webhooks").
+ * Temporal (docs/webhooks.md).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,16 +12,16 @@ import type { Client } from '@temporalio/client';
 import { ReleaseLedger } from '../../src/adapters/local/release-ledger';
 import { GroupCommit } from '../../src/common/group-commit';
 import { startHttpServer } from '../../src/http/server';
-import { Outbox } from '../../src/webhooks/outbox';
-import { startOutboxDrainer } from '../../src/webhooks/outbox-drainer';
+import { Outbox } from '../../src/http/webhooks/outbox';
+import { startOutboxDrainer } from '../../src/http/webhooks/outbox-drainer';
 import {
   isTemporalUnavailable,
   temporalStarter,
   TemporalUnavailable,
   type PipelineStarter,
-} from '../../src/webhooks/pipeline-starter';
-import type { StartRequest } from '../../src/webhooks/route-event';
-import { webhookRoutes } from '../../src/webhooks/webhook-routes';
+} from '../../src/http/webhooks/bounded-starts';
+import type { StartRequest } from '../../src/http/webhooks/route-event';
+import { webhookRoutes } from '../../src/http/webhooks/webhook-routes';
 import { waitFor } from '../helpers/ports';
 import { capturingLogger, deliver, SECRET, sha } from '../helpers/webhooks';
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { startHttpServer, type HttpServerLimits, type RunningHttpServer } from '../../src/http/server';
-import { BodyBudget, type BodyBudgetOptions } from '../../src/webhooks/raw-body';
-import { webhookRoutes } from '../../src/webhooks/webhook-routes';
+import { BodyBudget, type BodyBudgetOptions } from '../../src/http/webhooks/raw-body';
+import { webhookRoutes } from '../../src/http/webhooks/webhook-routes';
 import { capturingLogger, deliver, fakeStarter, SECRET } from '../helpers/webhooks';
 
 const REPO = {

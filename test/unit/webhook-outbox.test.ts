@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/main';
 import { startHttpServer } from '../../src/http/server';
-import { Outbox, outboxPath } from '../../src/webhooks/outbox';
-import { openWebhookReceiver } from '../../src/webhooks/webhook-receiver';
+import { Outbox, outboxPath } from '../../src/http/webhooks/outbox';
+import { openWebhookReceiver } from '../../src/http/webhooks/webhook-receiver';
 import { waitFor } from '../helpers/ports';
 import { capturingLogger, deliver, fakeStarter, SECRET, sha } from '../helpers/webhooks';
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startHttpServer } from '../../src/http/server';
-import { pullRequestOfEvent } from '../../src/webhooks/pull-request-event';
-import { webhookRoutes, type WebhookDeps } from '../../src/webhooks/webhook-routes';
-import { routeEvent, type RoutedRepository } from '../../src/webhooks/route-event';
-import { signBody } from '../../src/webhooks/signature';
+import { pullRequestOfEvent } from '../../src/http/webhooks/pull-request-event';
+import { webhookRoutes, type WebhookDeps } from '../../src/http/webhooks/webhook-routes';
+import { routeEvent, type RoutedRepository } from '../../src/http/webhooks/route-event';
+import { signBody } from '../../src/http/webhooks/signature';
 import { capturingLogger, deliver, examplePayloads, fakeStarter, SECRET, sha } from '../helpers/webhooks';
 
 const HELLO: RoutedRepository = {

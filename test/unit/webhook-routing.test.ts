@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { routeEvent, type RoutedRepository, type Routing } from '../../src/webhooks/route-event';
+import { routeEvent, type RoutedRepository, type Routing } from '../../src/http/webhooks/route-event';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

@@ -1,5 +1,5 @@
 /**
- * Alerts routed per team to real channels (README "Alerts"). Every alert is first written to
+ * Alerts routed per team to real channels (docs/integrations.md "Alerts: Slack and PagerDuty"). Every alert is first written to
  * the local journal, which keeps its idempotency key; then each channel of the alert's team
  * (per repository, else the global routes) gets it, retried with backoff. A channel that stays
  * down never fails the release: its failure is journaled in `alert-deliveries.jsonl` and
@@ -9,7 +9,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Alert, AlertDelivery, AlertReceipt, Alerts, ChangeNotice } from '../../ports/alerts';
-import { maskSecrets } from '../../config/secrets';
+import { maskSecrets } from '../../common/secrets';
 import { readJsonLines } from '../local/durable-files';
 import { ChannelFailure, releaseKey, type AlertChannel } from './alert-channel';
 

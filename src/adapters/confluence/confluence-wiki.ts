@@ -1,6 +1,6 @@
 /**
  * Retrospective pages in Confluence Cloud (REST v2, storage format) under a configured space and
- * parent page (README "Jira and Confluence"). Pages are titled `HOT-3: ...`; the ids in use are
+ * parent page (docs/integrations.md "Jira and Confluence"). Pages are titled `HOT-3: ...`; the ids in use are
  * the ones among the parent's children, so `ROLLBACK-<n>` is one past the highest there. Each
  * request's key sits in the page as a placeholder (shown only in the editor), so a retry finds
  * the page it published, and a timeline added twice is added once. An update is a new version of

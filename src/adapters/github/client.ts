@@ -17,7 +17,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Octokit } from '@octokit/rest';
-import { maskSecrets, registerSecret } from '../../config/secrets';
+import { maskSecrets, registerSecret } from '../../common/secrets';
 import { UserError } from '../../common/errors';
 import { packageVersion } from '../../common/package-info';
 import {
@@ -281,7 +281,7 @@ async function buildClient(
     },
   }) as GitHubClient;
   // Every 401 and permission 403 names what to fix; activities then fail at once instead of
-  // retrying a token that will not change (README "GitHub").
+  // retrying a token that will not change (docs/integrations.md "GitHub").
   client.hook.error('request', (error, request) => {
     if (ACCESS_TOKENS.test(request.url) || !isRequestFailure(error)) throw error;
     if (error.status !== 401 && error.status !== 403) throw error;

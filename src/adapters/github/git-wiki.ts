@@ -13,7 +13,7 @@
 import { execFile } from 'node:child_process';
 import { appendFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { maskSecrets } from '../../config/secrets';
+import { maskSecrets } from '../../common/secrets';
 import { MarkdownWiki } from '../local/markdown-wiki';
 import type { DocumentRef } from '../../ports/tickets';
 import type { PageRequest, Wiki } from '../../ports/wiki';

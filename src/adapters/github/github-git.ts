@@ -1,5 +1,5 @@
 /**
- * The git port of a repository GitHub serves (README "GitHub"). Release tags and `HOT-<n>` branches
+ * The git port of a repository GitHub serves (docs/integrations.md "GitHub"). Release tags and `HOT-<n>` branches
  * are written on GitHub, where webhooks see them and start the next stage. History, for the
  * next version, is read from the worker's clone when the repository has one (fast, and the
  * same answers `release-flow next-version` gives), else from GitHub's API.

@@ -1,5 +1,5 @@
 /**
- * What the flow asks of a repository on GitHub (README "GitHub"): merge commits only
+ * What the flow asks of a repository on GitHub (docs/integrations.md "GitHub"): merge commits only
  * (no squash, no rebase merges), and branch protection on the release branch requiring
  * approving reviews and the release-flow statuses, with branches up to date before merging.
  *

@@ -1,5 +1,5 @@
 /**
- * One HTTP client for Jira and Confluence (README "Jira and Confluence"). Credentials come from
+ * One HTTP client for Jira and Confluence (docs/integrations.md "Jira and Confluence"). Credentials come from
  * the environment and stay inside the client: the Authorization header is built once and
  * registered as a secret, so it is masked in every log line. What the services answer is
  * translated for the person who configured them:
@@ -11,7 +11,7 @@
  * - 429 and 503 with `Retry-After` are waited out and retried a few times, and any other 5xx
  *   or network error is left transient for the activity's retry policy.
  */
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { UserError } from '../../common/errors';
 
 export type AtlassianProduct = 'Jira' | 'Confluence';

@@ -1,5 +1,5 @@
 /**
- * Jira and Confluence clients from the worker's environment (README "Jira and Confluence"):
+ * Jira and Confluence clients from the worker's environment (docs/integrations.md "Jira and Confluence"):
  * Cloud takes an account's email and API token (basic auth), Data Center a personal access
  * token (bearer). Confluence falls back to Jira's Cloud credentials, the same Atlassian account.
  */

@@ -1,5 +1,5 @@
 /**
- * `HOT-<n>` and `ROLLBACK-<n>` tickets as Jira issues in a configured project (README "Jira and
+ * `HOT-<n>` and `ROLLBACK-<n>` tickets as Jira issues in a configured project (docs/integrations.md "Jira and
  * Confluence"). Jira numbers its own keys (`OPS-812`), so the incident id stays release-flow's:
  * it leads the summary (`HOT-3: ...`) and is a label, and the next one is one past the highest
  * id on any issue labelled `release-flow` in the project, never reused. A request's key is a

@@ -40,7 +40,7 @@ export interface LocalEnvironmentsOptions {
   fencing?: { resource: FencedResource; environments: Readonly<Record<string, string>> };
   inheritEnv?: readonly string[];
   killGraceMs?: number;
-  /** The identity deploy commands run as (README "Threat model"); default: the worker's own. */
+  /** The identity deploy commands run as (docs/threat-model.md); default: the worker's own. */
   sandbox?: StepSandbox;
 }
 

@@ -20,7 +20,7 @@ export interface LoggedProcessSpec {
   signal?: AbortSignal;
   onProgress?: (elapsedMs: number) => void;
   progressIntervalMs?: number;
-  /** Runs the step as another identity (README "Threat model"); `cwdWritable` for a checkout. */
+  /** Runs the step as another identity (docs/threat-model.md); `cwdWritable` for a checkout. */
   sandbox?: StepSandbox;
   cwdWritable?: boolean;
   /**

@@ -1,6 +1,6 @@
 /**
  * Turns the spawn of a build, test or deploy step into one that runs as another identity than
- * the worker, so code from a branch cannot read the worker's secrets or state (README "Threat
+ * the worker, so code from a branch cannot read the worker's secrets or state (docs/threat-model.md "Threat
  * model"). Modes:
  *
  * - `bubblewrap`: `setpriv` drops to an unprivileged uid/gid, then `bwrap` gives the step its own
@@ -265,7 +265,7 @@ function missingBubblewrap(): UserError {
   return new UserError(
     'SANDBOX_MISSING',
     'sandbox.mode bubblewrap needs bwrap, which is not on PATH',
-    'install it (apt-get install -y bubblewrap), or set sandbox.mode to user or command (README "Threat model")',
+    'install it (apt-get install -y bubblewrap), or set sandbox.mode to user or command (docs/threat-model.md)',
   );
 }
 

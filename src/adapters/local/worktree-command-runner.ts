@@ -46,7 +46,7 @@ export interface WorktreeCommandRunnerOptions {
   /** Names of worker environment variables passed to steps (default `defaultInheritedEnv`). */
   inheritEnv?: readonly string[];
   killGraceMs?: number;
-  /** The identity steps run as (README "Threat model"); default: the worker's own. */
+  /** The identity steps run as (docs/threat-model.md); default: the worker's own. */
   sandbox?: StepSandbox;
   tailLines?: number;
   progressIntervalMs?: number;

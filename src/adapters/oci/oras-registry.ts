@@ -15,7 +15,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
 import type { ArtifactLocation, ArtifactRepository, Digest, Registry, TagResult } from '../../ports/registry';
 import { readJsonLines } from '../local/durable-files';

@@ -6,7 +6,7 @@
  * retried, as PagerDuty documents.
  */
 import type { Alert, AlertSeverity, ChangeNotice } from '../../ports/alerts';
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { httpCall, HttpUnreachable, retryAfterMs } from '../http/http-call';
 import { ChannelFailure, failureFromStatus, releaseKey, type AlertChannel } from '../alerts/alert-channel';
 

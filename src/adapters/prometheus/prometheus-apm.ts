@@ -1,15 +1,15 @@
 /**
  * The health watch's APM on Prometheus: two instant queries (`/api/v1/query`) at the end of each
- * sample interval, one for errors and one for requests, from PromQL templates (README
+ * sample interval, one for errors and one for requests, from PromQL templates (docs/integrations.md
  * "Integrations"). Anything but a finite number is a failed query that names the query and why:
  * an empty result (no series matched), `NaN` (0/0), an error answer, or a timeout. The verdicts
  * then count it as a query error, never as zero errors and never as a breach.
  */
 import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { authorizationFrom, httpCall, HttpUnreachable } from '../http/http-call';
-import { fillPromql, intervalText, type QueryValues } from './query-template';
+import { fillPromql, intervalText, type QueryValues } from '../../domain/apm-query-template';
 
 export interface PrometheusApmOptions {
   /** The source's name in config, for messages. */

@@ -4,7 +4,7 @@
  * decision commands. `text` is the notification fallback Slack shows where blocks are not.
  *
  * The buttons' `action_id`s and `value`s are the contract with the interactions endpoint
- * (README "Slack"): `release-flow:emergency`, `release-flow:rollback`, `release-flow:fail-forward`,
+ * (docs/integrations.md "Alerts: Slack and PagerDuty"): `release-flow:emergency`, `release-flow:rollback`, `release-flow:fail-forward`,
  * each value the JSON `{"workflowId","repository","version"}`.
  */
 import type { Alert } from '../../ports/alerts';

@@ -6,7 +6,7 @@
  * broadcast to the channel, as Slack users expect of a running incident.
  */
 import type { Alert } from '../../ports/alerts';
-import { registerSecret } from '../../config/secrets';
+import { registerSecret } from '../../common/secrets';
 import { httpCall, HttpUnreachable, retryAfterMs } from '../http/http-call';
 import {
   ChannelFailure,

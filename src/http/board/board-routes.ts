@@ -1,5 +1,5 @@
 /**
- * The release board's routes on the HTTP server (README "The release board"):
+ * The release board's routes on the HTTP server (docs/board.md):
  *
  *   GET  /board                 the page (server-rendered; its script refreshes it)
  *   GET  /board/fragment        the page's content, for the refresh (ETag, 304 when unchanged)
@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { isDecision, type Decision } from '../../domain/production-decisions';
-import { BodyTooLarge, readRawBody } from '../../webhooks/raw-body';
+import { BodyTooLarge, readRawBody } from '../webhooks/raw-body';
 import { sendJson, type Route } from '../server';
 import type { BoardSnapshot } from './board-state';
 import { loginForm, messagePage, renderContent, renderPage, type RenderContext } from './board-render';

@@ -10,7 +10,7 @@ import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { environmentKey } from '../../activities/deploy';
 import { LocalEnvironments } from '../../adapters/local/local-environments';
 import { attemptPattern } from '../../adapters/local/worktree-command-runner';
-import { workflowUrl } from '../../temporal/ui-links';
+import { workflowUrl } from '../../common/ui-links';
 import {
   lockWorkflowId,
   statusQuery as lockStatusQuery,
@@ -104,13 +104,13 @@ export interface BoardStateOptions {
   repositories: string[];
   stateDir: string;
   journal: DecisionJournal;
-  /** Link to a build log the runner wrote (README "Build logs"), or undefined. */
+  /** Link to a build log the runner wrote (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"), or undefined. */
   logLink?: (logPath: string) => string | undefined;
   /** Newest workflows read per snapshot (default 150). */
   limit?: number;
 }
 
-// A hotfix pipeline is the main-commit stage of a hotfix release (README "Hotfix flow").
+// A hotfix pipeline is the main-commit stage of a hotfix release (docs/pipelines-and-decisions.md "Hotfix flow").
 const TYPES = [...Object.values(PipelineWorkflowTypes), HOTFIX_WORKFLOW_TYPE];
 const STAGE_ORDER = ['hotfix', 'main-commit', 'tag', 'production'];
 

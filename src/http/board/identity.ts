@@ -1,5 +1,5 @@
 /**
- * Who is using the board (README "The release board": identity). A decision's `by` is the
+ * Who is using the board (docs/board.md: identity). A decision's `by` is the
  * person found here, never a name typed into a form:
  *
  * - `proxy`: an authenticating proxy in front (oauth2-proxy convention) sets a header to the

@@ -1,5 +1,5 @@
 /**
- * The hotfix pipeline (README "Hotfix flow"): a push to `HOT-<n>` of an open incident. Under the
+ * The hotfix pipeline (docs/pipelines-and-decisions.md "Hotfix flow"): a push to `HOT-<n>` of an open incident. Under the
  * incident's own lock (pushes of one incident run in push order): check that every commit since
  * the broken version is a patch and take the next free patch version on the deployed line; build;
  * unit tests; the artifact by commit; the tag; then the tag pipeline of that version, which takes

@@ -1,5 +1,5 @@
 /**
- * The hotfix pipeline's name, id and input (README "Hotfix flow"), imported by workflows and
+ * The hotfix pipeline's name, id and input (docs/pipelines-and-decisions.md "Hotfix flow"), imported by workflows and
  * clients. One run per pushed head of a `HOT-<n>` branch: `hotfix:<repository>:HOT-<n>:<sha>`,
  * so a redelivered push finds the run that already exists. It answers the pipelines' `status`
  * query (shared/messages.ts) with stage `hotfix`.

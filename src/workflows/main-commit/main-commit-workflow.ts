@@ -1,5 +1,5 @@
 /**
- * Stage 1: a commit on the default branch (README "The pipelines"). Build the artifact, run unit
+ * Stage 1: a commit on the default branch (docs/pipelines-and-decisions.md "The pipelines"). Build the artifact, run unit
  * tests, tag the artifact with the commit hash in the dev repository, deploy it to dev, run
  * integration tests against dev; then compute the next version from the angular commits since the
  * last release tag and tag the commit. Any failure alerts the development team and halts.

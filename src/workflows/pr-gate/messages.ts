@@ -1,5 +1,5 @@
 /**
- * What the pull-request gate workflows (README "The pull-request gate (stage 0)") take, answer and
+ * What the pull-request gate workflows (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)") take, answer and
  * are named. Imported by the workflows, the activities and clients (starter, receiver).
  *
  * Workflow ids are business keys:
@@ -84,7 +84,7 @@ export interface PullRequestBuildStep {
 }
 
 /**
- * The pull-request build (README "The pull-request gate (stage 0)"): the head built and unit-tested
+ * The pull-request build (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): the head built and unit-tested
  * in a clean checkout, reported as `release-flow/build`.
  */
 export interface PullRequestBuild {

@@ -1,5 +1,5 @@
 /**
- * Stage 0, the pull-request gate (README "The pull-request gate (stage 0)"). Two short workflows:
+ * Stage 0, the pull-request gate (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"). Two short workflows:
  * - `pullRequestGateWorkflow`: one per pull request head commit
  *   (`pr-gate:<repository>#<number>:<head sha>`), started by `pull_request` deliveries. It checks
  *   the head against the PR policy and sets the `release-flow/policy` status; then, when the

@@ -1,5 +1,5 @@
 /**
- * The re-check of the pull-request gate (README "The pull-request gate (stage 0)"): one run per
+ * The re-check of the pull-request gate (docs/pipelines-and-decisions.md "The pull-request gate (stage 0)"): one run per
  * new head of the default branch (`pr-recheck:<repository>:<base sha>`), started by the push to
  * it. It checks every open pull request again, so a PR that was green goes red once it is no
  * longer rebased. A red verdict is an outcome, not a failure.

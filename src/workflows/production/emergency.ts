@@ -1,5 +1,5 @@
 /**
- * The emergency decision (README "Hotfix flow"): page operations; force the staging lock with
+ * The emergency decision (docs/pipelines-and-decisions.md "Hotfix flow"): page operations; force the staging lock with
  * hotfix priority and roll this repository's staging back to its last good version; ticket,
  * wiki page and branch `HOT-<n>` (the branch off the deployed version's tag); staging lock to
  * hotfix-only; the incident recorded; the lock released. An emergency declared on a hotfix of an
@@ -18,7 +18,7 @@ import { documents, quick, retrospective, STAGING, type ReleaseRun } from './rel
 
 /**
  * Emergencies record their incident (an emergency on a hotfix continues its incident), and a
- * healthy hotfix ends hotfix-only mode and closes its incident (README "Hotfix flow").
+ * healthy hotfix ends hotfix-only mode and closes its incident (docs/pipelines-and-decisions.md "Hotfix flow").
  */
 export const HOTFIX_INCIDENTS_PATCH = 'hotfix-incidents';
 

@@ -142,7 +142,7 @@ export interface ProductionHealthStatus {
 }
 
 /**
- * An emergency's hotfix: pending until a push to its branch runs the hotfix pipeline (README
+ * An emergency's hotfix: pending until a push to its branch runs the hotfix pipeline (docs/pipelines-and-decisions.md
  * "Hotfix flow"); `continued` when the emergency was declared on a hotfix of an open incident.
  */
 export interface HotfixStatus {
@@ -159,7 +159,7 @@ export interface PageRecord {
   team: string;
   kind: 'decision-needed' | 'escalation' | 'emergency';
   at: string;
-  /** Each alert channel's outcome (README "Alerts"): a channel that was down says so here. */
+  /** Each alert channel's outcome (docs/integrations.md "Alerts: Slack and PagerDuty"): a channel that was down says so here. */
   deliveries?: {
     channel: string;
     type: string;

@@ -1,6 +1,6 @@
 /**
  * Stage 3, the production release: copy → deploy → watch → healthy, or decide → respond
- * (README "The pipelines" and "Decisions, forced take-over and rollback"). The decision desk's
+ * (docs/pipelines-and-decisions.md "The pipelines" and "Decisions, forced take-over and rollback"). The decision desk's
  * rules are in `domain/decision-desk.ts`, its doors in `decision-handlers.ts`; the watch, the
  * escalation and each response have their own file beside this one.
  */

@@ -40,7 +40,7 @@ export interface ReleaseRun {
 export const quick = proxyActivities<PipelineActivities>(quickCalls);
 
 // Tickets and retrospective pages live in other systems (Jira, Confluence, GitHub): one that is
-// down for a while never fails the decision, the step waits for it (README "Jira and Confluence").
+// down for a while never fails the decision, the step waits for it (docs/integrations.md "Jira and Confluence").
 // Refusals a person must fix are non-retryable and still fail at once.
 export const documents = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '5 minutes',

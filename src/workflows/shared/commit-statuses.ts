@@ -1,5 +1,5 @@
 /**
- * The commit statuses a pipeline run posts on its commit (README "The pipelines"): queued and
+ * The commit statuses a pipeline run posts on its commit (docs/pipelines-and-decisions.md "The pipelines"): queued and
  * posted one at a time, best effort, so a status never holds a release up.
  */
 import {
@@ -14,7 +14,7 @@ import type { CommitState, StatusContext } from '../../domain/commit-status';
 import { describeFailure } from './steps';
 
 /**
- * The patch that gave the pipelines their commit statuses (README "The pipelines"). Runs recorded
+ * The patch that gave the pipelines their commit statuses (docs/pipelines-and-decisions.md "The pipelines"). Runs recorded
  * before it have no marker and post none, so their histories replay unchanged.
  */
 export const COMMIT_STATUSES_PATCH = 'commit-statuses';

@@ -4,7 +4,7 @@
  * stage's own messages file (`<stage>/messages.ts`) adds its input, outcome and status fields.
  * Imported by workflows and clients.
  *
- * Workflow ids are business keys (README "Workflow ids"):
+ * Workflow ids are business keys (docs/pipelines-and-decisions.md "The pipelines"):
  *   main-commit:<repository>:<commit sha>      stage 1
  *   tag:<repository>:<vX.Y.Z>                  stage 2
  *   production:<repository>:<vX.Y.Z>           stage 3
@@ -16,7 +16,7 @@ export const PipelineStages = {
   mainCommit: 'main-commit',
   tag: 'tag',
   production: 'production',
-  /** A push to `HOT-<n>` (README "Hotfix flow"); id `hotfix:<repository>:HOT-<n>:<sha>`. */
+  /** A push to `HOT-<n>` (docs/pipelines-and-decisions.md "Hotfix flow"); id `hotfix:<repository>:HOT-<n>:<sha>`. */
   hotfix: 'hotfix',
 } as const;
 export type PipelineStage = (typeof PipelineStages)[keyof typeof PipelineStages];

@@ -1,5 +1,5 @@
 /**
- * The keys of the search attributes that make releases findable in the Temporal UI (README
+ * The keys of the search attributes that make releases findable in the Temporal UI (docs/pipelines-and-decisions.md
  * "The pipelines"): set by the workflows, registered on the server by `temporal/search-attributes`.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';

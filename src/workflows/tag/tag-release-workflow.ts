@@ -1,5 +1,5 @@
 /**
- * Stage 2: a release tag (README "The pipelines"). Tag the existing artifact with the version, take
+ * Stage 2: a release tag (docs/pipelines-and-decisions.md "The pipelines"). Tag the existing artifact with the version, take
  * the shared staging lock, deploy staging (fenced by the lock's token), run integration tests
  * against staging. On failure: alert, staging back to its last good version, lock released,
  * halt (PipelineFailed). On success: staging marked good, lock released, and production started
@@ -138,7 +138,7 @@ async function tagRelease(
     [{ repository }],
   );
   if (!new RegExp(settings.releaseTagPattern).test(tag)) {
-    // The doors ignore such tags; a start by hand gets the same rule (README "Release rules").
+    // The doors ignore such tags; a start by hand gets the same rule (docs/pipelines-and-decisions.md "Release rules").
     status.state = PipelineStates.failed;
     throw ApplicationFailure.nonRetryable(
       `${tag} does not match the release tag pattern ${settings.releaseTagPattern} of ${repository}`,

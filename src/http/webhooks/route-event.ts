@@ -14,18 +14,18 @@
  *   (see pull-request-event.ts): the PR gate of the head, `pr-gate:<repository>#<n>:<head sha>`.
  *   Other actions change nothing the gate reads and are ignored.
  */
-import { DEFAULT_RELEASE_TAG_FORMAT, isReleaseTag } from '../domain/release-tags';
+import { DEFAULT_RELEASE_TAG_FORMAT, isReleaseTag } from '../../domain/release-tags';
 import { forkOfEvent, pullRequestOfEvent } from './pull-request-event';
-import { pipelineWorkflowId } from '../workflows/shared/messages';
-import { type MainCommitInput } from '../workflows/main-commit/messages';
-import { type TagReleaseInput } from '../workflows/tag/messages';
-import { HOTFIX_BRANCH_PATTERN, hotfixWorkflowId, type HotfixInput } from '../workflows/hotfix/messages';
+import { pipelineWorkflowId } from '../../workflows/shared/messages';
+import { type MainCommitInput } from '../../workflows/main-commit/messages';
+import { type TagReleaseInput } from '../../workflows/tag/messages';
+import { HOTFIX_BRANCH_PATTERN, hotfixWorkflowId, type HotfixInput } from '../../workflows/hotfix/messages';
 import {
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,
   type PullRequestGateInput,
   type RecheckOpenPullRequestsInput,
-} from '../workflows/pr-gate/messages';
+} from '../../workflows/pr-gate/messages';
 
 /** What the receiver needs of a configured repository. */
 export interface RoutedRepository {

@@ -5,20 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from './search-attributes';
-import { readinessWorkflow } from '../workflows/readiness/readiness-workflow';
-import { PipelineWorkflowTypes, pipelineWorkflowId, type PipelineStage } from '../workflows/shared/messages';
-import { type MainCommitInput } from '../workflows/main-commit/messages';
-import { type ProductionReleaseInput } from '../workflows/production/messages';
-import { type TagReleaseInput } from '../workflows/tag/messages';
-import { HOTFIX_WORKFLOW_TYPE, hotfixWorkflowId, type HotfixInput } from '../workflows/hotfix/messages';
+import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from './temporal/search-attributes';
+import { readinessWorkflow } from './workflows/readiness/readiness-workflow';
+import { PipelineWorkflowTypes, pipelineWorkflowId, type PipelineStage } from './workflows/shared/messages';
+import { type MainCommitInput } from './workflows/main-commit/messages';
+import { type ProductionReleaseInput } from './workflows/production/messages';
+import { type TagReleaseInput } from './workflows/tag/messages';
+import { HOTFIX_WORKFLOW_TYPE, hotfixWorkflowId, type HotfixInput } from './workflows/hotfix/messages';
 import {
   PullRequestGateWorkflowTypes,
   pullRequestGateWorkflowId,
   pullRequestRecheckWorkflowId,
   type PullRequestGateInput,
   type RecheckOpenPullRequestsInput,
-} from '../workflows/pr-gate/messages';
+} from './workflows/pr-gate/messages';
 
 /** Start a readiness probe and wait for its answer (used by GET /readyz). */
 export async function runReadinessProbe(
@@ -216,7 +216,7 @@ export function startPullRequestRecheck(
   );
 }
 
-/** The hotfix pipeline of a push to `HOT-<n>`: `hotfix:<repository>:HOT-<n>:<sha>` (README "Hotfix flow"). */
+/** The hotfix pipeline of a push to `HOT-<n>`: `hotfix:<repository>:HOT-<n>:<sha>` (docs/pipelines-and-decisions.md "Hotfix flow"). */
 export function startHotfix(client: Client, input: HotfixInput, opts: StartOptions): Promise<StartResult> {
   const id = hotfixWorkflowId(input.repository, input.branch, input.commit);
   return startOnce(

@@ -6,12 +6,12 @@
  *
  * Under load the receiver queues through `enqueueDurably`: deliveries that arrive within a few
  * milliseconds share one commit, so a burst costs one disk flush per batch, not one per
- * delivery (group commit; README "Webhooks").
+ * delivery (group commit; docs/webhooks.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { GroupCommit } from '../common/group-commit';
+import { GroupCommit } from '../../common/group-commit';
 import type { StartRequest } from './route-event';
 
 export const OUTBOX_FILE = 'webhook-outbox.sqlite';

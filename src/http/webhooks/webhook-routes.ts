@@ -14,11 +14,11 @@
  * No release logic lives here: route-event.ts decides, Temporal runs.
  */
 import type http from 'node:http';
-import { sendJson, type Route } from '../http/server';
-import type { Logger } from '../common/logging';
+import { sendJson, type Route } from '../server';
+import type { Logger } from '../../common/logging';
 import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
 import type { Outbox } from './outbox';
-import { isTemporalServerFailure, isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
+import { isTemporalServerFailure, isTemporalUnavailable, type PipelineStarter } from './bounded-starts';
 import {
   BodyBudget,
   BodyBudgetExceeded,
@@ -28,8 +28,8 @@ import {
 } from './raw-body';
 import { routeEvent, type RoutedRepository, type StartRequest } from './route-event';
 import { checkSignature } from './signature';
-import type { ReleaseLedger } from '../adapters/local/release-ledger';
-import { AlreadyReleased, refuseReleased, type ReleasedVersions } from '../temporal/workflow-starts';
+import type { ReleaseLedger } from '../../adapters/local/release-ledger';
+import { AlreadyReleased, refuseReleased, type ReleasedVersions } from '../../starter';
 
 export const WEBHOOK_PATH = '/webhooks/github';
 export const DEFAULT_MAX_STARTS_IN_FLIGHT = 8;

@@ -8,20 +8,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { noSandbox } from './adapters/local/step-sandbox';
-import { hashToken, newToken } from './http/board/token-hash';
-import { demoConfigPath, loadConfig, validateConfig } from './config/load';
-import { writeFileAtomic } from './adapters/local/durable-files';
-import type { Config } from './config/schema';
-import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from './demo/demo-repository';
-import { runDemo } from './demo/run-demo';
-import { writeDemoReceiver } from './demo/demo-receiver';
-import { isUserError } from './common/errors';
-import { createLogger, type Logger } from './common/logging';
-import { bootApp, type RunningApp } from './app';
-import type { WorkerDeployment } from './temporal/worker-deployments';
-import { stopOnSignals } from './worker';
-import { WEBHOOK_PATH } from './webhooks/webhook-routes';
+import { noSandbox } from '../adapters/local/step-sandbox';
+import { hashToken, newToken } from '../http/board/token-hash';
+import { demoConfigPath, loadConfig, validateConfig } from '../config/load';
+import { writeFileAtomic } from '../adapters/local/durable-files';
+import type { Config } from '../config/schema';
+import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from '../demo/demo-repository';
+import { runDemo } from '../demo/run-demo';
+import { writeDemoReceiver } from '../demo/demo-receiver';
+import { isUserError } from '../common/errors';
+import { createLogger, type Logger } from '../common/logging';
+import { bootApp, type RunningApp } from '../app';
+import type { WorkerDeployment } from '../temporal/worker-deployments';
+import { stopOnSignals } from '../worker';
+import { WEBHOOK_PATH } from '../http/webhooks/webhook-routes';
 
 interface Demo {
   releases: string[];
@@ -118,7 +118,7 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
     config,
     logger,
     // The demo's code is written by release-flow itself, and its deploy script lives in the state
-    // directory a sandbox hides: its steps run as the worker (README "Threat model").
+    // directory a sandbox hides: its steps run as the worker (docs/threat-model.md).
     ...(demo ? { webhookSecret: demo.secret, sandbox: noSandbox } : {}),
     ...(opts.deployment ? { deployment: opts.deployment } : {}),
   });

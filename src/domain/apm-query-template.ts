@@ -1,7 +1,7 @@
 /**
  * APM query templates: `{repository}`, `{environment}`, `{version}`, `{service}` and
  * `{interval}` are replaced by the release's values, each escaped for where it lands, so a
- * repository name can never change the query's meaning (README "Integrations").
+ * repository name can never change the query's meaning (docs/integrations.md "Integrations").
  */
 
 export interface QueryValues {

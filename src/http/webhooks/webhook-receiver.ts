@@ -3,12 +3,12 @@
  * running, and the route. One call to open, one to close (drainer first, then the file).
  */
 import type { Client } from '@temporalio/client';
-import type { Route } from '../http/server';
-import type { Logger } from '../common/logging';
-import { ReleaseLedger, releaseLedgerPath } from '../adapters/local/release-ledger';
+import type { Route } from '../server';
+import type { Logger } from '../../common/logging';
+import { ReleaseLedger, releaseLedgerPath } from '../../adapters/local/release-ledger';
 import { Outbox, outboxPath } from './outbox';
 import { startOutboxDrainer, type OutboxDrainer } from './outbox-drainer';
-import { temporalStarter, type PipelineStarter } from './pipeline-starter';
+import { temporalStarter, type PipelineStarter } from './bounded-starts';
 import type { BodyBudget } from './raw-body';
 import { webhookRoutes } from './webhook-routes';
 import type { RoutedRepository } from './route-event';
@@ -25,7 +25,7 @@ export interface WebhookReceiverOptions {
   searchAttributes?: boolean;
   logger: Logger;
   bodyLimitBytes?: number;
-  /** What unverified bodies may hold at once (README "Webhooks": hostile load). */
+  /** What unverified bodies may hold at once (docs/webhooks.md: hostile load). */
   bodyBudget?: BodyBudget;
   /** Longest wait for one start before the delivery is queued instead (default 3 s). */
   startTimeoutMs?: number;

@@ -6,12 +6,12 @@
  * Order: each repository is a lane of its own, its starts one after the other in delivery
  * order; up to LANES repositories drain at once, so a burst of one repository does not hold up
  * another's push. A start that fails for any other reason (a bug, a refused request) waits with
- * its own backoff, and later starts of the same repository wait behind it (README "Webhooks").
+ * its own backoff, and later starts of the same repository wait behind it (docs/webhooks.md).
  */
-import type { Logger } from '../common/logging';
+import type { Logger } from '../../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';
-import { AlreadyReleased } from '../temporal/workflow-starts';
-import { isTemporalUnavailable, type PipelineStarter } from './pipeline-starter';
+import { AlreadyReleased } from '../../starter';
+import { isTemporalUnavailable, type PipelineStarter } from './bounded-starts';
 
 export interface DrainerOptions {
   outbox: Outbox;

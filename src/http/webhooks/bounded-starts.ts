@@ -1,6 +1,6 @@
 /**
  * How the receiver starts pipelines: a small interface (tests inject a fake) and its Temporal
- * adapter over src/temporal/workflow-starts.ts. The adapter bounds each start so a delivery is answered well
+ * adapter over src/starter.ts. The adapter bounds each start so a delivery is answered well
  * inside GitHub's 10 s even when Temporal hangs, and says "unavailable" (TemporalUnavailable)
  * when the start should go to the outbox rather than fail.
  */
@@ -14,7 +14,7 @@ import {
   startTagRelease,
   type StartOptions,
   type StartResult,
-} from '../temporal/workflow-starts';
+} from '../../starter';
 import type { StartRequest } from './route-event';
 
 export interface PipelineStarter {

@@ -2,8 +2,8 @@
  * Which `pull_request` webhook deliveries call for a gate check, and the pull request they name.
  * Shapes follow GitHub's webhook payloads (see @octokit/webhooks-examples).
  */
-import type { PullRequestRef } from '../ports/pull-requests';
-import type { RepositoryRef } from '../adapters/github/repository-ref';
+import type { PullRequestRef } from '../../ports/pull-requests';
+import type { RepositoryRef } from '../../adapters/github/repository-ref';
 
 /** Actions after which the head, the base or the open state may have changed. */
 export const GATED_PULL_REQUEST_ACTIONS: readonly string[] = [
