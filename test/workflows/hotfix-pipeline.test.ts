@@ -109,6 +109,36 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
     if ((await h.describe()).status.name === 'RUNNING') await h.terminate('test done');
   }
 
+  it("a push to a closed incident's branch is ignored with the reason: nothing runs, nobody is alerted", async () => {
+    const repository = unique('acme/closed');
+    stubs.reset({
+      incidentOfBranch: async (i) => {
+        stubs.calls.push({ name: 'incidentOfBranch', input: i });
+        return {
+          id: i.id,
+          state: 'closed',
+          brokenVersion: 'v1.2.0',
+          branch: i.id,
+          ticketUrl: '',
+          wikiUrl: '',
+        };
+      },
+    });
+    const handle = await client.workflow.start(hotfixWorkflow, {
+      taskQueue,
+      workflowId: hotfixWorkflowId(repository, 'HOT-1', COMMIT),
+      args: [{ repository, branch: 'HOT-1', commit: COMMIT }],
+    });
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'ignored');
+    assert.ok(outcome.state === 'ignored');
+    assert.match(outcome.reason, /HOT-1 of .* is closed: push efefefefefef ignored/);
+    assert.deepEqual(stubs.names(), ['incidentOfBranch'], 'no build, no alert');
+    assert.deepEqual(stubs.statuses, [], 'no pending status left behind');
+    const status = await handle.query(anyPipelineStatusQuery);
+    assert.equal(status.state, 'ignored');
+  });
+
   it('a feat commit on the hotfix branch fails the pipeline naming the commit, before any build', async () => {
     const repository = unique('acme/shop');
     stubs.setOverrides({
@@ -161,14 +191,15 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       args: [{ repository: hotRepo, branch: 'HOT-1', commit: COMMIT }],
     });
     const outcome = await handle.result();
+    assert.ok(outcome.state === 'released');
     assert.equal(outcome.version, 'v1.2.1');
     assert.equal(outcome.tagWorkflowId, pipelineWorkflowId('tag', hotRepo, 'v1.2.1'));
     assert.deepEqual(
       stubs.calls
         .filter((c) => (c.input as { repository?: string }).repository === hotRepo)
         .map((c) => c.name)
-        .slice(0, 5),
-      ['planHotfix', 'buildArtifact', 'runTests', 'uploadArtifact', 'createReleaseTag'],
+        .slice(0, 6),
+      ['incidentOfBranch', 'planHotfix', 'buildArtifact', 'runTests', 'uploadArtifact', 'createReleaseTag'],
     );
     assert.deepEqual(inputsOf<{ tag: string }>('createReleaseTag', hotRepo)[0]?.tag, 'v1.2.1');
 

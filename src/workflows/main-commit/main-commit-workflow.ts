@@ -19,7 +19,7 @@ import { repositoryLockResource } from '../lock/messages';
 import { buildCalls, quickCalls } from '../shared/activity-options';
 import { commitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, statusQuery, type PipelineStatus } from '../shared/messages';
-import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { failPipeline, markPreempted } from '../shared/outcomes';
 import { runStep } from '../shared/steps';
 import type { MainCommitInput, MainCommitOutcome } from './messages';
 
@@ -72,15 +72,7 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
     );
     return outcome;
   } catch (err) {
-    const preempted = preemptedBy(err);
-    if (preempted) {
-      const { revocation } = preempted;
-      status.state = PipelineStates.preempted;
-      status.preemptedBy = revocation?.by ?? 'unknown';
-      statuses.post(
-        'error',
-        `stopped at ${status.step}: the repository lock was taken by ${status.preemptedBy}`,
-      );
+    if (markPreempted({ status, statuses, taken: 'the repository lock' }, err)) {
       return { state: 'preempted', tag: null, bump: null, lastTag: null, preemptedBy: status.preemptedBy };
     }
     return await failPipeline(

@@ -58,6 +58,8 @@ export const PipelineStates = {
   failedForward: 'failed-forward',
   /** Production: a newer version was deployed while this one was being watched. */
   superseded: 'superseded',
+  /** Hotfix: a push to the branch of an incident that is closed; nothing ran, nobody was alerted. */
+  ignored: 'ignored',
 } as const;
 export type PipelineState = (typeof PipelineStates)[keyof typeof PipelineStates];
 

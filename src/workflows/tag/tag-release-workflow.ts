@@ -29,7 +29,8 @@ import type { LockRevocation } from '../lock/messages';
 import { quickCalls } from '../shared/activity-options';
 import { commitStatusReporter, type CommitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
-import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { failPipeline, markPreempted } from '../shared/outcomes';
+import { commentOnIncident } from '../shared/incident-comments';
 import { runStep } from '../shared/steps';
 import {
   promoteSignal,
@@ -187,12 +188,9 @@ async function tagRelease(
   try {
     await lock.run(() => stage(input, status, by, lock));
   } catch (err) {
-    const preempted = preemptedBy(err);
+    const preempted = markPreempted({ status, statuses, label: tag, taken: 'staging' }, err);
     if (preempted) {
       const { revocation } = preempted;
-      status.state = PipelineStates.preempted;
-      status.preemptedBy = revocation?.by ?? 'unknown';
-      statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
       await lock.release(); // sends nothing after a revocation; clears the helper's renewals
       if (!patched(PREEMPTED_FAILURE_PATCH)) {
         return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
@@ -228,6 +226,14 @@ async function tagRelease(
     return await halt(status, statuses, err);
   }
   await lock.release();
+  if (hotfix) {
+    await commentOnIncident({
+      repository,
+      id: hotfix.id,
+      step: `staged/${tag}`,
+      markdown: `Hotfix **${tag}** deployed to staging and passed its integration tests; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}.`,
+    });
+  }
   statuses.post(
     'success',
     `${tag} passed staging; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}`,
