@@ -27,6 +27,7 @@ import {
 import { emergencySignal } from '../../src/workflows/production/messages';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
 import { waitFor } from '../helpers/ports';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { git } from '../helpers/git-fixture';
 
@@ -82,7 +83,7 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
   let head: string;
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
 
   const statuses = (context: string) =>
     githubRepo.statuses
@@ -154,12 +155,10 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
       }),
       maxHeartbeatThrottleInterval: '1 second',
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
     await fake.stop();
   });
 

@@ -34,6 +34,7 @@ import { FakeConfluence } from '../helpers/fake-confluence';
 import { FakeJira } from '../helpers/fake-jira';
 import { git } from '../helpers/git-fixture';
 import { waitFor } from '../helpers/ports';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 const UI = 'http://temporal-ui.test';
@@ -71,7 +72,7 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
   let head: string;
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
   let config: ReturnType<typeof validateConfig>;
   let processEnv: NodeJS.ProcessEnv;
 
@@ -126,12 +127,10 @@ describe('Jira tickets, Confluence retrospectives and the ticket-aware PR gate e
       }),
       maxHeartbeatThrottleInterval: '1 second',
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
     await jira.stop();
     await confluence.stop();
   });

@@ -23,6 +23,7 @@ import {
   type PullRequestGateInput,
 } from '../../src/workflows/pr-gate/messages';
 import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { git } from '../helpers/git-fixture';
 
@@ -46,7 +47,7 @@ describe('PR build end to end', () => {
   const plain = fake.repo('acme', 'plain');
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
   let logs: RunningHttpServer;
   let root: string;
   let upstream: string;
@@ -127,13 +128,11 @@ describe('PR build end to end', () => {
       uiUrl: UI,
       logsUrl: logs.url,
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
     await logs?.close();
     await fake.stop();
     restoreEnv();

@@ -5,7 +5,6 @@ import { Context } from '@temporalio/activity';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { HotfixRef } from '../../src/activities/hotfix';
 import { hotfixWorkflow } from '../../src/workflows/hotfix/hotfix-workflow';
@@ -19,7 +18,8 @@ import { tagReleaseWorkflow } from '../../src/workflows/tag/tag-release-workflow
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 const COMMIT = 'ef'.repeat(20);
 // Seconds, not minutes: with these releases and the staging lock in play the test server was seen
@@ -32,30 +32,22 @@ const SHORT_WATCH = {
 describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', () => {
   let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   const stubs = pipelineStubs();
   const taskQueue = unique('hotfix');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    // The environment's own client skips time while a test awaits a result: the watch's minutes
-    // pass at once instead of in real time.
-    client = env.client;
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: { ...lockHarness(client).activities, ...stubs.activities },
-      maxHeartbeatThrottleInterval: '1 second',
+      // The environment's own client skips time while a test awaits a result: the watch's minutes
+      // pass at once instead of in real time.
+      client: 'time-skipping',
+      activities: (c) => ({ ...lockHarness(c).activities, ...stubs.activities }),
+      worker: { maxHeartbeatThrottleInterval: '1 second' },
     });
-    running = worker.run();
+    ({ env, client } = server);
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => stubs.reset());
 
   /** The staging lock's mode, started as `release-flow lock mode` starts a lock never used yet. */

@@ -1,44 +1,33 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
 import { mainCommitWorkflow } from '../../src/workflows/main-commit/main-commit-workflow';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/shared/messages';
 import { lockHarness } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real lock)', () => {
-  let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   const stubs = pipelineStubs();
   const taskQueue = unique('main-commit');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    client = new Client({ connection: env.connection });
-    const activities = { ...lockHarness(client).activities, ...stubs.activities };
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
+      client: 'plain',
+      activities: (c) => ({ ...lockHarness(c).activities, ...stubs.activities }),
     });
-    running = worker.run();
+    client = server.client;
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => stubs.reset());
 
   async function runPipeline(repository: string, commit: string) {

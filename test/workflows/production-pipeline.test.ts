@@ -9,7 +9,6 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { ReleasePage } from '../../src/activities/production-alerts';
 import type { CommitStatusRequest } from '../../src/activities/statuses';
@@ -29,7 +28,8 @@ import { productionReleaseWorkflow } from '../../src/workflows/production/produc
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { HOLD_UNTIL_OPENED, lockHarness, untilStatus } from '../helpers/lock-harness';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 type Calls = { name: string; input: unknown }[];
 type Stubs = Partial<PipelineActivities>;
@@ -154,8 +154,7 @@ function stubs(
 describe('productionReleaseWorkflow (time-skipping, stubbed activities, real staging lock)', () => {
   let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   let harness: ReturnType<typeof lockHarness>;
   let calls: Calls;
   let sample: () => Omit<HealthSample, 'at'>;
@@ -164,10 +163,6 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
   const taskQueue = unique('production');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    // The time-skipping client: `result()` lets time skip over the health window and the timers.
-    client = env.client;
-    harness = lockHarness(client);
     const names = Object.keys(stubs([], () => healthy, {}));
     const dispatched = Object.fromEntries(
       names.map((name) => [
@@ -178,27 +173,26 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
           ]!(input),
       ]),
     );
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: {
-        ...harness.activities,
-        // Recorded too: the lock request is one of the decision's effects, in order.
-        requestLock: async (input: Parameters<typeof harness.activities.requestLock>[0]) => {
-          calls.push({ name: 'requestLock', input });
-          return await harness.activities.requestLock(input);
-        },
-        ...dispatched,
+      // The time-skipping client: `result()` lets time skip over the health window and the timers.
+      client: 'time-skipping',
+      activities: (c) => {
+        harness = lockHarness(c);
+        return {
+          ...harness.activities,
+          // Recorded too: the lock request is one of the decision's effects, in order.
+          requestLock: async (input: Parameters<typeof harness.activities.requestLock>[0]) => {
+            calls.push({ name: 'requestLock', input });
+            return await harness.activities.requestLock(input);
+          },
+          ...dispatched,
+        };
       },
     });
-    running = worker.run();
+    ({ env, client } = server);
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => {
     calls = [];
     posted = [];
