@@ -60,17 +60,36 @@ export interface CloseIncidentResult {
 
 const MAX_CANDIDATES = 100;
 
+/** A document (ticket or page) the emergency never filed: the tracker or wiki refused it for good. */
+function neverFiled(err: unknown): boolean {
+  const cause =
+    err instanceof ApplicationFailure ? err.type : isDefinitiveFailure(err) ? err.type : undefined;
+  return cause === FailureTypes.documentNotFound;
+}
+
 /**
- * The ticket's part of closing an incident. A ticket that was never filed (the tracker refused
- * it for good during the emergency) does not keep the incident open: the close says so instead.
+ * A part of closing an incident on a document. A ticket or page that was never filed (refused
+ * for good during the emergency) does not keep the incident open: the close says so instead.
  */
-async function ticketStory(work: () => Promise<{ closed: boolean }>): Promise<{ closed: boolean }> {
+async function unlessNeverFiled<T>(work: () => Promise<T>, instead: T): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    const cause =
-      err instanceof ApplicationFailure ? err.type : isDefinitiveFailure(err) ? err.type : undefined;
-    if (cause === FailureTypes.documentNotFound) return { closed: false };
+    if (neverFiled(err)) return instead;
+    throw err;
+  }
+}
+
+/**
+ * One step of the story told on the ticket as the incident closes. Best effort, as every other
+ * comment (docs/pipelines-and-decisions.md "The ticket tells the story"): a comment refused for
+ * good never keeps the incident open. A tracker that is away is retried with the close.
+ */
+async function storyComment(work: () => Promise<unknown>): Promise<void> {
+  try {
+    await settled(work);
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.nonRetryable) return;
     throw err;
   }
 }
@@ -326,35 +345,45 @@ export function createHotfixActivities(ports: HotfixPorts) {
         `- Hotfix versions: ${incident.hotfixVersions.join(', ') || input.version}`,
         `- Healthy in production: ${input.version} at ${input.healthyAt}`,
         `- Pull request back into ${base}: ${pullRequest ? `#${pullRequest.number} ${pullRequest.url}` : pullRequestNote}`,
-        `- Staging lock: back to normal mode`,
+        `- Staging lock: ${input.id} no longer holds it hotfix-only`,
         `- Workflow: \`${input.workflowId}\``,
       ].join('\n');
-      const ticket = await ticketStory(async () => {
-        const tickets = await settled(() => ports.tickets(repo));
-        // The story on the ticket, a step a comment (each once by its key), then the final update.
-        await settled(() =>
-          tickets.comment({
-            id: input.id,
-            key: `${input.id}/healthy/${input.version}`,
-            markdown: `Hotfix **${input.version}** healthy in production at ${input.healthyAt}; staging no longer hotfix-only for ${input.id}.`,
-          }),
-        );
-        await settled(() =>
-          tickets.comment({
-            id: input.id,
-            key: `${input.id}/pull-request`,
-            markdown: pullRequest
-              ? `Pull request back into ${base}: [#${pullRequest.number}](${pullRequest.url})`
-              : `No pull request back into ${base}: ${pullRequestNote}`,
-          }),
-        );
-        const ticket = await settled(() =>
-          tickets.close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
-        );
-        return ticket;
-      });
-      const wiki = await settled(async () =>
-        (await ports.wiki(repo)).append({ id: input.id, key: `${input.id}/timeline`, markdown: timeline }),
+      const ticket = await unlessNeverFiled(
+        async () => {
+          const tickets = await settled(() => ports.tickets(repo));
+          // The story on the ticket, a step a comment (each once by its key), then the final update.
+          await storyComment(() =>
+            tickets.comment({
+              id: input.id,
+              key: `${input.id}/healthy/${input.version}`,
+              markdown: `Hotfix **${input.version}** healthy in production at ${input.healthyAt}; staging no longer hotfix-only for ${input.id}.`,
+            }),
+          );
+          await storyComment(() =>
+            tickets.comment({
+              id: input.id,
+              key: `${input.id}/pull-request`,
+              markdown: pullRequest
+                ? `Pull request back into ${base}: [#${pullRequest.number}](${pullRequest.url})`
+                : `No pull request back into ${base}: ${pullRequestNote}`,
+            }),
+          );
+          return await settled(() =>
+            tickets.close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
+          );
+        },
+        { closed: false },
+      );
+      const wiki = await unlessNeverFiled(
+        () =>
+          settled(async () =>
+            (await ports.wiki(repo)).append({
+              id: input.id,
+              key: `${input.id}/timeline`,
+              markdown: timeline,
+            }),
+          ),
+        { added: false },
       );
       await settled(() =>
         ports.incidents.update(input.repository, input.id, (r) =>

@@ -1,6 +1,6 @@
 /**
  * A healthy release: production's version is marked good, and a healthy hotfix ends its
- * incident (staging back to normal mode, the pull request back, ticket and wiki closed).
+ * incident (its hold on staging ends, the pull request back, ticket and wiki closed).
  */
 import { getExternalWorkflowHandle, patched } from '@temporalio/workflow';
 import { lockWorkflowId, setModeSignal } from '../lock/messages';
@@ -21,7 +21,7 @@ export async function markHealthy(run: ReleaseRun): Promise<ProductionOutcome['c
   return patched(HOTFIX_INCIDENTS_PATCH) ? await closeHotfixIncident(run) : undefined;
 }
 
-/** A healthy hotfix: staging back to normal mode, then the pull request back, ticket, wiki, incident closed. */
+/** A healthy hotfix: its hold on staging ends, then the pull request back, ticket, wiki, incident closed. */
 async function closeHotfixIncident(run: ReleaseRun): Promise<ProductionOutcome['closedIncident']> {
   const { repository, version, status, workflowId } = run;
   const hotfix = await quick.hotfixOfVersion.executeWithOptions(

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createHotfixActivities } from '../../src/activities/hotfix';
+import { LocalGitRepository } from '../../src/adapters/local/git-repository';
+import { LocalIncidents } from '../../src/adapters/local/local-incidents';
+import { MarkdownTickets } from '../../src/adapters/local/markdown-tickets';
+import { MarkdownWiki } from '../../src/adapters/local/markdown-wiki';
+import type { RepositoryConfig } from '../../src/config/schema';
+import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
+import type { Tickets } from '../../src/ports/tickets';
+import { git } from '../helpers/git-fixture';
+
+const REPO = 'acme/shop';
+
+// A healthy hotfix closes its incident whatever the emergency managed to file: a ticket or page
+// refused for good, or a comment the tracker will not take, never keeps the incident open.
+describe('closing an incident whose documents were never filed', () => {
+  let root = '';
+  let commit = '';
+  let clone = '';
+
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'rf-hotfix-close-'));
+    clone = path.join(root, 'shop');
+    git(root, 'init', '-q', '-b', 'main', clone);
+    writeFileSync(path.join(clone, 'app.txt'), 'fixed\n');
+    git(clone, 'add', '.');
+    git(clone, 'commit', '-q', '-m', 'fix(HOT-1): the fix');
+    commit = git(clone, 'rev-parse', 'HEAD');
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function closeWith(dir: string, tickets: Tickets, wiki: MarkdownWiki) {
+    const incidents = new LocalIncidents(dir);
+    await incidents.open({
+      id: 'HOT-1',
+      repository: REPO,
+      branch: 'HOT-1',
+      brokenVersion: 'v1.4.0',
+      decision: { name: 'emergency', by: 'ana', at: '2026-12-08T01:00:00.000Z' },
+      openedAt: '2026-12-08T01:00:00.000Z',
+    });
+    const repository = { name: REPO, path: clone, defaultBranch: 'main' } as RepositoryConfig;
+    const hotfix = createHotfixActivities({
+      incidents,
+      repository: (name) => (name === REPO ? repository : undefined),
+      git: async () => await LocalGitRepository.open(clone),
+      tickets: () => Promise.resolve(tickets),
+      wiki: () => Promise.resolve(wiki),
+    });
+    const result = await hotfix.closeIncident({
+      repository: REPO,
+      id: 'HOT-1',
+      version: 'v1.4.1',
+      commit,
+      healthyAt: '2026-12-08T02:00:00.000Z',
+      workflowId: 'production:acme/shop:v1.4.1',
+    });
+    return { result, record: await incidents.get(REPO, 'HOT-1') };
+  }
+
+  it('no ticket and no wiki page: the incident closes, saying neither was updated', async () => {
+    const dir = path.join(root, 'none');
+    const { result, record } = await closeWith(
+      dir,
+      new MarkdownTickets(path.join(dir, 'tickets')),
+      new MarkdownWiki(path.join(dir, 'wiki')),
+    );
+    assert.equal(result.ticketClosed, false);
+    assert.equal(result.wikiUpdated, false);
+    assert.equal(record?.state, 'closed');
+  });
+
+  it('a comment refused for good does not keep the ticket open', async () => {
+    const dir = path.join(root, 'refused-comment');
+    const markdown = new MarkdownTickets(path.join(dir, 'tickets'));
+    const opened = await markdown.open({
+      key: 'hot/acme/shop/v1.4.0',
+      kind: 'HOT',
+      title: 'v1.4.0 broke',
+      body: '',
+    });
+    assert.equal(opened.id, 'HOT-1');
+    const wiki = new MarkdownWiki(path.join(dir, 'wiki'));
+    await wiki.publish({ key: 'hot/acme/shop/v1.4.0', page: { id: 'HOT-1' }, title: 'HOT-1', content: '' });
+    const tickets: Tickets = Object.assign(Object.create(markdown) as Tickets, {
+      comment: () =>
+        Promise.reject(new DefinitiveFailure(FailureTypes.githubRefused, 'comments are not allowed here')),
+    });
+    const { result, record } = await closeWith(dir, tickets, wiki);
+    assert.equal(result.ticketClosed, true);
+    assert.equal(result.wikiUpdated, true);
+    assert.equal(record?.state, 'closed');
+  });
+});
