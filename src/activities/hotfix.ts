@@ -128,7 +128,12 @@ export function createHotfixActivities(ports: HotfixPorts) {
       return refOf(record);
     },
 
-    /** The ticket or page of an incident exists now: its record links it. */
+    /**
+     * The ticket or page of an incident exists now: its record links it. A tracker away long
+     * enough for the hotfix to be healthy first leaves the incident closed before its ticket was
+     * filed (the close found no ticket to close): that ticket is closed here, so it never stays
+     * open for an incident that is over.
+     */
     async linkIncidentDocuments(input: {
       repository: string;
       id: string;
@@ -142,6 +147,23 @@ export function createHotfixActivities(ports: HotfixPorts) {
           ...(input.wikiUrl ? { wikiUrl: input.wikiUrl } : {}),
         })),
       );
+      if (record.state === 'closed' && input.ticketUrl) {
+        const markdown = [
+          `## ${input.id} closed before this ticket was filed`,
+          '',
+          `- Hotfix versions: ${record.hotfixVersions.join(', ') || 'none'}`,
+          `- Closed at: ${record.closedAt ?? 'unknown'}`,
+          `- Pull request back: ${record.pullRequest ? `#${record.pullRequest.number} ${record.pullRequest.url}` : 'none recorded'}`,
+        ].join('\n');
+        // Best effort, as the close's own ticket update: a refusal leaves the ticket to a person.
+        await settled(async () =>
+          (await ports.tickets(configured(ports, input.repository))).close({
+            id: input.id,
+            key: `${input.id}/closed`,
+            markdown,
+          }),
+        ).catch(() => undefined);
+      }
       return refOf(record);
     },
 

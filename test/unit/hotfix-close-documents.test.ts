@@ -62,7 +62,7 @@ describe('closing an incident whose documents were never filed', () => {
       healthyAt: '2026-12-08T02:00:00.000Z',
       workflowId: 'production:acme/shop:v1.4.1',
     });
-    return { result, record: await incidents.get(REPO, 'HOT-1') };
+    return { result, record: await incidents.get(REPO, 'HOT-1'), hotfix };
   }
 
   it('no ticket and no wiki page: the incident closes, saying neither was updated', async () => {
@@ -97,5 +97,25 @@ describe('closing an incident whose documents were never filed', () => {
     assert.equal(result.ticketClosed, true);
     assert.equal(result.wikiUpdated, true);
     assert.equal(record?.state, 'closed');
+  });
+
+  it('a ticket filed after its incident closed (the tracker was away that long) is closed as it is linked', async () => {
+    const dir = path.join(root, 'late-ticket');
+    const tickets = new MarkdownTickets(path.join(dir, 'tickets'));
+    const { result, hotfix } = await closeWith(dir, tickets, new MarkdownWiki(path.join(dir, 'wiki')));
+    assert.equal(result.ticketClosed, false);
+    // The emergency's follow-up files the ticket once the tracker answers, then links it.
+    const late = await tickets.open({
+      id: 'HOT-1',
+      key: 'hot/acme/shop/v1.4.0',
+      kind: 'HOT',
+      title: 'v1.4.0 broke',
+      body: '',
+    });
+    assert.equal(late.id, 'HOT-1');
+    assert.match((await tickets.get('HOT-1'))?.markdown ?? '', /- Status: open/);
+    const ref = await hotfix.linkIncidentDocuments({ repository: REPO, id: 'HOT-1', ticketUrl: late.url });
+    assert.equal(ref.state, 'closed');
+    assert.match((await tickets.get('HOT-1'))?.markdown ?? '', /- Status: closed/);
   });
 });
