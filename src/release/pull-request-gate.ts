@@ -79,9 +79,12 @@ export async function evaluatePullRequest(
   let ticket: TrackedTicket | null | undefined;
   if (options.ticket && verdict.ticket) {
     ticket = await options.ticket.lookup(verdict.ticket);
+    // A hotfix's pull request back is opened as its incident closes, and the close closes the
+    // `HOT-<n>` ticket with it: a done ticket is where such a branch is meant to be.
+    const hotfix = HOTFIX_BRANCH.test(pullRequest.headRef);
     const problem = !ticket
       ? `ticket ${verdict.ticket} does not exist in ${options.ticket.tracker} (or the account cannot see it)`
-      : ticket.done
+      : ticket.done && !hotfix
         ? `ticket ${verdict.ticket} is done (${ticket.status}): reopen it or use an open ticket`
         : null;
     // First: the ticket is what a developer fixes before anything else on the branch.
@@ -91,7 +94,7 @@ export async function evaluatePullRequest(
   const targetUrl = ticket?.url ?? options.targetUrl?.(pullRequest);
   const description =
     verdict.ok && ticket
-      ? `policy OK: ${ticket.key} ${ticket.status}, commit headers and rebase`
+      ? `policy OK: ${ticket.key} ${ticket.status}, commit headers and ${HOTFIX_BRANCH.test(pullRequest.headRef) ? 'a clean merge' : 'rebase'}`
       : statusDescription(verdict);
   return {
     pullRequest,
