@@ -40,6 +40,8 @@ export interface TopologyOptions {
   /** Keep the directory (logs, state, databases) after the run. */
   keep?: boolean;
   onProgress?: (line: string) => void;
+  /** Join this cluster instead of starting one (namespace and search attributes registered). */
+  temporal?: { address: string; namespace?: string };
 }
 
 export interface RunSummary {
@@ -187,8 +189,10 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
   const seconds: Record<string, number> = {};
   const mark = (name: string, since: number) => (seconds[name] = Math.round((Date.now() - since) / 100) / 10);
   const install = findServer(projectRoot);
-  const missing = topologyPrerequisites();
-  if (!install || missing.length) throw new ServerNotBuilt(missing);
+  const missing = topologyPrerequisites().filter(
+    (m) => !(opts.temporal && m.startsWith('the Temporal server')),
+  );
+  if (missing.length) throw new ServerNotBuilt(missing);
   const cli = lookup('cli', { root: projectRoot });
   if (Array.isArray(cli)) throw new ServerNotBuilt(['the Temporal CLI']);
 
@@ -210,7 +214,7 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     ok: false,
     failures,
     dir,
-    temporal: { address: '', version: install.version },
+    temporal: { address: '', version: install?.version ?? 'existing cluster' },
     processes: [],
     kills: [],
     repositories: [],
@@ -218,18 +222,25 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
   };
   try {
     let t = Date.now();
-    cluster = await startTemporalCluster({
-      install,
-      cliPath: cli.path,
-      dir: path.join(dir, 'cluster'),
-      onProgress: progress,
-    });
-    mark('cluster', t);
-    for (const [k, v] of Object.entries(cluster.timings)) seconds[`cluster.${k}`] = v;
-    summary.temporal.address = cluster.address;
-    progress(
-      `[topology] Temporal ${install.version} on ${cluster.address}, PostgreSQL on port ${cluster.postgres.port}`,
-    );
+    let temporal = {
+      address: opts.temporal?.address ?? '',
+      namespace: opts.temporal?.namespace ?? 'default',
+    };
+    if (!opts.temporal) {
+      cluster = await startTemporalCluster({
+        install: install!,
+        cliPath: cli.path,
+        dir: path.join(dir, 'cluster'),
+        onProgress: progress,
+      });
+      mark('cluster', t);
+      for (const [k, v] of Object.entries(cluster.timings)) seconds[`cluster.${k}`] = v;
+      temporal = { address: cluster.address, namespace: cluster.namespace };
+      progress(
+        `[topology] Temporal ${install!.version} on ${cluster.address}, PostgreSQL on port ${cluster.postgres.port}`,
+      );
+    }
+    summary.temporal.address = temporal.address;
     registry = await startRegistry();
 
     const count = Math.max(1, opts.repositories ?? 2);
@@ -279,7 +290,7 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
           hostname,
           configFile,
           logFile: path.join(dir, hostname, `${role}.log`),
-          env: roleEnv(cluster.address, role === 'serve' ? { GITHUB_WEBHOOK_SECRET: SECRET } : {}),
+          env: roleEnv(temporal.address, role === 'serve' ? { GITHUB_WEBHOOK_SECRET: SECRET } : {}),
         }),
       );
       summary.processes.push({ role, hostname, stateDir });
@@ -292,8 +303,8 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     mark('roles', t);
     const url = /"url":"(http:\/\/[^"]+)","msg":"HTTP server listening"/.exec(receiver.log())?.[1];
     if (!url) throw new Error(`the receiver did not say where it listens:\n${receiver.log().slice(-2000)}`);
-    connection = await Connection.connect({ address: cluster.address });
-    const client = new Client({ connection, namespace: cluster.namespace });
+    connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, namespace: temporal.namespace });
 
     // main: one signed push per repository, delivered twice (GitHub redelivers): one run each.
     t = Date.now();

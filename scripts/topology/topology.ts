@@ -5,6 +5,8 @@
  *   --repositories N             how many repositories to release (default 2)
  *   --staging-deploy-seconds N   how long a staging deploy takes (default 8): the kill window
  *   --keep                       keep the directory (logs, state, databases) even when all passed
+ *   --temporal-address HOST:PORT join that cluster instead of starting one (namespace `default`
+ *                                and the search attributes registered there)
  * Prints a summary; the last line is one JSON object. Exit code 0 when every check held.
  */
 import { runTopology, ServerNotBuilt, type TopologySummary } from './scenario';
@@ -63,6 +65,7 @@ void (async () => {
       repositories: Number(flag('--repositories') ?? 2),
       stagingDeploySeconds: Number(flag('--staging-deploy-seconds') ?? 8),
       keep: args.includes('--keep'),
+      ...(flag('--temporal-address') ? { temporal: { address: flag('--temporal-address')! } } : {}),
       onProgress: log,
     });
     print(summary);
