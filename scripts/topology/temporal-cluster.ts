@@ -201,7 +201,7 @@ async function setupSchema(
   );
 }
 
-/** `Name=Type` pairs of the dev server's flags, grouped by type for `search-attribute create`. */
+/** `Name=Type` pairs of the dev server's flags, by type (the CLI's spelling). */
 function searchAttributesByType(): Map<string, string[]> {
   const flags = cliSearchAttributeFlags();
   const byType = new Map<string, string[]>();
@@ -292,9 +292,14 @@ export async function startTemporalCluster(opts: ClusterOptions): Promise<Runnin
           ),
         60_000,
       );
-      for (const [type, names] of searchAttributesByType()) {
+      // One name per call: given several `--name`s, the CLI (v1.5.1) against this server
+      // registered only the first.
+      const wanted = [...searchAttributesByType()].flatMap(([type, names]) =>
+        names.map((name) => ({ name, type })),
+      );
+      for (const { name, type } of wanted) {
         await retry(
-          `search attributes ${names.join(', ')}`,
+          `search attribute ${name}`,
           () =>
             cli(
               'operator',
@@ -302,13 +307,23 @@ export async function startTemporalCluster(opts: ClusterOptions): Promise<Runnin
               'create',
               '--namespace',
               namespace,
-              ...names.flatMap((n) => ['--name', n]),
+              '--name',
+              name,
               '--type',
               type,
             ),
           60_000,
         );
       }
+      await retry(
+        'the search attributes listed',
+        async () => {
+          const listed = await cli('operator', 'search-attribute', 'list', '--namespace', namespace);
+          const absent = wanted.filter(({ name }) => !new RegExp(`^\\s*${name}\\s`, 'm').test(listed));
+          if (absent.length) throw new Error(`not listed yet: ${absent.map((a) => a.name).join(', ')}`);
+        },
+        60_000,
+      );
       // The namespace is served once the frontend's namespace cache has it: a list in it answers.
       await retry(
         `a list in namespace ${namespace}`,
