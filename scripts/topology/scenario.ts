@@ -477,7 +477,9 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     for (const role of roles.reverse()) {
       await role.stop();
       const p = summary.processes.find((x) => x.hostname === role.hostname);
-      if (p) p.exit = await role.child.exited;
+      const exit = await role.child.exited;
+      // unshare answers 1 for a child killed by a signal.
+      if (p) p.exit = summary.kills.some((k) => k.worker === role.hostname) ? `killed (${exit})` : exit;
     }
     await registry?.stop().catch(() => {});
     await cluster?.stop();

@@ -44,7 +44,8 @@ function print(summary: TopologySummary): void {
     }
     const e = r.effects;
     log(
-      `  effects: tags ${e.tags}, deploys ${Object.entries(r.deploys)
+      `  effects: tags ${e.tags}, ${Object.entries(r.deploys)
+        .sort(([a], [b]) => a.localeCompare(b))
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')}, alerts ${e.alerts}, tickets ${e.tickets}, pages ${e.pages}, branches ${e.branches}`,
     );
