@@ -277,6 +277,7 @@ export async function bootApp(opts: AppOptions): Promise<BootedApp> {
               ? { logsUrl: config.server.publicUrl }
               : {}),
           env,
+          ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
           namespace: reached.namespace,
           taskQueue: config.temporal.taskQueue,
           ...(opts.deployment ? { deployment: opts.deployment } : {}),

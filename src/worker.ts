@@ -21,6 +21,7 @@ import type { Config } from './config/schema';
 import { loadConfig, validateConfig } from './config/load';
 import type { StepSandbox } from './adapters/local/step-sandbox';
 import { maskingInterceptor } from './temporal/masking-interceptor';
+import { registerSecretNames, secretEnvNames } from './common/secrets';
 import { definitiveAccessInterceptor } from './activities/definitive';
 import { createLocalPipelinePorts } from './composition/pipeline-ports';
 import { isUserError } from './common/errors';
@@ -103,7 +104,7 @@ export interface CreateWorkerOptions {
   logsUrl?: string;
   /** Where GitHub credentials are read (default: process.env). */
   env?: NodeJS.ProcessEnv;
-  /** Where steps run (default: from `config.sandbox`; the demo runs its own code as the worker). */
+  /** Where steps run (default: from `config.sandbox`; the demo without bubblewrap runs them as the worker). */
   sandbox?: StepSandbox;
   /** More activity interceptors, inside the attempt journal (the chaos suite kills from one). */
   activityInterceptors?: ActivityInterceptorsFactory[];
@@ -122,6 +123,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const identity = opts.identity ?? workerIdentity();
   const stateDir = path.resolve(opts.stateDir ?? '.release-flow');
   const fencedResource = opts.fencedResource ?? createLocalFencedResource(path.join(stateDir, 'fenced'));
+  const config = opts.config ?? validateConfig({}, {});
+  // Every variable the configuration names as a secret is masked like the fixed ones.
+  registerSecretNames(secretEnvNames(config));
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -132,7 +136,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
       client: opts.client,
       fencedResource,
       ...createLocalPipelinePorts({
-        config: opts.config ?? validateConfig({}, {}),
+        config,
         stateDir,
         fencedResource,
         ...(opts.uiUrl ? { uiUrl: opts.uiUrl } : {}),

@@ -105,6 +105,8 @@ export function createBuildActivities(ports: BuildPorts) {
           repository: input.repository,
           commit: input.commit,
           purpose: 'build',
+          // Main, tags and hotfixes only: a pull request's build is pr-build.ts's, with no network.
+          trust: 'reviewed',
           steps: toSteps(repo.commands.build, 'build'),
           timeoutMs: parseDuration(repo.timeouts.build),
           collect: [repo.artifact!],
@@ -134,6 +136,7 @@ export function createBuildActivities(ports: BuildPorts) {
             repository: input.repository,
             commit: input.commit,
             purpose: input.purpose,
+            trust: 'reviewed',
             // Integration results depend on what ran where: a new deploy is a new run.
             ...(integration ? { scope: `${input.env}@${input.version}` } : {}),
             steps: toSteps(steps, integration ? 'integration tests' : 'unit tests'),

@@ -13,6 +13,7 @@ import { analyzeCommits } from '../domain/commit-analysis';
 import { nonPatchCommit, patchCandidates } from '../domain/hotfix-rules';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
+import type { Alerts } from '../ports/alerts';
 import type { IncidentRecord, Incidents } from '../ports/incidents';
 import type { Tickets } from '../ports/tickets';
 import type { Wiki } from '../ports/wiki';
@@ -26,6 +27,8 @@ export interface HotfixPorts {
   tickets: (repository: RepositoryConfig) => Promise<Tickets>;
   wiki: (repository: RepositoryConfig) => Promise<Wiki>;
   pullRequestPorts?: (repository: string) => Promise<PullRequestPorts>;
+  /** Where the emergency paged operations: its PagerDuty incident is resolved once the hotfix is healthy. */
+  alerts?: Alerts;
 }
 
 export interface HotfixPlan {
@@ -252,7 +255,31 @@ export function createHotfixActivities(ports: HotfixPorts) {
           r.state === 'closed' ? r : { ...r, state: 'closed', closedAt: input.healthyAt },
         ),
       );
+      await resolveIncidentPages(ports, input, incident);
       return { pullRequest, pullRequestNote, ticketClosed: ticket.closed, wikiUpdated: wiki.added };
     },
   };
+}
+
+/**
+ * The emergency paged operations under the broken release's key, and an emergency declared on a
+ * hotfix that broke again under that hotfix's: the healthy hotfix resolves each of them (the
+ * healthy version's own page was resolved when it was marked good). Resolving a key that never
+ * paged changes nothing, and a channel that is down is journaled, never thrown.
+ */
+async function resolveIncidentPages(
+  ports: HotfixPorts,
+  input: { repository: string; id: string; version: string },
+  incident: IncidentRecord,
+): Promise<void> {
+  const versions = [incident.brokenVersion, ...incident.hotfixVersions].filter((v) => v !== input.version);
+  for (const version of new Set(versions)) {
+    await ports.alerts
+      ?.resolveRelease?.({
+        repository: input.repository,
+        version,
+        reason: `${input.id}: hotfix ${input.version} healthy in production`,
+      })
+      .catch(() => []);
+  }
 }

@@ -175,6 +175,8 @@ export function createPrBuildActivities(ports: PrBuildPorts) {
           repository: input.repository,
           commit: input.head,
           purpose: CommandPurposes.build,
+          // A branch's code nobody has reviewed: the strict sandbox, no network.
+          trust: 'pull-request',
           scope: PR_BUILD_SCOPE,
           steps: planned.map((p) => p.step),
           fetch: [`refs/pull/${input.number}/head`],

@@ -44,9 +44,13 @@ export interface ReleasePage {
   deciders: { emergency: string; rollback: string; failForward: string };
 }
 
-function minutes(ms: number): string {
+/** How long a decision has been awaited, in the unit a person reads: `45 seconds`, `1 minute`, `3 hours`. */
+export function waitedText(ms: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return plural(s, 'second');
   const m = Math.round(ms / 60_000);
-  return m >= 120 ? `${Math.round(m / 60)} hours` : `${m} minutes`;
+  return m >= 120 ? plural(Math.round(m / 60), 'hour') : plural(m, 'minute');
 }
 
 function title(page: ReleasePage): string {
@@ -59,7 +63,7 @@ function title(page: ReleasePage): string {
     case ReleasePageKinds.emergency:
       return `SEV-1 ${subject}: emergency declared by ${page.decision?.by ?? 'unknown'}`;
     case ReleasePageKinds.escalation:
-      return `ESCALATED ${subject}: ${health}, no decision after ${minutes(page.waitedMs ?? 0)}`;
+      return `ESCALATED ${subject}: ${health}, no decision after ${waitedText(page.waitedMs ?? 0)}`;
     default:
       return (page.round ?? 1) > 1
         ? `STILL WAITING ${subject}: ${health}, decide now (reminder ${(page.round ?? 1) - 1})`

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load';
 import { isUserError } from '../common/errors';
 import { projectRoot } from '../common/package-info';
 import { checkIntegrations, type IntegrationCheck } from './integration-checks';
+import { sandboxChecks } from './sandbox-checks';
 import { lookup, type ExecutableKind } from '../temporal/executables';
 import { doctorAtlassian } from './atlassian-doctor';
 import type { CliContext } from './context';
@@ -12,7 +13,7 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
   program
     .command('doctor')
     .description(
-      'show which Temporal executables release-flow would use, and check every configured integration (APM, registry, alert channels)',
+      'show which Temporal executables release-flow would use, which sandbox each kind of step gets and why, and check every configured integration (APM, registry, alert channels)',
     )
     .option('--json', 'print JSON')
     .option('--config <file>', 'the configuration whose integrations, Jira and Confluence settings to check')
@@ -22,11 +23,14 @@ export function registerDoctorCommand(program: Command, ctx: CliContext): void {
       let integrations: IntegrationCheck[] = [];
       try {
         const { config } = loadConfig({ file: opts.config });
-        integrations = await checkIntegrations(config, {
-          env: process.env,
-          stateDir: path.resolve(config.stateDir),
-          sendTestAlert: !!opts.sendTestAlert,
-        });
+        integrations = [
+          ...sandboxChecks(config, process.env),
+          ...(await checkIntegrations(config, {
+            env: process.env,
+            stateDir: path.resolve(config.stateDir),
+            sendTestAlert: !!opts.sendTestAlert,
+          })),
+        ];
       } catch (err) {
         if (!isUserError(err)) throw err;
         integrations = [{ kind: 'config', name: 'configuration', ok: false, detail: err.render() }];

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { noSandbox } from '../adapters/local/step-sandbox';
+import { chooseSandbox, noSandbox } from '../adapters/local/step-sandbox';
 import { hashToken, newToken } from '../http/board/token-hash';
 import { demoConfigPath, loadConfig, validateConfig } from '../config/load';
 import { writeFileAtomic } from '../adapters/local/durable-files';
@@ -114,12 +114,18 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? '(defaults)' }, 'release-flow starting');
   const { config, demo } = await withDemo(loaded.config, loaded.file, logger);
+  // The demo's steps run by the same trust rules as anyone's where bubblewrap is installed; on a
+  // machine without it they run as the worker, since release-flow wrote the demo's code itself
+  // (docs/threat-model.md). A user's own repositories never fall back like this.
+  const demoSandbox = demo && chooseSandbox(config).refusal ? { sandbox: noSandbox } : {};
+  if (demo && 'sandbox' in demoSandbox)
+    logger.warn(
+      'bubblewrap is not installed: the demo runs its steps as the worker (apt-get install -y bubblewrap)',
+    );
   const booted = await bootApp({
     config,
     logger,
-    // The demo's code is written by release-flow itself, and its deploy script lives in the state
-    // directory a sandbox hides: its steps run as the worker (docs/threat-model.md).
-    ...(demo ? { webhookSecret: demo.secret, sandbox: noSandbox } : {}),
+    ...(demo ? { webhookSecret: demo.secret, ...demoSandbox } : {}),
     ...(opts.deployment ? { deployment: opts.deployment } : {}),
   });
   let stopRequested = false;

@@ -20,6 +20,50 @@ export const SECRET_ENV_VARS = [
 ] as const;
 export type SecretName = (typeof SECRET_ENV_VARS)[number];
 
+/** What `secretEnvNames` reads of a configuration: the integrations and each repository's deploy. */
+export interface SecretNamesConfig {
+  integrations: unknown;
+  repositories: readonly { commands: { deploy: { variables?: readonly string[] } } }[];
+}
+
+// Every field ending in `Env` names a variable that holds a secret, wherever it sits.
+function envFieldValues(value: unknown, out: Set<string>, depth = 0): void {
+  if (depth > 8 || value === null || typeof value !== 'object') return;
+  for (const [key, v] of Object.entries(value)) {
+    if (key.endsWith('Env') && typeof v === 'string') out.add(v);
+    else envFieldValues(v, out, depth + 1);
+  }
+}
+
+/**
+ * The names of every variable that holds a secret under this configuration: the fixed ones,
+ * every variable an integration's `...Env` field names, and the variables deploy commands are
+ * given (a cloud credential is as secret to everyone else as the worker's own).
+ */
+export function secretEnvNames(config: SecretNamesConfig): string[] {
+  const names = new Set<string>(SECRET_ENV_VARS);
+  envFieldValues(config.integrations, names);
+  for (const repo of config.repositories) {
+    for (const name of repo.commands.deploy.variables ?? []) names.add(name);
+  }
+  return [...names];
+}
+
+/** The worker's own secrets: every secret name except those deploy commands are given. */
+export function workerSecretEnvNames(config: SecretNamesConfig): string[] {
+  const names = new Set<string>(SECRET_ENV_VARS);
+  envFieldValues(config.integrations, names);
+  return [...names];
+}
+
+// Names masked besides SECRET_ENV_VARS: those of the running configuration (registerSecretNames).
+const configuredSecretNames = new Set<string>();
+
+/** Masks the values of these variables too, from now on (the worker's configuration's names). */
+export function registerSecretNames(names: readonly string[]): void {
+  for (const name of names) configuredSecretNames.add(name);
+}
+
 export type SecretsView = Record<SecretName, 'set (masked)' | 'not set'>;
 
 export function describeSecrets(env: NodeJS.ProcessEnv): SecretsView {
@@ -74,6 +118,10 @@ function maskValue(text: string, value: string): string {
 export function maskSecrets(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let masked = text;
   for (const name of SECRET_ENV_VARS) {
+    const value = env[name];
+    if (value && value.length >= 4) masked = maskValue(masked, value);
+  }
+  for (const name of configuredSecretNames) {
     const value = env[name];
     if (value && value.length >= 4) masked = maskValue(masked, value);
   }

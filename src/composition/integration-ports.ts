@@ -44,6 +44,7 @@ export function apmFromSource(
   return new DatadogApm({
     ...common,
     apiUrl: datadogApiUrl(source.site, source.apiUrl),
+    noErrorSeries: source.noErrorSeries,
     apiKeyEnv: source.apiKeyEnv,
     appKeyEnv: source.appKeyEnv,
   });

@@ -184,13 +184,14 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
   const fenced: Record<string, string> = {};
   for (const repo of config.repositories) {
     for (const env of ENVIRONMENTS) {
+      const { variables, files } = repo.commands.deploy;
       const argv = repo.commands.deploy[env];
-      if (argv) commands[environmentKey(repo.name, env)] = { argv };
+      if (argv) commands[environmentKey(repo.name, env)] = { argv, variables, files };
     }
     // One shared staging lock guards every repository's staging (docs/pipelines-and-decisions.md "The staging lock").
     fenced[environmentKey(repo.name, 'staging')] = 'staging';
   }
-  // Refuses to start when branch code would run beside the worker's secrets (docs/threat-model.md).
+  // Refuses to start when a step cannot be sandboxed as configured (docs/threat-model.md).
   const db = path.resolve(config.temporal.devServer.dbFile);
   const sandbox =
     opts.sandbox ?? stepSandboxFor(config, { stateDir, env, hide: [db, `${db}-wal`, `${db}-shm`] });

@@ -32,8 +32,15 @@ const httpAuth = z
   })
   .optional();
 
+/**
+ * Client libraries create a labelled series on its first increment, so a service that has never
+ * failed has no 5xx series and the first half answers nothing. The `or` half then answers 0, but
+ * only when the service's request series exist: a metric or label that matches nothing at all
+ * (a typo, a service never scraped) still answers empty, a failed query, never zero errors.
+ */
 export const DEFAULT_PROMETHEUS_ERROR_QUERY =
-  'sum(increase(http_requests_total{service="{service}",environment="{environment}",code=~"5.."}[{interval}]))';
+  'sum(increase(http_requests_total{service="{service}",environment="{environment}",code=~"5.."}[{interval}]))' +
+  ' or (0 * sum(increase(http_requests_total{service="{service}",environment="{environment}"}[{interval}])))';
 export const DEFAULT_PROMETHEUS_REQUEST_QUERY =
   'sum(increase(http_requests_total{service="{service}",environment="{environment}"}[{interval}]))';
 
@@ -63,6 +70,11 @@ const datadogSource = z.strictObject({
   errorQuery: z.string().min(1),
   requestQuery: z.string().min(1),
   errorsAs: z.enum(['count', 'ratio']).default('count'),
+  /**
+   * An error query that matches no series (a service that has never failed): `zero` errors when
+   * the request query answered and the metrics the error query names exist, else `failed`.
+   */
+  noErrorSeries: z.enum(['zero', 'failed']).default('zero'),
   timeout: duration.default('10s'),
   apiKeyEnv: envName.default('DATADOG_API_KEY'),
   appKeyEnv: envName.default('DATADOG_APP_KEY'),

@@ -11,6 +11,7 @@ import { isRepositoryFullName } from '../domain/repository-name';
 import { UserError } from '../common/errors';
 import { integrationProblems } from './integrations-checks';
 import { configSchema, type Config } from './schema';
+import { workerSecretEnvNames } from '../common/secrets';
 
 export const DEFAULT_CONFIG_FILES = ['release-flow.yml', 'release-flow.yaml', 'release-flow.json'];
 
@@ -205,6 +206,14 @@ function crossFieldProblems(config: Config): string[] {
       );
     }
     problems.push(...githubProblems(repo, `repositories[${i}]`));
+    // A deploy command gets what is named for it, never a secret of the worker's own.
+    const own = new Set([...workerSecretEnvNames(config), 'GITHUB_APP_PRIVATE_KEY_PATH']);
+    for (const name of repo.commands.deploy.variables) {
+      if (own.has(name))
+        problems.push(
+          `repositories[${i}].commands.deploy.variables: got ${JSON.stringify(name)}: the worker's own secret is never given to a step; give the deploy a variable of its own (e.g. DEPLOY_${name})`,
+        );
+    }
   });
   problems.push(...integrationProblems(config));
   problems.push(...boardProblems(config.board));

@@ -39,6 +39,29 @@ const commands = z
         dev: z.array(z.string().min(1)).min(1).optional(),
         staging: z.array(z.string().min(1)).min(1).optional(),
         production: z.array(z.string().min(1)).min(1).optional(),
+        /**
+         * The worker's variables a deploy command is given (KUBECONFIG, AWS_ROLE_ARN ...): it
+         * gets these and nothing else of the worker's environment, and never the worker's own
+         * secrets (docs/threat-model.md).
+         */
+        variables: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z_][A-Za-z0-9_]*$/,
+                'expected the name of an environment variable such as "KUBECONFIG"',
+              ),
+          )
+          .default([]),
+        /**
+         * Files and directories of the worker a deploy command reads (a kubeconfig, a cloud
+         * role's token file), absolute paths: given read-only at the same path, readable by
+         * sandbox.user (bubblewrap).
+         */
+        files: z
+          .array(z.string().regex(/^\//, 'expected an absolute path such as "/etc/release-flow/kubeconfig"'))
+          .default([]),
       })
       .prefault({}),
   })
@@ -317,8 +340,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   stateDir: z.string().default('.release-flow'),
   /**
-   * Where build, test and deploy steps run (docs/threat-model.md): `auto` is bubblewrap when pull
-   * requests are built and the worker holds secrets, else the worker's own identity.
+   * Where build, test and deploy steps run (docs/threat-model.md): `auto` is bubblewrap whenever
+   * a configured repository has a step; only `none` runs steps as the worker.
    */
   sandbox: z
     .strictObject({

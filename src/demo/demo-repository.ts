@@ -132,11 +132,13 @@ export function demoRepositoryConfig(dir: string) {
       build: [['node', 'build.js']],
       unitTests: [['node', 'test.js']],
       integrationTests: [['node', 'integration-test.js']],
-      // Deploys run outside a checkout: name the script by its path in the demo clone.
+      // Deploys run outside a checkout: name the script by its path in the demo clone, which
+      // lives in the state directory a sandbox hides, so it is given to them read-only.
       deploy: {
         dev: ['node', path.join(dir, 'deploy.js')],
         staging: ['node', path.join(dir, 'deploy.js')],
         production: ['node', path.join(dir, 'deploy.js')],
+        files: [dir],
       },
     },
     // Long enough to try `release-flow demo break` while production is watched.

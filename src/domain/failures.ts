@@ -34,6 +34,11 @@ export const FailureTypes = {
   incidentIdTaken: 'IncidentIdTaken',
   /** No ticket or page with that id. */
   documentNotFound: 'DocumentNotFound',
+  /**
+   * A step that could not start (command not found, a script that is not there, the sandbox
+   * refusing): no retry can change that.
+   */
+  stepCannotStart: 'StepCannotStart',
 
   // ---- refused by activities and workflows ----
   /** Nothing on this worker can reach the repository's pull requests (no token, no ports). */

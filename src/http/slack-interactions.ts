@@ -62,6 +62,23 @@ function parseTarget(value: string | undefined): DecisionTarget | null {
   }
 }
 
+/**
+ * Where a reply through an interaction's `response_url` may go: https to a host of
+ * `board.slack.responseUrlHosts`, as Slack's response URLs are. Plain http only to a loopback
+ * host that is listed (a local stand-in for Slack in tests); anything else gets no reply, so a
+ * decision's answer never crosses a network in clear text nor goes to a host nobody listed.
+ */
+export function replyUrlAllowed(raw: string | undefined, hosts: readonly string[]): URL | null {
+  try {
+    const url = new URL(raw ?? '');
+    const loopback = LOOPBACK.test(url.hostname);
+    if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:')) return null;
+    return hosts.includes(url.hostname) ? url : null;
+  } catch {
+    return null;
+  }
+}
+
 export function slackInteractionRoutes(opts: SlackInteractionsOptions): Route[] {
   const now = opts.now ?? Date.now;
   // Signatures seen inside the timestamp window: a replay inside it is acknowledged and dropped.
@@ -74,16 +91,7 @@ export function slackInteractionRoutes(opts: SlackInteractionsOptions): Route[] 
     return true;
   };
 
-  const allowedReplyUrl = (raw: string | undefined): URL | null => {
-    try {
-      const url = new URL(raw ?? '');
-      const loopback = LOOPBACK.test(url.hostname);
-      if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:')) return null;
-      return opts.slack.responseUrlHosts.includes(url.hostname) ? url : null;
-    } catch {
-      return null;
-    }
-  };
+  const allowedReplyUrl = (raw: string | undefined) => replyUrlAllowed(raw, opts.slack.responseUrlHosts);
 
   const reply = async (url: URL, message: Record<string, unknown>): Promise<void> => {
     const res = await fetch(url, {

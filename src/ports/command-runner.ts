@@ -28,6 +28,12 @@ export interface CommandRunRequest {
   commit: string;
   purpose: CommandPurpose;
   /**
+   * Whose code this is: `reviewed` (the default branch, a release tag, an open incident's
+   * `HOT-<n>` branch) may reach the network; `pull-request` (the default, so a caller that says
+   * nothing gets the strictest) may not. Neither gets the worker's secrets (docs/threat-model.md).
+   */
+  trust?: 'pull-request' | 'reviewed';
+  /**
    * What else the outcome depends on, e.g. `dev@v1.2.0` for integration tests against dev.
    * With repository, commit and purpose it forms the run's idempotency key.
    */

@@ -75,6 +75,8 @@ describe('a step never outlives its attempt', () => {
       JSON.stringify({
         stateDir,
         temporal: { taskQueue },
+        // The step reports its host pid in a marker outside its checkout: it runs as the worker.
+        sandbox: { mode: 'none' },
         repositories: [
           {
             ...demo,

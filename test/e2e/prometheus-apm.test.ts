@@ -48,6 +48,74 @@ describe('Prometheus APM against a real Prometheus scraping a test service', () 
     await metrics?.stop();
   });
 
+  it('a service that has never failed has no 5xx series, and the default queries measure zero errors', async () => {
+    // The exporter creates its 5xx series lazily, as client libraries do: none exists yet.
+    const fiveHundreds = new PrometheusApm({
+      name: 'prom',
+      url: prometheus.url,
+      errorQuery: 'http_requests_total{service="{service}",code=~"5.."}',
+      requestQuery: 'vector(1)',
+      errorsAs: 'count',
+      timeoutMs: 5_000,
+    });
+    await assert.rejects(
+      fiveHundreds.measure({ env: 'production', service: SERVICE, from: Date.now() - 5_000, to: Date.now() }),
+      /errors query failed: empty result/,
+    );
+    const s = await apm.measure({
+      env: 'production',
+      service: SERVICE,
+      from: Date.now() - 5_000,
+      to: Date.now(),
+    });
+    assert.ok(s.requests > 0, JSON.stringify(s));
+    assert.equal(s.errors, 0);
+    // Through the health watch's activity and verdict: a closed window of such samples is healthy.
+    const health = createHealthActivities({ apm });
+    const samples: HealthSample[] = [];
+    // Three samples with traffic in them, at distinct times as the watch takes them.
+    const gathered = await waitFor(
+      async () => {
+        const to = Date.now();
+        const sample = await health.measureHealth({
+          repository: SERVICE,
+          env: 'production',
+          from: to - 5_000,
+          to,
+        });
+        assert.ok(!('queryError' in sample), JSON.stringify(sample));
+        if (sample.requests > 0) samples.push(sample);
+        return samples.length >= 3 ? samples : undefined;
+      },
+      20_000,
+      250,
+    );
+    assert.ok(gathered, JSON.stringify(samples));
+    const verdict = judgeHealth({
+      samples,
+      parameters: { ...defaultHealthParameters, minRequests: 1 },
+      window: { start: 0, end: Date.now() },
+      now: Date.now(),
+    });
+    assert.equal(verdict.verdict, 'healthy', verdict.reason);
+  });
+
+  it('a metric that does not exist (a typo) is a failed query, never zero errors', async () => {
+    const typo = (q: string) => q.replaceAll('http_requests_total', 'http_request_total');
+    const misspelt = new PrometheusApm({
+      name: 'prom',
+      url: prometheus.url,
+      errorQuery: typo(DEFAULT_PROMETHEUS_ERROR_QUERY),
+      requestQuery: DEFAULT_PROMETHEUS_REQUEST_QUERY,
+      errorsAs: 'count',
+      timeoutMs: 5_000,
+    });
+    await assert.rejects(
+      misspelt.measure({ env: 'production', service: SERVICE, from: Date.now() - 5_000, to: Date.now() }),
+      /errors query failed: empty result: no series matched.*http_request_total/,
+    );
+  });
+
   it('a healthy service measures requests and no errors; then it breaches through the same queries', async () => {
     const health = createHealthActivities({ apm });
     const healthy = await health.measureHealth({

@@ -255,7 +255,7 @@ describe('roles: boot without Temporal, several workers and a receiver on one cl
             {
               ...demoRepositoryConfig(repoDir),
               name: repository,
-              // The demo repository's code is release-flow's own, as in `npm start`: no PR builds, no sandbox.
+              // The demo repository's code is release-flow's own, as in `npm start`: no PR builds.
               pullRequestBuilds: 'none',
               health: { window: '5s', sampleInterval: '1s', minRequests: 1 },
             },

@@ -199,13 +199,87 @@ export function fakePagerDuty(options: {
   return Object.assign(server, { incidents });
 }
 
-/** Metrics query v1: `GET /api/v1/query`, keys checked; `series` answers by query text. */
+/** One raw point a service reported to the fake Datadog: a count at a time (ms). */
+export interface DatadogPoint {
+  metric: string;
+  tags: Record<string, string>;
+  at: number;
+  value: number;
+}
+
+/**
+ * Evaluates the query shapes health queries use, as Datadog does: `sum:<metric>{<scope>}.as_count()`
+ * sums the matching points per rollup (one point per rollup interval that has data, none when no
+ * point matches: no series), and `A / B` divides rollup by rollup (a ratio per rollup).
+ * Undefined for anything else (answered as a parse error).
+ */
+function evaluateDatadog(
+  query: string,
+  points: DatadogPoint[],
+  from: number,
+  to: number,
+  rollupSeconds: number,
+): [number, number | null][][] | undefined {
+  const term = (text: string): Map<number, number> | undefined => {
+    const m = /^\s*sum:([A-Za-z][\w.]*)\{([^}]*)\}\.as_count\(\)\s*$/.exec(text);
+    if (!m) return undefined;
+    const scope = m[2]!.trim();
+    const wanted = scope === '*' ? [] : scope.split(',').map((t) => t.trim().split(':') as [string, string]);
+    const buckets = new Map<number, number>();
+    for (const p of points) {
+      if (p.metric !== m[1] || p.at <= from * 1000 || p.at > to * 1000) continue;
+      if (!wanted.every(([k, v]) => p.tags[k] === v)) continue;
+      const bucket = Math.floor(p.at / 1000 / rollupSeconds) * rollupSeconds * 1000;
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + p.value);
+    }
+    return buckets;
+  };
+  const sides = query.split(' / ');
+  if (sides.length > 2) return undefined;
+  const values = sides.map(term);
+  if (values.some((v) => v === undefined)) return undefined;
+  const [numerator, denominator] = values as Map<number, number>[];
+  if (numerator!.size === 0) return [];
+  if (!denominator) return [[...numerator!].sort((a, b) => a[0] - b[0])];
+  if (denominator.size === 0) return [];
+  const times = [...new Set([...numerator!.keys(), ...denominator.keys()])].sort((a, b) => a - b);
+  return [
+    times.map((t): [number, number | null] => {
+      const d = denominator.get(t) ?? 0;
+      return [t, d === 0 ? null : (numerator!.get(t) ?? 0) / d];
+    }),
+  ];
+}
+
+/**
+ * Metrics query v1: `GET /api/v1/query`, keys checked; `series` answers by query text, or,
+ * given `points`, queries are evaluated over them in rollups. `GET /api/v1/metrics/<name>`
+ * answers a metric's metadata, 404 for a metric never reported (nor in `knownMetrics`).
+ */
 export function fakeDatadog(options: {
   apiKey: string;
   appKey: string;
-  series: (query: string, from: number, to: number) => [number, number | null][][] | undefined;
+  series?: (query: string, from: number, to: number) => [number, number | null][][] | undefined;
+  points?: DatadogPoint[];
+  knownMetrics?: string[];
+  rollupSeconds?: number;
 }): FakeServer {
   return new FakeServer((req, url) => {
+    if (req.method === 'GET' && req.path.startsWith('/api/v1/metrics/')) {
+      if (
+        req.headers['dd-api-key'] !== options.apiKey ||
+        req.headers['dd-application-key'] !== options.appKey
+      )
+        return { status: 403, body: JSON.stringify({ errors: ['Forbidden'] }) };
+      const name = decodeURIComponent(req.path.slice('/api/v1/metrics/'.length));
+      const known =
+        (options.knownMetrics ?? []).includes(name) || (options.points ?? []).some((p) => p.metric === name);
+      if (!known) return { status: 404, body: JSON.stringify({ errors: ['Metric not found'] }) };
+      return {
+        status: 200,
+        body: JSON.stringify({ type: 'count', unit: 'request', per_unit: null, description: null }),
+      };
+    }
     if (req.method !== 'GET' || req.path !== '/api/v1/query')
       return { status: 404, body: JSON.stringify({ errors: ['Not found'] }) };
     if (req.headers['dd-api-key'] !== options.apiKey || req.headers['dd-application-key'] !== options.appKey)
@@ -215,7 +289,9 @@ export function fakeDatadog(options: {
     const to = Number(url.searchParams.get('to'));
     if (!query || !Number.isInteger(from) || !Number.isInteger(to))
       return { status: 400, body: JSON.stringify({ errors: ['query, from and to are required'] }) };
-    const series = options.series(query, from, to);
+    const series = options.points
+      ? evaluateDatadog(query, options.points, from, to, options.rollupSeconds ?? 10)
+      : options.series?.(query, from, to);
     if (series === undefined)
       return {
         status: 400,
@@ -229,7 +305,14 @@ export function fakeDatadog(options: {
         query,
         from_date: from * 1000,
         to_date: to * 1000,
-        series: series.map((pointlist) => ({ metric: 'm', scope: '*', pointlist })),
+        series: series.map((pointlist) => ({
+          metric: 'm',
+          scope: '*',
+          query_index: 0,
+          interval: options.rollupSeconds ?? 10,
+          length: pointlist.length,
+          pointlist,
+        })),
       }),
     };
   });

@@ -63,7 +63,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A service whose `/metrics` counts requests and errors at a rate the test sets. */
+/**
+ * A service whose `/metrics` counts requests and errors at a rate the test sets. Like the
+ * Prometheus client libraries, it exposes a labelled series only once it has been incremented:
+ * a service that has never failed has no `code="500"` series at all.
+ */
 export class MetricsService {
   private ok = 0;
   private errors = 0;
@@ -103,7 +107,7 @@ export class MetricsService {
           '# HELP http_requests_total Requests served.',
           '# TYPE http_requests_total counter',
           `http_requests_total{${l('200')}} ${Math.floor(this.ok)}`,
-          `http_requests_total{${l('500')}} ${Math.floor(this.errors)}`,
+          ...(this.errors >= 1 ? [`http_requests_total{${l('500')}} ${Math.floor(this.errors)}`] : []),
           '',
         ].join('\n'),
       );

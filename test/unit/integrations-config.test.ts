@@ -55,6 +55,11 @@ describe('integrations configuration', () => {
     assert.deepEqual(config.repositories[1]!.integrations.apm, {});
     const route = alertRoute(config);
     assert.deepEqual(route('operations', 'acme/shop'), ['pager'], "the repository's own route wins");
+    assert.deepEqual(
+      route('development', 'acme/shop'),
+      ['dev-slack'],
+      'a team the repository does not name keeps the global route',
+    );
     assert.deepEqual(route('operations', 'acme/other'), ['pager', 'dev-slack']);
     assert.deepEqual(route('nobody', 'acme/other'), []);
   });

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput } from '@temporalio/worker';
-import { maskDeep, maskSecrets } from '../../src/common/secrets';
+import { maskDeep, maskSecrets, registerSecretNames, secretEnvNames } from '../../src/common/secrets';
+import { validateConfig } from '../../src/config/load';
 import { maskingInterceptor } from '../../src/temporal/masking-interceptor';
 
 const TOKEN = 'ghp_sEcReT0123456789abcdefghij';
@@ -55,6 +56,69 @@ describe('secret masking', () => {
         throw new Error(`deploy: ${TOKEN}`);
       }),
       /^Error: deploy: \*\*\*\*$/,
+    );
+  });
+});
+
+describe('secret names of a configuration', () => {
+  const config = validateConfig(
+    {
+      integrations: {
+        alerts: {
+          channels: { chat: { type: 'slack', botTokenEnv: 'TEAM_SLACK_BOT', channel: '#releases' } },
+        },
+        apm: {
+          prom: { type: 'prometheus', url: 'http://127.0.0.1:9090', auth: { bearerTokenEnv: 'PROM_TOKEN' } },
+        },
+      },
+      repositories: [
+        { name: 'shop', commands: { deploy: { dev: ['true'], variables: ['CLOUD_ROLE_TOKEN'] } } },
+      ],
+    },
+    {},
+  );
+
+  it("every variable an integration names, Jira's, Slack's and a deploy's are secret names", () => {
+    const names = secretEnvNames(config);
+    for (const name of [
+      'TEAM_SLACK_BOT',
+      'PROM_TOKEN',
+      'CLOUD_ROLE_TOKEN',
+      'SLACK_SIGNING_SECRET',
+      'SLACK_BOT_TOKEN',
+      'JIRA_API_TOKEN',
+      'CONFLUENCE_API_TOKEN',
+    ])
+      assert.ok(names.includes(name), name);
+  });
+
+  it('their values are masked once the worker registers them', () => {
+    const held = { TEAM_SLACK_BOT: 'xoxb-team-bot-token-1234', PROM_TOKEN: 'prom-bearer-5678' };
+    assert.equal(maskSecrets(`a ${held.TEAM_SLACK_BOT}`, held), `a ${held.TEAM_SLACK_BOT}`);
+    registerSecretNames(secretEnvNames(config));
+    assert.equal(maskSecrets(`a ${held.TEAM_SLACK_BOT} b ${held.PROM_TOKEN}`, held), 'a **** b ****');
+  });
+
+  it("a deploy command is never given the worker's own secret", () => {
+    assert.throws(
+      () =>
+        validateConfig(
+          {
+            integrations: {
+              apm: { dd: { type: 'datadog', errorQuery: 'e', requestQuery: 'r', apiKeyEnv: 'DD_KEY' } },
+            },
+            repositories: [
+              {
+                name: 'shop',
+                commands: { deploy: { dev: ['true'], variables: ['GITHUB_TOKEN', 'DD_KEY'] } },
+              },
+            ],
+          },
+          {},
+        ),
+      (err: Error) =>
+        /commands\.deploy\.variables: got "GITHUB_TOKEN": the worker's own secret/.test(err.message) &&
+        /got "DD_KEY"/.test(err.message),
     );
   });
 });

@@ -131,13 +131,15 @@ describe('step sandbox', () => {
     },
   );
 
-  it('auto: bubblewrap when pull requests are built and the worker holds secrets; none refused then', () => {
+  it('auto: bubblewrap for any repository with steps; none refused when pull requests are built beside secrets', () => {
     const config = validateConfig(
       { repositories: [{ name: 'a', path: '/x', commands: { build: [['true']] } }] },
       {},
     );
     const secrets = { PATH: process.env.PATH, GITHUB_TOKEN: 'ghp_x' };
-    assert.equal(stepSandboxFor(config, { stateDir, env: { PATH: process.env.PATH } }).mode, 'none');
+    // No step of a configured repository runs as the worker by default, secrets or not.
+    if (hasBwrap)
+      assert.equal(stepSandboxFor(config, { stateDir, env: { PATH: process.env.PATH } }).mode, 'bubblewrap');
     if (hasBwrap) assert.equal(stepSandboxFor(config, { stateDir, env: secrets }).mode, 'bubblewrap');
     const none = validateConfig({ ...config, sandbox: { mode: 'none' } }, {});
     assert.throws(
@@ -167,7 +169,7 @@ describe('step sandbox', () => {
           bwrapFallback: null,
         }),
       (err: Error & { fix?: string }) =>
-        /sandbox.mode bubblewrap needs bwrap/.test(err.message) &&
+        /sandbox.mode auto runs the steps of a in bubblewrap, which needs bwrap/.test(err.message) &&
         /apt-get install -y bubblewrap/.test(err.fix ?? ''),
     );
   });

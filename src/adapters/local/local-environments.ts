@@ -22,14 +22,22 @@ import type {
   BadVersion,
 } from '../../ports/environments';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
-import { describeOutcome, logTail, runLoggedProcess } from './logged-process';
-import type { StepSandbox } from './step-sandbox';
+import { describeOutcome, logSize, logTail, runLoggedProcess } from './logged-process';
+import { StepTrusts, type StepSandbox } from './step-sandbox';
 import { defaultInheritedEnv } from './worktree-command-runner';
 
 export interface DeployCommand {
   argv: readonly string[];
   timeoutMs?: number;
+  /** The worker's variables the command is given besides `inheritEnv` (KUBECONFIG ...). */
+  variables?: readonly string[];
+  /** Host files and directories the command is given read-only under a sandbox. */
+  files?: readonly string[];
 }
+
+// How a command that never got going shows in its own output: the shell's "not found" exit
+// codes, bwrap refusing, node missing its script. A retry finds the same.
+const CANNOT_START = /^bwrap: |Error: Cannot find module |code: 'MODULE_NOT_FOUND'/m;
 
 export interface LocalEnvironmentsOptions {
   /** State files, the lock files and deploy logs. */
@@ -364,10 +372,11 @@ export class LocalEnvironments implements Environments {
     const command = this.options.commands?.[env];
     if (!command) return;
     const inherited: NodeJS.ProcessEnv = {};
-    for (const name of this.options.inheritEnv ?? defaultInheritedEnv) {
+    for (const name of [...(this.options.inheritEnv ?? defaultInheritedEnv), ...(command.variables ?? [])]) {
       if (process.env[name] !== undefined) inherited[name] = process.env[name];
     }
     const logPath = path.join(this.dir, `${env}.deploy.log`);
+    const since = await logSize(logPath);
     const timeoutMs = command.timeoutMs ?? 10 * 60_000;
     const outcome = await runLoggedProcess({
       argv: command.argv,
@@ -388,6 +397,8 @@ export class LocalEnvironments implements Environments {
       groupRecord: path.join(this.dir, `${env}.process-group.json`),
       killGraceMs: this.options.killGraceMs,
       sandbox: this.options.sandbox,
+      trust: StepTrusts.deploy,
+      ...(command.files?.length ? { files: command.files } : {}),
       ...(signal ? { signal } : {}),
     });
     if (outcome.aborted) {
@@ -395,8 +406,21 @@ export class LocalEnvironments implements Environments {
       throw new Error(`${action} of ${target.version} to ${env}: aborted, its process group was killed`);
     }
     if (outcome.exitCode !== 0) {
+      const tail = await logTail(logPath, 20, 16 * 1024, since);
+      if (
+        outcome.spawnError ||
+        outcome.exitCode === 126 ||
+        outcome.exitCode === 127 ||
+        CANNOT_START.test(tail)
+      ) {
+        throw new DefinitiveFailure(
+          FailureTypes.stepCannotStart,
+          `${action} of ${target.version} to ${env}: the command ${JSON.stringify(command.argv)} could not start ` +
+            `(${describeOutcome(outcome, timeoutMs)}); a retry would find the same; log ${logPath}; last lines:\n${tail}`,
+          { env, log: logPath, tail },
+        );
+      }
       // Left retryable: a deploy tool failing is often the cluster, not the release.
-      const tail = await logTail(logPath, 20);
       throw new Error(
         `${action} of ${target.version} to ${env}: command ${describeOutcome(outcome, timeoutMs)}; log ${logPath}; last lines:\n${tail}`,
       );

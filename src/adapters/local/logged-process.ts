@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
-import type { StepSandbox } from './step-sandbox';
+import type { SpawnSpec, StepSandbox, StepTrust } from './step-sandbox';
 import { clearGroupRecord, killRecordedGroup, recordGroup } from './process-group-record';
 
 export interface LoggedProcessSpec {
@@ -23,6 +23,10 @@ export interface LoggedProcessSpec {
   /** Runs the step as another identity (docs/threat-model.md); `cwdWritable` for a checkout. */
   sandbox?: StepSandbox;
   cwdWritable?: boolean;
+  /** Whose code runs, which decides what the sandbox lets it reach; unset: a pull request's. */
+  trust?: StepTrust;
+  /** Host files the step is given read-only (a deploy's configured files). */
+  files?: readonly string[];
   /**
    * Where this step records its process group; the same file for every attempt of the step, so
    * an attempt first ends what an earlier one (its worker SIGKILLed) left running.
@@ -52,7 +56,15 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedProcessOutcome> {
   if (!spec.argv.length) throw new Error('runLoggedProcess: empty argv');
-  const spawned = spec.sandbox ? await spec.sandbox.wrap(spec) : spec;
+  const spawned: SpawnSpec = spec.sandbox ? await spec.sandbox.wrap(spec) : spec;
+  try {
+    return await runSpawned(spec, spawned);
+  } finally {
+    await spawned.release?.();
+  }
+}
+
+async function runSpawned(spec: LoggedProcessSpec, spawned: SpawnSpec): Promise<LoggedProcessOutcome> {
   const [command, ...args] = spawned.argv as [string, ...string[]];
   if (spec.groupRecord) await killRecordedGroup(spec.groupRecord);
   const log = await open(spec.logPath, 'a');
@@ -77,7 +89,7 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
         cwd: spawned.cwd,
         env: spawned.env,
         detached: true,
-        stdio: ['ignore', log.fd, log.fd],
+        stdio: ['ignore', log.fd, log.fd, ...(spawned.fds ?? [])],
       });
       if (spec.groupRecord && child.pid !== undefined) recordGroup(spec.groupRecord, child.pid, command);
       let killTimer: NodeJS.Timeout | undefined;
@@ -127,10 +139,24 @@ export async function runLoggedProcess(spec: LoggedProcessSpec): Promise<LoggedP
   }
 }
 
-/** The last `maxLines` lines of a log (at most `maxBytes` read from its end). */
-export async function logTail(logPath: string, maxLines = 40, maxBytes = 16 * 1024): Promise<string> {
+/** How long a log is now: `logTail(..., since)` then reads only what was written after. */
+export async function logSize(logPath: string): Promise<number> {
+  return (await stat(logPath).catch(() => null))?.size ?? 0;
+}
+
+/**
+ * The last `maxLines` lines of a log (at most `maxBytes` read from its end), and nothing written
+ * before byte `since`.
+ */
+export async function logTail(
+  logPath: string,
+  maxLines = 40,
+  maxBytes = 16 * 1024,
+  since = 0,
+): Promise<string> {
   const info = await stat(logPath).catch(() => null);
   if (!info) return '';
+  if (since > 0) maxBytes = Math.min(maxBytes, Math.max(0, info.size - since));
   const file = await open(logPath, 'r');
   try {
     const length = Math.min(info.size, maxBytes);
@@ -138,7 +164,7 @@ export async function logTail(logPath: string, maxLines = 40, maxBytes = 16 * 10
     await file.read(buffer, 0, length, info.size - length);
     const lines = buffer.toString('utf8').split('\n');
     // A cut first line is a fragment; drop it unless it is all there is.
-    if (length < info.size && lines.length > 1) lines.shift();
+    if (info.size - length > since && lines.length > 1) lines.shift();
     while (lines.length && lines[lines.length - 1] === '') lines.pop();
     return lines.slice(-maxLines).join('\n');
   } finally {

@@ -1,21 +1,25 @@
 /**
  * Turns the spawn of a build, test or deploy step into one that runs as another identity than
- * the worker, so code from a branch cannot read the worker's secrets or state (docs/threat-model.md "Threat
- * model"). Modes:
+ * the worker, so code from a branch cannot read the worker's secrets or state (docs/threat-model.md). What a step may reach follows its trust (`StepTrust`): a pull request's branch gets
+ * no network, reviewed code (the default branch, tags, a hotfix) and deploy commands get the
+ * network, and none of them gets the worker's secrets, state or processes. Modes:
  *
  * - `bubblewrap`: `setpriv` drops to an unprivileged uid/gid, then `bwrap` gives the step its own
- *   mount, pid, ipc and (by default) network namespaces: the root filesystem read-only, the state
- *   directory and other hidden paths replaced by empty ones, a private `/proc` that shows only
- *   the step's own processes, a private `/tmp`, and only the step's environment.
+ *   mount, pid, ipc and (for a pull request) network namespaces: the root filesystem read-only,
+ *   the state directory and other hidden paths replaced by empty ones, a private `/proc` that
+ *   shows only the step's own processes, a private `/tmp`, and only the step's environment; a
+ *   deploy command also gets the files its configuration names, readable.
  * - `user`: `setpriv` alone: another uid/gid, no namespaces. The state directory is made
  *   owner-only, and another uid cannot read the worker's `/proc/<pid>/environ`.
  * - `command`: the operator's container runtime command (`docker run ...`) before the step.
- * - `none`: the worker's own identity (the demo, whose code release-flow writes itself).
+ * - `none`: the worker's own identity (only when set, or the demo where bubblewrap is missing).
  */
 import { existsSync, statSync } from 'node:fs';
-import { chmod, chown, lstat, readdir } from 'node:fs/promises';
+import { chmod, chown, lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../common/errors';
+import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
+import { workerSecretEnvNames, type SecretNamesConfig } from '../../common/secrets';
 
 export const SandboxModes = {
   auto: 'auto',
@@ -26,6 +30,17 @@ export const SandboxModes = {
 } as const;
 export type SandboxMode = (typeof SandboxModes)[keyof typeof SandboxModes];
 
+/** Whose code a step runs, which decides what it may reach. */
+export const StepTrusts = {
+  /** A pull request's branch: nobody has reviewed it. No network. */
+  pullRequest: 'pull-request',
+  /** The default branch, a release tag, an open incident's `HOT-<n>` branch: the network. */
+  reviewed: 'reviewed',
+  /** A deploy command from the configuration: the network, and its named variables and files. */
+  deploy: 'deploy',
+} as const;
+export type StepTrust = (typeof StepTrusts)[keyof typeof StepTrusts];
+
 /** What is spawned: the step as given, or its sandboxed form. */
 export interface SpawnSpec {
   argv: readonly string[];
@@ -33,6 +48,14 @@ export interface SpawnSpec {
   env: NodeJS.ProcessEnv;
   /** The step may write in `cwd` (a build's checkout); a deploy's cwd is bound read-only. */
   cwdWritable?: boolean;
+  /** Unset: a pull request's, the strictest, so a caller that forgets gets no network. */
+  trust?: StepTrust;
+  /** Host files and directories the step is given read-only (a deploy's `commands.deploy.files`). */
+  files?: readonly string[];
+  /** Descriptors the child inherits as fd 3, 4, ... (bubblewrap copies given files from them). */
+  fds?: readonly number[];
+  /** Closes what `wrap` opened, once the child has started (or could not). */
+  release?: () => Promise<void>;
 }
 
 export interface StepSandbox {
@@ -45,7 +68,10 @@ export interface StepSandboxSettings {
   mode: Exclude<SandboxMode, 'auto'>;
   /** `uid:gid` the step runs as (bubblewrap, user). */
   user: string;
-  /** Steps may reach the network (bubblewrap); off, they cannot reach Temporal or the worker either. */
+  /**
+   * Pull request steps may reach the network (bubblewrap); off, they cannot reach Temporal or
+   * the worker either. Reviewed steps and deploys always may.
+   */
   network: boolean;
   /** The runtime command of `command` mode; `{cwd}` is replaced by the step's directory. */
   command: readonly string[];
@@ -194,9 +220,16 @@ export function createStepSandbox(settings: StepSandboxSettings): StepSandbox {
   // As root, bwrap itself needs no user namespace (one would map the step back to uid 0): it
   // mounts, then setpriv inside drops to the step's uid with no capabilities left. Unprivileged,
   // bwrap maps the worker's uid to the step's in a user namespace.
-  const namespaces = privileged
-    ? ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try']
-    : ['--unshare-all', '--uid', String(uid), '--gid', String(gid)];
+  const namespaces = (network: boolean) =>
+    privileged
+      ? [
+          '--unshare-pid',
+          '--unshare-ipc',
+          '--unshare-uts',
+          '--unshare-cgroup-try',
+          ...(network ? [] : ['--unshare-net']),
+        ]
+      : ['--unshare-all', ...(network ? ['--share-net'] : []), '--uid', String(uid), '--gid', String(gid)];
   const dropInside = privileged
     ? [
         '--cap-add',
@@ -217,7 +250,10 @@ export function createStepSandbox(settings: StepSandboxSettings): StepSandbox {
     mode: 'bubblewrap',
     wrap: async (spec) => {
       if (spec.cwdWritable && privileged) await handOver(spec.cwd, uid, gid);
-      const hidden: string[] = [];
+      const trust = spec.trust ?? StepTrusts.pullRequest;
+      const network = trust === StepTrusts.pullRequest ? settings.network : true;
+      const given = await givenFiles(spec.files ?? [], privileged ? { uid, gid } : null);
+      const hidden: string[] = [...given.covers.flatMap((dir) => ['--tmpfs', dir])];
       for (const target of settings.hide) {
         const info = await lstat(target).catch(() => null);
         if (!info) continue;
@@ -227,8 +263,7 @@ export function createStepSandbox(settings: StepSandboxSettings): StepSandbox {
       const argv = [
         bwrap,
         '--die-with-parent',
-        ...namespaces,
-        ...(settings.network ? [] : ['--unshare-net']),
+        ...namespaces(network),
         '--ro-bind',
         '/',
         '/',
@@ -250,47 +285,157 @@ export function createStepSandbox(settings: StepSandboxSettings): StepSandbox {
         spec.cwdWritable ? '--bind' : '--ro-bind',
         spec.cwd,
         SANDBOX_WORKSPACE,
+        // Given files last, over whatever hid them: each at its own path, as its variable names it.
+        ...given.args(3 + (spec.fds?.length ?? 0)),
         '--chdir',
         SANDBOX_WORKSPACE,
         ...dropInside,
         ...spec.argv,
       ];
       // bwrap's own process inside (pid 1) keeps the environment it was given: only the step's.
-      return { ...spec, argv, env: sandboxEnv(spec.env) };
+      return {
+        ...spec,
+        argv,
+        env: sandboxEnv(spec.env),
+        fds: [...(spec.fds ?? []), ...given.handles.map((h) => h.fd)],
+        release: async () => {
+          await spec.release?.();
+          await Promise.all(given.handles.map((h) => h.close().catch(() => undefined)));
+        },
+      };
     },
   };
 }
 
-function missingBubblewrap(): UserError {
+interface GivenFiles {
+  /** Directories the step's uid cannot pass, replaced by empty ones so a given file inside shows. */
+  covers: string[];
+  handles: FileHandle[];
+  /** The bwrap arguments, the first file's descriptor being `firstFd`. */
+  args(firstFd: number): string[];
+}
+
+// Whether `uid`/`gid` (no supplementary groups) may pass through a directory with this mode.
+function passable(
+  info: { mode: number; uid: number; gid: number },
+  id: { uid: number; gid: number },
+): boolean {
+  if (info.uid === id.uid) return (info.mode & 0o100) !== 0;
+  if (info.gid === id.gid) return (info.mode & 0o010) !== 0;
+  return (info.mode & 0o001) !== 0;
+}
+
+/**
+ * A deploy's configured files, copied in read-only and readable by the step's uid whatever their
+ * mode on the host (a root worker's 0600 kubeconfig): bwrap reads each from a descriptor. A
+ * directory is bound as it is. Where a parent cannot be passed by the step's uid (`/root`), it is
+ * replaced by an empty directory first: the step could not see into it anyway.
+ */
+async function givenFiles(
+  files: readonly string[],
+  dropTo: { uid: number; gid: number } | null,
+): Promise<GivenFiles> {
+  const covers = new Set<string>();
+  const handles: FileHandle[] = [];
+  const entries: { file: string; kind: 'file' | 'dir'; handle?: FileHandle }[] = [];
+  try {
+    for (const given of files) {
+      const file = path.resolve(given);
+      const info = await stat(file).catch(() => null);
+      if (!info || (!info.isFile() && !info.isDirectory())) {
+        throw new DefinitiveFailure(
+          FailureTypes.stepCannotStart,
+          `commands.deploy.files: ${file} is not a file or directory on this worker`,
+          { file },
+        );
+      }
+      if (dropTo) {
+        const parts = file.split(path.sep).filter(Boolean);
+        for (let i = 1; i < parts.length; i++) {
+          const dir = path.sep + parts.slice(0, i).join(path.sep);
+          if (dir === '/tmp' || dir.startsWith('/tmp/')) break;
+          const dirInfo = await stat(dir);
+          if (!passable(dirInfo, dropTo)) {
+            covers.add(dir);
+            break;
+          }
+        }
+      }
+      if (info.isDirectory()) {
+        entries.push({ file, kind: 'dir' });
+      } else {
+        const handle = await open(file, 'r');
+        handles.push(handle);
+        entries.push({ file, kind: 'file', handle });
+      }
+    }
+  } catch (err) {
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+    throw err;
+  }
+  return {
+    covers: [...covers],
+    handles,
+    args: (firstFd) => {
+      let next = firstFd;
+      // bwrap makes the missing parents of a mount point owner-only: made passable first. A
+      // parent that exists keeps its mode.
+      const parents = new Set<string>();
+      for (const e of entries) {
+        for (let dir = path.dirname(e.file); dir !== path.dirname(dir); dir = path.dirname(dir))
+          parents.add(dir);
+      }
+      const made = [...parents]
+        .sort((a, b) => a.length - b.length)
+        .flatMap((dir) => ['--perms', '0755', '--dir', dir]);
+      return [
+        ...made,
+        ...entries.flatMap((e) =>
+          e.kind === 'dir'
+            ? ['--ro-bind', e.file, e.file]
+            : ['--perms', '0444', '--ro-bind-data', String(next++), e.file],
+        ),
+      ];
+    },
+  };
+}
+
+function missingBubblewrap(why = 'sandbox.mode bubblewrap needs bwrap, which is not on PATH'): UserError {
   return new UserError(
     'SANDBOX_MISSING',
-    'sandbox.mode bubblewrap needs bwrap, which is not on PATH',
-    'install it (apt-get install -y bubblewrap), or set sandbox.mode to user or command (docs/threat-model.md)',
+    why,
+    'install it (apt-get install -y bubblewrap), or set sandbox.mode to user (a root worker) or command; sandbox.mode none runs steps as the worker, able to read its secrets (docs/threat-model.md)',
   );
 }
 
 /** What the sandbox decision needs of the configuration. */
-export interface SandboxConfig {
+export interface SandboxConfig extends SecretNamesConfig {
   sandbox: { mode: SandboxMode; user: string; network: boolean; command: readonly string[] };
   repositories: readonly {
     name: string;
     pullRequestBuilds: 'same-repository' | 'all' | 'none';
-    commands: { build: readonly unknown[]; unitTests: readonly unknown[] };
+    commands: {
+      build: readonly unknown[];
+      unitTests: readonly unknown[];
+      integrationTests: readonly unknown[];
+      deploy: {
+        dev?: readonly string[];
+        staging?: readonly string[];
+        production?: readonly string[];
+        variables?: readonly string[];
+        files?: readonly string[];
+      };
+    };
   }[];
 }
 
-/** Environment variables whose presence means the worker holds secrets a step must not see. */
-export const HELD_SECRET_VARS = [
-  'GITHUB_TOKEN',
-  'GITHUB_APP_PRIVATE_KEY',
-  'GITHUB_APP_PRIVATE_KEY_PATH',
-  'GITHUB_WEBHOOK_SECRET',
-  'TEMPORAL_API_KEY',
-  'SLACK_WEBHOOK_URL',
-  'PAGERDUTY_ROUTING_KEY',
-  'DATADOG_API_KEY',
-  'DATADOG_APP_KEY',
-] as const;
+/**
+ * Variables whose presence means the worker holds secrets a step must not see: every secret
+ * name of the configuration (its integrations' `...Env` fields included), and a key's path.
+ */
+export function heldSecretVars(config: SecretNamesConfig): string[] {
+  return [...workerSecretEnvNames(config), 'GITHUB_APP_PRIVATE_KEY_PATH'];
+}
 
 /** Repositories whose pull requests the gate builds (branch code runs on the worker). */
 export function pullRequestBuildRepositories(config: SandboxConfig): string[] {
@@ -302,13 +447,111 @@ export function pullRequestBuildRepositories(config: SandboxConfig): string[] {
     .map((r) => r.name);
 }
 
+/** Repositories with any step at all: a build, tests, or a deploy command. */
+export function repositoriesWithSteps(config: SandboxConfig): string[] {
+  return config.repositories
+    .filter((r) => {
+      const c = r.commands;
+      return (
+        c.build.length > 0 ||
+        c.unitTests.length > 0 ||
+        c.integrationTests.length > 0 ||
+        Boolean(c.deploy.dev ?? c.deploy.staging ?? c.deploy.production)
+      );
+    })
+    .map((r) => r.name);
+}
+
+/** The mode steps get, and why, before anything is built (`doctor` prints it). */
+export interface SandboxChoice {
+  mode: Exclude<SandboxMode, 'auto'>;
+  reason: string;
+  bwrapPath: string | null;
+  /** Set when steps cannot run as configured: the worker refuses to start with it. */
+  refusal?: UserError;
+  /** Set when steps run as the worker although repositories have steps (`sandbox.mode: none`). */
+  warning?: string;
+}
+
+export function chooseSandbox(
+  config: SandboxConfig,
+  opts: { env?: NodeJS.ProcessEnv; bwrapFallback?: string | null } = {},
+): SandboxChoice {
+  const env = opts.env ?? process.env;
+  const builds = pullRequestBuildRepositories(config);
+  const stepped = repositoriesWithSteps(config);
+  const secrets = heldSecretVars(config).filter((name) => env[name]);
+  const fallback = opts.bwrapFallback === undefined ? '/usr/bin/bwrap' : opts.bwrapFallback;
+  const bwrapPath = findExecutable('bwrap', env) ?? (fallback && existsSync(fallback) ? fallback : null);
+  const configured = config.sandbox.mode;
+  if (configured === 'auto') {
+    if (!stepped.length)
+      return { mode: 'none', reason: 'sandbox.mode auto: no configured repository runs a step', bwrapPath };
+    // No step of a configured repository runs as the worker by default, secrets in its
+    // environment or not: its state directory holds the board's and the log links' keys.
+    const reason = `sandbox.mode auto: the steps of ${stepped.join(', ')} run in bubblewrap (no step of a configured repository runs as the worker)`;
+    if (!bwrapPath) {
+      return {
+        mode: 'bubblewrap',
+        reason,
+        bwrapPath,
+        refusal: missingBubblewrap(
+          `sandbox.mode auto runs the steps of ${stepped.join(', ')} in bubblewrap, which needs bwrap, and it is not on PATH`,
+        ),
+      };
+    }
+    return { mode: 'bubblewrap', reason, bwrapPath };
+  }
+  const reason = `sandbox.mode ${configured} (set in the configuration)`;
+  if (configured === 'none') {
+    if (builds.length && secrets.length) {
+      return {
+        mode: 'none',
+        reason,
+        bwrapPath,
+        refusal: new UserError(
+          'SANDBOX_REQUIRED',
+          `sandbox.mode none, but pull requests of ${builds.join(', ')} are built while the worker holds ${secrets.join(', ')}`,
+          'set sandbox.mode to bubblewrap (apt-get install -y bubblewrap), user or command, or pullRequestBuilds: none',
+        ),
+      };
+    }
+    return {
+      mode: 'none',
+      reason,
+      bwrapPath,
+      ...(stepped.length
+        ? {
+            warning: `steps of ${stepped.join(', ')} run as the worker: they can read its environment, its state directory and its keys`,
+          }
+        : {}),
+    };
+  }
+  if (configured === 'bubblewrap' && !bwrapPath)
+    return { mode: configured, reason, bwrapPath, refusal: missingBubblewrap() };
+  return { mode: configured, reason, bwrapPath };
+}
+
+/** Paths no step sees: the state directory (keys, outbox, ledger), key files and credential files. */
+export function hiddenPaths(
+  config: { board?: { auth?: { tokensFile?: string | undefined } } },
+  stateDir: string,
+  env: NodeJS.ProcessEnv,
+): string[] {
+  return [
+    path.resolve(stateDir),
+    ...[env.GITHUB_APP_PRIVATE_KEY_PATH, env.TEMPORAL_CONFIG_FILE, config.board?.auth?.tokensFile]
+      .filter((p): p is string => Boolean(p))
+      .map((p) => path.resolve(p)),
+  ];
+}
+
 /**
- * The sandbox steps run in. `auto` is bubblewrap when pull request builds are on and the worker
- * holds secrets, else none. With both, `none` is refused, and so is a bubblewrap that is not
- * installed: the worker does not start rather than hand its secrets to a branch.
+ * The sandbox steps run in (`chooseSandbox`). The worker does not start rather than run a
+ * step it cannot sandbox as configured, or hand its secrets to a branch.
  */
 export function stepSandboxFor(
-  config: SandboxConfig,
+  config: SandboxConfig & { board?: { auth?: { tokensFile?: string | undefined } } },
   opts: {
     stateDir: string;
     env?: NodeJS.ProcessEnv;
@@ -318,34 +561,74 @@ export function stepSandboxFor(
   },
 ): StepSandbox {
   const env = opts.env ?? process.env;
-  const builds = pullRequestBuildRepositories(config);
-  const secrets = HELD_SECRET_VARS.filter((name) => env[name]);
-  const required = builds.length > 0 && secrets.length > 0;
-  let mode = config.sandbox.mode;
-  if (mode === 'auto') mode = required ? 'bubblewrap' : 'none';
-  if (mode === 'none' && required) {
+  const choice = chooseSandbox(config, {
+    env,
+    ...(opts.bwrapFallback !== undefined ? { bwrapFallback: opts.bwrapFallback } : {}),
+  });
+  if (choice.refusal) throw choice.refusal;
+  const hide = [...hiddenPaths(config, opts.stateDir, env), ...(opts.hide ?? [])];
+  // A deploy's files are the operator's choice, but never the state directory or a key itself.
+  const exposing = config.repositories.flatMap((r) =>
+    (r.commands.deploy.files ?? []).flatMap((file) => {
+      const given = path.resolve(file);
+      const shown = hide.find((h) => h === given || h.startsWith(given + path.sep));
+      return shown ? [`${r.name}: ${given} would show ${shown}`] : [];
+    }),
+  );
+  if (exposing.length && choice.mode !== 'none') {
     throw new UserError(
-      'SANDBOX_REQUIRED',
-      `sandbox.mode none, but pull requests of ${builds.join(', ')} are built while the worker holds ${secrets.join(', ')}`,
-      'set sandbox.mode to bubblewrap (apt-get install -y bubblewrap), user or command, or pullRequestBuilds: none',
+      'SANDBOX_FILES',
+      `commands.deploy.files: ${exposing.join('; ')}, which no step may see`,
+      'name the files the deploy reads, outside the state directory and the key files',
     );
   }
-  const fallback = opts.bwrapFallback === undefined ? '/usr/bin/bwrap' : opts.bwrapFallback;
-  const bwrapPath = findExecutable('bwrap', env) ?? (fallback && existsSync(fallback) ? fallback : null);
-  if (mode === 'bubblewrap' && !bwrapPath) throw missingBubblewrap();
-  const hide = [
-    path.resolve(opts.stateDir),
-    ...(env.GITHUB_APP_PRIVATE_KEY_PATH ? [path.resolve(env.GITHUB_APP_PRIVATE_KEY_PATH)] : []),
-    ...(opts.hide ?? []),
-  ];
   return createStepSandbox({
-    mode,
+    mode: choice.mode,
     user: config.sandbox.user,
     network: config.sandbox.network,
     command: config.sandbox.command,
     hide,
-    ...(bwrapPath ? { bwrapPath } : {}),
+    ...(choice.bwrapPath ? { bwrapPath: choice.bwrapPath } : {}),
   });
+}
+
+/** What each kind of step gets under this choice, one line each (the startup log, `doctor`). */
+export function describeStepKinds(
+  config: SandboxConfig,
+  choice: SandboxChoice,
+): { kind: string; detail: string }[] {
+  const mode = choice.mode;
+  const strict = (network: boolean) => {
+    if (mode === 'none') return 'as the worker: its environment, state directory and keys in reach';
+    if (mode === 'bubblewrap')
+      return `bubblewrap as ${config.sandbox.user}, ${network ? 'with the network' : 'no network'}, its own /proc and /tmp, the state directory hidden, none of the worker's variables`;
+    if (mode === 'user')
+      return `as ${config.sandbox.user} (setpriv), the host's network, the state directory sealed`;
+    return `inside sandbox.command (${config.sandbox.command.join(' ')})`;
+  };
+  const deploys = config.repositories.flatMap((r) => {
+    const d = r.commands.deploy;
+    if (!(d.dev ?? d.staging ?? d.production)) return [];
+    const given = [
+      ...(d.variables?.length ? [`variables ${d.variables.join(', ')}`] : []),
+      ...(d.files?.length ? [`files ${d.files.join(', ')}`] : []),
+    ];
+    return [`${r.name}: ${given.length ? given.join('; ') : 'no variables or files named'}`];
+  });
+  return [
+    {
+      kind: 'pull-request steps',
+      detail: `${strict(config.sandbox.network)} (a branch's code nobody reviewed yet; sandbox.network ${config.sandbox.network})`,
+    },
+    {
+      kind: 'reviewed steps',
+      detail: `${strict(true)} (builds and tests of the default branch, tags and hotfixes)`,
+    },
+    {
+      kind: 'deploy commands',
+      detail: `${strict(true)}, plus what commands.deploy names (${deploys.length ? deploys.join('; ') : 'no deploy commands'})`,
+    },
+  ];
 }
 
 /** One line for the startup log: which isolation steps get. */

@@ -172,6 +172,7 @@ export class WorktreeCommandRunner implements CommandRunner {
           killGraceMs: this.options.killGraceMs,
           sandbox: this.options.sandbox,
           cwdWritable: true,
+          trust: request.trust ?? 'pull-request',
           signal: request.signal,
           progressIntervalMs: this.options.progressIntervalMs,
           onProgress: request.onProgress
