@@ -158,6 +158,13 @@ async function workersOf(handle: WorkflowHandle): Promise<string[]> {
   return [...completed].sort();
 }
 
+/** A failed run's outcome: the failure and its causes, one line each. */
+function failedWith(err: unknown): { failed: string } {
+  const lines: string[] = [];
+  for (let e: unknown = err; e instanceof Error && lines.length < 5; e = e.cause) lines.push(e.message);
+  return { failed: lines.join(' <- ') || String(err) };
+}
+
 function hostOf(identity: string): string | undefined {
   return /^release-flow@([^:]+):/.exec(identity)?.[1];
 }
@@ -271,7 +278,11 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
           name: r.name,
           // The demo repository's code is release-flow's own, as in `npm start`: no PR builds.
           pullRequestBuilds: 'none',
-          commands: { ...demo.commands, deploy: { dev: deploy, staging: deploy, production: deploy } },
+          commands: {
+            ...demo.commands,
+            // Deploys run sandboxed (docs/threat-model.md): the script is given to them as a file.
+            deploy: { dev: deploy, staging: deploy, production: deploy, files: [deployJs] },
+          },
           health: { window: '5s', sampleInterval: '1s', minRequests: 1 },
           integrations: { registry: 'oci' },
         };
@@ -327,7 +338,7 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     const mainOutcomes = await Promise.all(
       repos.map(async (r) => {
         const handle = client.workflow.getHandle(pipelineWorkflowId('main-commit', r.name, r.commit));
-        return (await handle.result().catch((err: unknown) => ({ failed: String(err) }))) as { tag?: string };
+        return (await handle.result().catch(failedWith)) as { tag?: string };
       }),
     );
     mark('main', t);
@@ -337,6 +348,9 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
         `${r.name}: main-commit tagged ${JSON.stringify(mainOutcomes[i])}`,
       ),
     );
+
+    if (failures.length)
+      throw new Error(`main-commit did not release (logs and state kept in ${dir}): ${failures.join('; ')}`);
 
     // tag -> staging -> production; the worker running the first staging deploy is killed.
     t = Date.now();
@@ -357,7 +371,7 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     const tagIds = repos.map((r) => pipelineWorkflowId('tag', r.name, 'v1.0.0'));
     const killAt = Date.now();
     let killed: NamespacedRole | undefined;
-    while (!killed && Date.now() - killAt < 600_000) {
+    while (!killed && Date.now() - killAt < 300_000) {
       for (const id of tagIds) {
         const d = await client.workflow
           .getHandle(id)
@@ -388,20 +402,16 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     const tagOutcomes = await Promise.all(
       tagIds.map(
         async (id) =>
-          (await client.workflow
-            .getHandle(id)
-            .result()
-            .catch((err: unknown) => ({ failed: String(err) }))) as { productionWorkflowId?: string },
+          (await client.workflow.getHandle(id).result().catch(failedWith)) as {
+            productionWorkflowId?: string;
+          },
       ),
     );
     const productionIds = tagOutcomes.map((o) => o.productionWorkflowId);
     const productionOutcomes = (await Promise.all(
       productionIds.map(async (id) =>
         id
-          ? ((await client.workflow
-              .getHandle(id)
-              .result()
-              .catch((err: unknown) => ({ failed: String(err) }))) as { state?: string })
+          ? ((await client.workflow.getHandle(id).result().catch(failedWith)) as { state?: string })
           : { failed: 'no hand-off' },
       ),
     )) as { state?: string; failed?: string }[];
@@ -419,7 +429,7 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
           workflowId: id,
           runs: await runsOf(client, id),
           status: d.status.name,
-          outcome: await handle.result().catch((err: unknown) => ({ failed: String(err) })),
+          outcome: await handle.result().catch(failedWith),
           workers: await workersOf(handle),
         });
       }
