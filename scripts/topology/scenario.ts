@@ -106,7 +106,8 @@ function deployScript(seconds: number): string {
   return [
     'const { RELEASE_FLOW_ACTION: action, RELEASE_FLOW_ENV: env, RELEASE_FLOW_VERSION: version } = process.env;',
     'console.log(`${action} ${version} to ${env}`);',
-    `if (env === 'staging' && action === 'deploy') setTimeout(() => console.log('done'), ${seconds * 1000});`,
+    // RELEASE_FLOW_ENV is the environment's key: `staging-<repository>-<hash>`.
+    `if (/^staging\\b/.test(env) && action === 'deploy') setTimeout(() => console.log('done'), ${seconds * 1000});`,
     '',
   ].join('\n');
 }
@@ -371,12 +372,16 @@ export async function runTopology(opts: TopologyOptions = {}): Promise<TopologyS
     const tagIds = repos.map((r) => pipelineWorkflowId('tag', r.name, 'v1.0.0'));
     const killAt = Date.now();
     let killed: NamespacedRole | undefined;
-    while (!killed && Date.now() - killAt < 300_000) {
+    let closed = 0;
+    while (!killed && closed < tagIds.length && Date.now() - killAt < 300_000) {
+      closed = 0;
       for (const id of tagIds) {
         const d = await client.workflow
           .getHandle(id)
           .describe()
           .catch(() => undefined);
+        // Ended before a deploy was seen: no kill this time (the check below says so).
+        if (d && d.status.name !== 'RUNNING') closed++;
         const deploying = d?.raw.pendingActivities?.find(
           (a) => a.activityType?.name === 'deployVersion' && a.lastWorkerIdentity,
         );
