@@ -130,6 +130,26 @@ export default tseslint.config(
     },
   },
   {
+    // The doors reach workflows through src/starter.ts (starts, signals, updates, status reads),
+    // so every door gives the same answer for the same refusal; the Client type still travels.
+    files: ['src/http/**/*.ts', 'src/cli/**/*.ts', 'src/demo/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@temporalio/client',
+              allowTypeImports: true,
+              message: 'Doors start, signal, update and query workflows through src/starter.ts.',
+            },
+          ],
+          patterns: [sdkInternals],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed: it must not reach the outside world except through the SDK.
     files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
     rules: {

@@ -25,6 +25,8 @@ export interface LoadResult {
   answers: [number, number, number][];
   /** Requests that got no answer (warm-up ones included). */
   errors: number;
+  /** The warm-up's answers by status: untimed, but a refused one is as lost as any other. */
+  warmupStatuses: Record<string, number>;
   /** From the first send to the last answer. */
   seconds: number;
 }
@@ -34,6 +36,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const answers: [number, number, number][] = [];
   let errors = 0;
+  const warmupStatuses: Record<string, number> = {};
   try {
     if (job.warmup) {
       const warm = await Promise.all(job.warmup.commits.map((c, i) => signedPush(c, `warmup-${i}`)));
@@ -42,7 +45,9 @@ async function run(job: LoadJob): Promise<LoadResult> {
         job.port,
         warm,
         job.warmup.rate,
-        () => undefined,
+        (status) => {
+          warmupStatuses[status] = (warmupStatuses[status] ?? 0) + 1;
+        },
         () => errors++,
       );
     }
@@ -54,7 +59,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
       (status, ms, sentAtMs) => answers.push([status, ms, sentAtMs]),
       () => errors++,
     );
-    return { answers, errors, seconds };
+    return { answers, errors, seconds, warmupStatuses };
   } finally {
     agent.destroy();
   }

@@ -8,8 +8,11 @@
  * on up to 3 s, at most 8 at once: server.limits.webhookStartTimeout and webhookStartsInFlight;
  * `--start-timeout-ms N --starts-in-flight N` to try others), so it answers whether or not the
  * dev server has started the run yet; what it cannot start at once waits in the outbox and is
- * started by the drainer. Afterwards every run is counted on the server: `lost` (a delivery
- * without its runs, or refused) and `startedOnce` (each run exactly once). The dev server's own
+ * started by the drainer. Afterwards each expected run is described on the server by its id
+ * (the visibility store lags on a busy server, so its count is printed beside, not trusted):
+ * `lost` (a delivery without its runs, or answered other than 2xx, warm-up included) and
+ * `startedOnce` (each run exactly once); the bench exits 1 unless `lost` is 0 and every run
+ * started once. `--busy N` spins N processes while sending and draining (a loaded machine). The dev server's own
  * start rate (direct client starts, 64 in flight) is printed beside the offered rate, and the
  * receiver's event-loop delay and the answers' p99 per second of sending beside the totals.
  * `--sweep`: the older rate ladder (25 to 800/s, 3 s each, until p99 reaches 100 ms or a
@@ -21,12 +24,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { parseDuration } from '../src/common/duration';
 import { validateConfig } from '../src/config/load';
 import { startHttpServer } from '../src/http/server';
 import { createLogger } from '../src/common/logging';
 import { openWebhookReceiver } from '../src/http/webhooks/webhook-receiver';
 import { devServerEnv, unique } from '../test/helpers/temporal-env';
+import { startCpuLoad } from './cpu-load';
 import { percentile } from './figures';
 import { SECRET } from './webhook-load';
 import { sendFromChildProcess } from './webhook-load-process';
@@ -129,8 +134,9 @@ const WARMUP_SECONDS = 2;
 const START_RATE_PROBE = 2_000;
 
 /**
- * Every run of the bench's task queue on the server, counted by id (a second start would be a
- * second run). The server's visibility store lags its starts a little, so the listing is
+ * Every run of the bench's task queue in the server's visibility store, counted by id (a second
+ * start of an id would be a second run). Visibility lags the starts, and on a busy server by
+ * more than seconds, so this is not the count of what was started (see describeEach); it is
  * repeated until it holds `expected` runs or stops growing for 10 s.
  */
 async function runsOnServer(
@@ -149,6 +155,46 @@ async function runsOnServer(
     if (runs.size >= expected || performance.now() - grewAt > 10_000) return runs;
     await new Promise((r) => setTimeout(r, 1_000));
   }
+}
+
+/**
+ * Every expected workflow id described on the server: the record of what was started, read
+ * from the workflow's own state rather than the visibility store. `notFound` ids have no run at
+ * all; `closed` ones have a run that is no longer running (nothing here closes a run: no worker
+ * polls the bench's task queue, so a closed run would mean something ended or replaced it).
+ */
+async function describeEach(
+  env: Awaited<ReturnType<typeof devServerEnv>>,
+  ids: readonly string[],
+): Promise<{ running: number; notFound: string[]; closed: string[] }> {
+  const notFound: string[] = [];
+  const closed: string[] = [];
+  let running = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const d = await env.client.workflow.getHandle(id).describe();
+            if (d.status.name === 'RUNNING') running++;
+            else closed.push(`${id} (${d.status.name})`);
+            break;
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) {
+              notFound.push(id);
+              break;
+            }
+            // A busy server sheds the odd call: ask again, a few times.
+            if (attempt >= 5) throw err;
+            await new Promise((r) => setTimeout(r, 200 * attempt));
+          }
+        }
+      }
+    }),
+  );
+  return { running, notFound, closed };
 }
 
 /** The p99 answer time of the deliveries sent in each second: where in the run the slow ones were. */
@@ -181,6 +227,7 @@ async function devServerStartRate(env: Awaited<ReturnType<typeof devServerEnv>>)
 async function sustained(): Promise<void> {
   const rate = numberArg('--rate', 500);
   const seconds = numberArg('--seconds', 20);
+  const busy = args.includes('--busy') ? numberArg('--busy', 1) : 0;
   const count = Math.round(rate * seconds);
   const env = await devServerEnv();
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-webhooks-'));
@@ -202,9 +249,11 @@ async function sustained(): Promise<void> {
     rate: WARMUP_RATE,
     commits: Array.from({ length: WARMUP_RATE * WARMUP_SECONDS }, (_, i) => commitHash('a', i)),
   };
+  const cpu = startCpuLoad(busy);
+  let failed = false;
   try {
     console.log(
-      `warming up at ${WARMUP_RATE}/s for ${WARMUP_SECONDS} s, then sending ${rate}/s for ${seconds} s from a load process of its own (a start waited on up to ${ANSWER_BUDGET_MS} ms, ${STARTS_IN_FLIGHT} at once) ...`,
+      `warming up at ${WARMUP_RATE}/s for ${WARMUP_SECONDS} s, then sending ${rate}/s for ${seconds} s from a load process of its own (a start waited on up to ${ANSWER_BUDGET_MS} ms, ${STARTS_IN_FLIGHT} at once${busy ? `; ${busy} spinning processes load the machine` : ''}) ...`,
     );
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
     loopDelay.enable();
@@ -224,19 +273,34 @@ async function sustained(): Promise<void> {
     while (receiver.outbox.size() > 0 && performance.now() - drainStart < 600_000)
       await new Promise((r) => setTimeout(r, 250));
     const drainSeconds = round((performance.now() - drainStart) / 1000);
+    const loadAverage = cpu.loadAverage();
+    await cpu.stop();
     // Every push asks for two runs: its main-commit pipeline and the re-check of open PRs.
     const expected = [...warmup.commits, ...commits].flatMap((c) => [
       `main-commit:bench/app:${c}`,
       `pr-recheck:bench/app:${c}`,
     ]);
-    const runs = await runsOnServer(env, taskQueue, expected.length);
-    const missing = new Set(
-      expected.filter((id) => !runs.has(id)).map((id) => id.slice(id.lastIndexOf(':') + 1)),
-    ).size;
-    const refused = errors + [...statuses].filter(([s]) => s >= 300).reduce((a, [, n]) => a + n, 0);
+    // The visibility store first, as it stands when the outbox is empty (it may lag), then
+    // the record of each run, then the visibility store again for runs started twice.
+    const visibleAtDrainEnd = (await runsOnServer(env, taskQueue, expected.length)).size;
+    console.log(`describing each of the ${expected.length} expected runs ...`);
+    const described = await describeEach(env, expected);
+    const visible =
+      visibleAtDrainEnd < expected.length
+        ? await runsOnServer(env, taskQueue, expected.length)
+        : await runsOnServer(env, taskQueue, 0);
+    const commitOf = (id: string) => id.slice(id.lastIndexOf(':') + 1);
+    const missing = new Set(described.notFound.map(commitOf)).size;
+    const refusedStatus = (byStatus: Iterable<[string | number, number]>) =>
+      [...byStatus].filter(([s]) => Number(s) >= 300).reduce((a, [, n]) => a + n, 0);
+    const refused = errors + refusedStatus(statuses) + refusedStatus(Object.entries(load.warmupStatuses));
     const lost = Math.max(missing, refused);
+    const startedTwice = [...visible].filter(([, n]) => n > 1).map(([id]) => id);
     const startedOnce =
-      lost === 0 && [...runs.values()].every((n) => n === 1) && receiver.outbox.size() === 0;
+      lost === 0 &&
+      described.running === expected.length &&
+      startedTwice.length === 0 &&
+      receiver.outbox.size() === 0;
     console.log('measuring the dev server start rate by itself ...');
     const devServerStartsPerSecond = await devServerStartRate(env);
     const p99Ms = round(percentile(latencies, 99));
@@ -251,11 +315,19 @@ async function sustained(): Promise<void> {
       p99Ms,
       maxMs: round(Math.max(...latencies)),
       answers: Object.fromEntries([...statuses].map(([s, n]) => [String(s), n])),
+      warmupAnswers: load.warmupStatuses,
       lost,
       startedOnce,
-      runs: runs.size,
+      runs: described.running,
       expectedRuns: expected.length,
+      notFound: described.notFound.length,
+      closedRuns: described.closed.length,
+      visibleRuns: visible.size,
+      visibleRunsAtDrainEnd: visibleAtDrainEnd,
       drainSeconds,
+      busyProcesses: busy,
+      loadAverageMax: loadAverage.max,
+      loadAverageAtDrainEnd: loadAverage.last,
       devServerStartsPerSecond,
       offeredToDevServerRatio: round(rate / devServerStartsPerSecond),
       answerBudgetMs: ANSWER_BUDGET_MS,
@@ -263,17 +335,29 @@ async function sustained(): Promise<void> {
       p99UnderBudget: p99Ms < P99_BUDGET_MS,
     };
     console.log(
-      `answers p50 ${summary.p50Ms} ms, p99 ${p99Ms} ms (budget ${P99_BUDGET_MS} ms), lost ${lost}, started once: ${startedOnce} (${runs.size} runs)`,
+      `answers p50 ${summary.p50Ms} ms, p99 ${p99Ms} ms (budget ${P99_BUDGET_MS} ms), lost ${lost}, started once: ${startedOnce} (${described.running} of ${expected.length} runs described running; ${visibleAtDrainEnd} in the visibility store when the outbox was empty, ${visible.size} after)`,
+    );
+    console.log(
+      `load average (1 min) while sending and draining: max ${loadAverage.max}, at the end ${loadAverage.last}`,
     );
     console.log(
       `dev server by itself: ${devServerStartsPerSecond} starts/s; offered ${rate} deliveries/s (${summary.offeredToDevServerRatio}x)`,
     );
+    for (const id of described.notFound.slice(0, 20)) console.log(`not started: ${id}`);
+    for (const id of described.closed.slice(0, 20)) console.log(`closed: ${id}`);
+    for (const id of startedTwice.slice(0, 20)) console.log(`started twice: ${id}`);
     console.log(JSON.stringify(summary));
+    failed = !startedOnce;
   } finally {
+    await cpu.stop();
     await server.close();
     await receiver.close();
     await env.teardown();
     fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+  if (failed) {
+    console.error('bench:webhooks: a delivery was lost or a run started other than once (see above)');
+    process.exitCode = 1;
   }
 }
 

@@ -26,7 +26,7 @@ import {
 } from './temporal/connection';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { resolveExecutable } from './temporal/executables';
-import { createWorker, installRuntime } from './worker';
+import { createWorker, installRuntime, stopOnSignals } from './worker';
 import { adoptVersion, setCurrentPolicy, type WorkerDeployment } from './temporal/worker-deployments';
 import { startHttpServer, type RunningHttpServer } from './http/server';
 import { createReadinessProbe, healthRoutes, type ReadinessProbe } from './http/health-routes';
@@ -99,6 +99,41 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     await booted.stop();
     throw err;
   }
+}
+
+export interface RunHooks {
+  /** The HTTP server is up (when served); Temporal may not answer yet. */
+  onBooted?: (booted: BootedApp) => void;
+  /** Temporal answered (and, with the worker role, the worker runs). */
+  onConnected?: (app: RunningApp) => void;
+  /** A signal stopped everything in order. */
+  onStopped: () => void;
+}
+
+/**
+ * What every role command runs: boots the app, stops it in order on SIGINT/SIGTERM, and
+ * resolves when it has stopped. A signal while Temporal is still away is a normal end; the app
+ * failing to come up otherwise stops what it started and rejects.
+ */
+export async function runUntilStopped(opts: AppOptions, hooks: RunHooks): Promise<void> {
+  const booted = await bootApp(opts);
+  let stopRequested = false;
+  stopOnSignals(async () => {
+    stopRequested = true;
+    await booted.stop();
+    hooks.onStopped();
+  }, opts.logger);
+  hooks.onBooted?.(booted);
+  let app: RunningApp;
+  try {
+    app = await booted.connected;
+  } catch (err) {
+    if (stopRequested) return await booted.done;
+    await booted.stop();
+    throw err;
+  }
+  hooks.onConnected?.(app);
+  await app.done;
 }
 
 export async function bootApp(opts: AppOptions): Promise<BootedApp> {

@@ -1,10 +1,29 @@
 /**
- * Programmatic starts used by the CLI, the HTTP server and the webhook receiver. Workflow ids
- * derive from business keys (see workflows/shared/messages.ts), and a start that finds the run already
- * there answers "already started" with its id instead of starting a second one.
+ * How every door reaches a workflow: the webhook receiver, the CLI, the board, the Slack door
+ * and the demo start pipelines, signal and update them, and read their `status` query through
+ * this module, so each door gets the same answers for the same situations.
+ *
+ * Starts: workflow ids derive from business keys (see workflows/shared/messages.ts), and a start
+ * that finds the run already there answers "already started" with its id instead of starting a
+ * second one. Updates: one rule for what a refusal means (see `sendUpdate`).
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcServiceError,
+  type Client,
+  type QueryDefinition,
+  type SignalDefinition,
+  type UpdateDefinition,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { decisionRejection } from './domain/production-decisions';
+import { anyPipelineStatusQuery, type AnyPipelineStatus } from './workflows/pipeline-status';
+import { LOCK_WORKFLOW_TYPE, lockWorkflowId } from './workflows/lock/messages';
+import { promoteSignal, type PromoteRequest } from './workflows/tag/messages';
+import { decideUpdate, type DecideRequest, type DecisionRecord } from './workflows/production/messages';
 import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from './temporal/search-attributes';
 import { readinessWorkflow } from './workflows/readiness/readiness-workflow';
 import { PipelineWorkflowTypes, pipelineWorkflowId, type PipelineStage } from './workflows/shared/messages';
@@ -227,4 +246,205 @@ export function startHotfix(client: Client, input: HotfixInput, opts: StartOptio
     { repository: input.repository, stage: 'hotfix', commit: input.commit },
     opts,
   );
+}
+
+/**
+ * A query's answer (of `runId`, else the latest run), or undefined when no run has the id.
+ * Other failures (Temporal away, no worker to answer) propagate.
+ */
+export async function readQuery<R>(
+  client: Client,
+  workflowId: string,
+  query: QueryDefinition<R, []>,
+  runId?: string,
+): Promise<R | undefined> {
+  try {
+    return await client.workflow.getHandle(workflowId, runId).query(query);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Any pipeline's `status` (of `runId`, else the latest run), or undefined when no run has the id. */
+export function readStatus(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<AnyPipelineStatus | undefined> {
+  return readQuery(client, workflowId, anyPipelineStatusQuery, runId);
+}
+
+/** The runs a visibility query lists, newest first, at most `max`. */
+export async function listRuns(client: Client, query: string, max: number): Promise<WorkflowExecutionInfo[]> {
+  const out: WorkflowExecutionInfo[] = [];
+  if (max <= 0) return out;
+  for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+    out.push(wf);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+/** What a run returned (waits for it to close); its failure is thrown. */
+export async function resultOf(client: Client, workflowId: string): Promise<unknown> {
+  return await client.workflow.getHandle(workflowId).result();
+}
+
+/** How an update ended, as every door reports it. */
+export type UpdateAnswer<R> =
+  /** The workflow took it; its result. */
+  | { kind: 'accepted'; result: R }
+  /** The workflow refused it (its validator or handler), with the reason it gave. */
+  | { kind: 'rejected'; reason: string }
+  /** The run has ended, so nothing can take the update; `status` is Temporal's (`completed`, `failed`...). */
+  | { kind: 'ended'; status: string }
+  /** No run has the id. */
+  | { kind: 'not-found' }
+  /** Temporal did not answer (or answered with a failure of its own); `error` is what it threw. */
+  | { kind: 'unavailable'; reason: string; error: unknown };
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+
+/**
+ * Sends an update and says how it ended, with one rule for a refusal: the workflow's own
+ * rejection (WorkflowUpdateFailedError) carries its reason; any other failure is explained by
+ * what Temporal knows of the run: ended, absent, or still running (then Temporal did not answer).
+ */
+export async function sendUpdate<R, A>(
+  client: Client,
+  workflowId: string,
+  update: UpdateDefinition<R, [A]>,
+  arg: A,
+): Promise<UpdateAnswer<R>> {
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    return { kind: 'accepted', result: await handle.executeUpdate(update, { args: [arg] }) };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      return { kind: 'rejected', reason: err.cause?.message ?? err.message };
+    }
+    const described = await handle.describe().then(
+      (d) => d.status.name,
+      (e: unknown) => (e instanceof WorkflowNotFoundError ? null : undefined),
+    );
+    if (described === null) return { kind: 'not-found' };
+    if (described && described !== 'RUNNING') return { kind: 'ended', status: described.toLowerCase() };
+    return { kind: 'unavailable', reason: `Temporal did not answer: ${firstLine(err)}`, error: err };
+  }
+}
+
+/** A decision on a production release, as the board, Slack and the CLI report it. */
+export type DecisionAnswer =
+  | { accepted: true; decision: DecisionRecord }
+  | {
+      accepted: false;
+      /** `rejected`: the release refused it or has ended; `not-found`: no such release. */
+      refusal: 'rejected' | 'not-found' | 'unavailable';
+      reason: string;
+      /** With `unavailable`: what Temporal threw. */
+      error?: unknown;
+    };
+
+/**
+ * The production pipeline's `decide` update, so the workflow's own rules (awaited, once,
+ * `deciders`) answer. A release that has ended says so, and names the decision it took.
+ */
+export async function sendDecision(
+  client: Client,
+  workflowId: string,
+  request: DecideRequest,
+): Promise<DecisionAnswer> {
+  const answer = await sendUpdate(client, workflowId, decideUpdate, request);
+  switch (answer.kind) {
+    case 'accepted':
+      return { accepted: true, decision: answer.result };
+    case 'rejected':
+      return { accepted: false, refusal: 'rejected', reason: answer.reason };
+    case 'not-found':
+      return { accepted: false, refusal: 'not-found', reason: `no production release ${workflowId}` };
+    case 'unavailable':
+      return { accepted: false, refusal: 'unavailable', reason: answer.reason, error: answer.error };
+    case 'ended': {
+      const status = await readStatus(client, workflowId).catch(() => undefined);
+      const state = status?.state ?? answer.status;
+      const taken = status?.decisions?.[status.decisions.length - 1];
+      const earlier = taken
+        ? decisionRejection({ awaiting: false, taken, notAwaitedBecause: '' }, undefined, request)
+        : null;
+      const ended = `the release has ended (${state})`;
+      return {
+        accepted: false,
+        refusal: 'rejected',
+        reason: earlier ? `${earlier}; ${ended}` : `no decision is awaited: ${ended}`,
+      };
+    }
+  }
+}
+
+/** Hands a tag pipeline waiting for `promote` to production. */
+export async function promote(client: Client, workflowId: string, request: PromoteRequest): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(promoteSignal, request);
+}
+
+/**
+ * Signals the lock of `resource`, starting its workflow first when no run is open (a lock is
+ * otherwise started by the first pipeline that asks for it).
+ */
+export async function startLockWithSignal<A>(
+  client: Client,
+  resource: string,
+  signal: SignalDefinition<[A]>,
+  arg: A,
+  taskQueue: string,
+): Promise<void> {
+  await client.workflow.signalWithStart(LOCK_WORKFLOW_TYPE, {
+    workflowId: lockWorkflowId(resource),
+    taskQueue,
+    args: [{ resource }],
+    signal,
+    signalArgs: [arg],
+  });
+}
+
+/** Temporal could not be reached (no connection, unavailable, or no answer in time). */
+export class TemporalUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TemporalUnavailable';
+  }
+}
+
+// gRPC status codes that mean "the server did not answer", not "the server said no". CANCELLED
+// without our asking is the server dropping a call whose deadline its own context saw pass.
+const UNAVAILABLE = 14;
+const DEADLINE_EXCEEDED = 4;
+const CANCELLED = 1;
+const CONNECTION_TEXT =
+  /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|No connection established|connection (refused|closed)/i;
+
+// gRPC status codes of a server that answered but failed the call itself (its store failed under
+// load, it aborted): worth another attempt later, never a reason to drop a delivery.
+const SERVER_FAILURE_CODES = new Set([
+  2 /* UNKNOWN */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */,
+]);
+
+/** True when err, or any error in its cause chain, is Temporal failing the call on its side. */
+export function isTemporalServerFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e) && SERVER_FAILURE_CODES.has(e.code)) return true;
+  }
+  return false;
+}
+
+/** True when err, or any error in its cause chain, says Temporal was not reached. */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof TemporalUnavailable) return true;
+    if (isGrpcServiceError(e) && [UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED].includes(e.code)) return true;
+    if (e instanceof Error && CONNECTION_TEXT.test(e.message)) return true;
+  }
+  return false;
 }

@@ -112,6 +112,90 @@ export const emergencyGroup: Group = {
       },
     },
     {
+      // An emergency while the ticket system is away: numbered by the record, the branch and
+      // hotfix-only at once, the ticket pending and filed on a later attempt.
+      fixtures: [emergency('production-emergency-ticket-later', 'productionReleaseWorkflow')],
+      async run(ctx) {
+        let away = 1;
+        ctx.stubs.reset({
+          measureHealth: breach,
+          openIncidentTicket: async () => {
+            if (away-- > 0)
+              throw new Error(
+                'Jira unavailable (503) while trying to create issue HOT-1; the step is retried',
+              );
+            return { id: 'HOT-1', url: 'file:///tickets/HOT-1.md', created: true };
+          },
+        });
+        const h = await startProduction(ctx, `${REPOSITORY}-d`, 'v4.0.0', COMMIT);
+        await awaitDecision(h);
+        await h.signal(emergencySignal, { by: 'ana', reason: 'recorded' });
+        await settle(h);
+        await ctx.save('emergency-production-emergency-ticket-later', h.workflowId);
+      },
+    },
+    {
+      // The hotfix released with its ticket told at each step; then a push after the incident closed.
+      fixtures: [
+        emergency('hotfix-released-told', 'hotfixWorkflow'),
+        emergency('tag-hotfix-told', 'tagReleaseWorkflow'),
+        emergency('production-hotfix-told', 'productionReleaseWorkflow'),
+        emergency('hotfix-closed-ignored', 'hotfixWorkflow'),
+      ],
+      async run(ctx) {
+        const repository = `${REPOSITORY}-e`;
+        const ref = (state: HotfixRef['state']) =>
+          ({
+            id: 'HOT-2',
+            state,
+            brokenVersion: 'v6.0.0',
+            branch: 'HOT-2',
+            ticketUrl: 'file:///tickets/HOT-2.md',
+            wikiUrl: 'file:///wiki/HOT-2.md',
+          }) satisfies HotfixRef;
+        ctx.stubs.reset({
+          repositorySettings: emergencySettings,
+          incidentOfBranch: async () => ref('releasing'),
+          hotfixOfVersion: async (i) =>
+            i.repository === repository && i.version === 'v6.0.1' ? ref('releasing') : null,
+          planHotfix: async () => ({
+            id: 'HOT-2',
+            version: 'v6.0.1',
+            brokenVersion: 'v6.0.0',
+            commitCount: 1,
+          }),
+        });
+        const h = await ctx.client.workflow.start(hotfixWorkflow, {
+          taskQueue: ctx.taskQueue,
+          workflowId: hotfixWorkflowId(repository, 'HOT-2', COMMIT),
+          args: [{ repository, branch: 'HOT-2', commit: COMMIT }],
+        });
+        await settle(h);
+        await ctx.save('emergency-hotfix-released-told', h.workflowId);
+        const hotTag = ctx.client.workflow.getHandle(pipelineWorkflowId('tag', repository, 'v6.0.1'));
+        await settle(hotTag);
+        await ctx.save('emergency-tag-hotfix-told', hotTag.workflowId);
+        const hotProduction = ctx.client.workflow.getHandle(
+          pipelineWorkflowId('production', repository, 'v6.0.1'),
+        );
+        await waitFor(
+          async () => (await hotProduction.describe().catch(() => undefined)) !== undefined,
+          30_000,
+        );
+        await settle(hotProduction);
+        await ctx.save('emergency-production-hotfix-told', hotProduction.workflowId);
+        ctx.stubs.setOverrides({ incidentOfBranch: async () => ref('closed') });
+        const late = 'ef'.repeat(20);
+        const ignored = await ctx.client.workflow.start(hotfixWorkflow, {
+          taskQueue: ctx.taskQueue,
+          workflowId: hotfixWorkflowId(repository, 'HOT-2', late),
+          args: [{ repository, branch: 'HOT-2', commit: late }],
+        });
+        await settle(ignored);
+        await ctx.save('emergency-hotfix-closed-ignored', ignored.workflowId);
+      },
+    },
+    {
       fixtures: [emergency('hotfix-not-a-patch', 'hotfixWorkflow')],
       async run(ctx) {
         ctx.stubs.reset({

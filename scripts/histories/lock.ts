@@ -5,6 +5,7 @@ import {
   hotfixOnlyScenario,
   preemptionScenario,
   terminationScenario,
+  twoIncidentsScenario,
 } from '../../test/helpers/lock-scenarios';
 import type { Fixture, Group, RunContext, Scenario } from './scenario';
 
@@ -83,5 +84,11 @@ export const lockGroup: Group = {
     lockScenario('hotfix-only', 1, ['holder', 'hot', 'normal'], (ctx, r) =>
       hotfixOnlyScenario(scenarioContext(ctx), r),
     ),
+    lockScenario('two-incidents', 1, ['normal'], async (ctx, r) => {
+      const { between } = await twoIncidentsScenario(scenarioContext(ctx), r);
+      // Recorded only if it shows the rule: one incident's end left the request waiting.
+      if (between.mode.mode !== 'hotfixOnly' || between.queue.length !== 1)
+        throw new Error(`the lock left hotfix-only with an incident still open: ${JSON.stringify(between)}`);
+    }),
   ],
 };

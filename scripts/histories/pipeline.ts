@@ -1,5 +1,6 @@
 /** The pipelines' fixtures: main-commit, tag and production, one per path. */
 import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { lockProbeWorkflow, mainCommitWorkflow } from '../../src/workflows/index';
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { promoteSignal, tagStatusQuery } from '../../src/workflows/tag/messages';
@@ -25,21 +26,31 @@ import {
  * every stage posts, docs/pipelines-and-decisions.md "The pipelines"); the ones without it were recorded before that patch.
  */
 const PIPELINE = (name: string) => `pipeline-${name}-statuses`;
+/**
+ * Main-commit's newer generation (`-forward`): the dev-order check before the build and the tag
+ * pipeline started for a repository with no webhook source; its `-statuses` fixtures come from the
+ * code before and belong to no group.
+ */
+const MAIN_COMMIT = (name: string) => `pipeline-main-commit-${name}-forward`;
 
 function pipelineScenario(
   name: string,
   type: string,
   run: (ctx: RunContext) => Promise<WorkflowHandle>,
+  fixture = PIPELINE(name),
 ): Scenario {
   return {
-    fixtures: [{ name: PIPELINE(name), type }],
+    fixtures: [{ name: fixture, type }],
     async run(ctx) {
       const h = await run(ctx);
       await settle(h);
-      await ctx.save(PIPELINE(name), h.workflowId);
+      await ctx.save(fixture, h.workflowId);
     },
   };
 }
+
+const mainCommitScenario = (name: string, run: (ctx: RunContext) => Promise<WorkflowHandle>) =>
+  pipelineScenario(name, 'mainCommitWorkflow', run, MAIN_COMMIT(name));
 
 const PIPELINE_COMMIT = 'cd'.repeat(20);
 const PIPELINE_PRODUCTION = `${REPOSITORY}-prod`;
@@ -54,13 +65,43 @@ const startMainCommit = (ctx: RunContext, commit: string) =>
 export const pipelineGroup: Group = {
   name: 'pipeline',
   summary:
-    'main-commit released / no release / failed; tag promoted / failed / promoted by hand / preempted; production healthy / rolled back / emergency / failed forward',
+    'main-commit released / starts the tag pipeline / superseded / no release / failed; tag promoted / failed / promoted by hand / preempted; production healthy / rolled back / emergency / failed forward',
   scenarios: [
-    pipelineScenario('main-commit-released', 'mainCommitWorkflow', async (ctx) => {
+    mainCommitScenario('released', async (ctx) => {
       ctx.stubs.reset();
       return await startMainCommit(ctx, '1'.repeat(40));
     }),
-    pipelineScenario('main-commit-no-release', 'mainCommitWorkflow', async (ctx) => {
+    mainCommitScenario('starts-tag', async (ctx) => {
+      ctx.stubs.reset({
+        computeNextVersion: async () => ({
+          next: 'v9.0.0',
+          version: '9.0.0',
+          bump: 'major',
+          lastTag: 'v8.0.0',
+          commitCount: 1,
+          releasing: [],
+          warnings: [],
+        }),
+        checkTagPipelineStart: async () => ({
+          start: true,
+          reason: 'acme/recorded has no webhook source',
+          searchAttributes: false,
+        }),
+        // The tag pipeline it starts ends at its first step: only the start is recorded here.
+        repositorySettings: async () => {
+          throw ApplicationFailure.nonRetryable('not recorded', 'RepositoryNotConfigured');
+        },
+      });
+      const h = await startMainCommit(ctx, '4'.repeat(40));
+      await settle(h);
+      await settle(ctx.client.workflow.getHandle(pipelineWorkflowId('tag', REPOSITORY, 'v9.0.0')));
+      return h;
+    }),
+    mainCommitScenario('superseded', async (ctx) => {
+      ctx.stubs.reset({ compareWithDev: async () => ({ devRuns: '6'.repeat(40), newer: true }) });
+      return await startMainCommit(ctx, '5'.repeat(40));
+    }),
+    mainCommitScenario('no-release', async (ctx) => {
       ctx.stubs.reset({
         computeNextVersion: async () => ({
           next: null,
@@ -74,7 +115,7 @@ export const pipelineGroup: Group = {
       });
       return await startMainCommit(ctx, '2'.repeat(40));
     }),
-    pipelineScenario('main-commit-failed', 'mainCommitWorkflow', async (ctx) => {
+    mainCommitScenario('failed', async (ctx) => {
       ctx.stubs.reset({ runTests: testsFail });
       return await startMainCommit(ctx, '3'.repeat(40));
     }),

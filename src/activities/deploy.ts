@@ -8,12 +8,14 @@ import type { AlertDelivery, Alerts, ChangeNotice } from '../ports/alerts';
 import { Context } from '@temporalio/activity';
 import type { ArtifactRepository, Registry } from '../ports/registry';
 import type {
+  DeployedVersion,
   EnvironmentChangeResult,
   EnvironmentState,
   Environments,
   RollbackTarget,
 } from '../ports/environments';
 import type { ReleaseRecord } from '../ports/release-record';
+import { DefinitiveFailure, FailureTypes } from '../domain/failures';
 import { definitive } from './definitive';
 
 export interface DeployPorts {
@@ -81,12 +83,63 @@ export interface DeployVersionInput {
   version: string;
   /** Registry repository and tag of the artifact to deploy. */
   artifact: { repository: ArtifactRepository; tag: string };
+  /**
+   * The digest the pipeline uploaded, tagged or copied under that tag: a tag that names another
+   * one now is refused (ArtifactChanged), whichever registry holds it.
+   */
+  digest?: string;
   /** The workflow or person asking. */
   by: string;
   fencingToken?: number;
 }
 
 const HEARTBEAT_EVERY_MS = 2_000;
+
+/** Where an environment's versions come from: production's from the production repository, the others' from dev. */
+function artifactRepositoryOf(env: string): ArtifactRepository {
+  return env === 'production' ? 'prod' : 'dev';
+}
+
+function artifactChanged(
+  where: string,
+  found: string | null,
+  expected: string,
+  what: string,
+): DefinitiveFailure {
+  return new DefinitiveFailure(
+    FailureTypes.artifactChanged,
+    `${where} names ${found ?? 'nothing'} now, not ${expected} as ${what}: refusing to deploy a changed artifact (fix: find out who replaced the tag; release a new version)`,
+    { where, expected, found },
+  );
+}
+
+/**
+ * A rollback returns to what ran before, so the artifact must still be what ran: the version's
+ * tag is resolved again (the OCI registry also checks its own pins) and must name the digest the
+ * environment recorded when it was deployed. A version recorded without a digest has nothing to
+ * be held to.
+ */
+async function checkRollbackTarget(
+  ports: DeployPorts,
+  input: { repository: string; env: string },
+  target: DeployedVersion,
+): Promise<void> {
+  if (!target.digest) return;
+  const repository = artifactRepositoryOf(input.env);
+  const location = await ports.registry.resolve({
+    repository,
+    artifact: input.repository,
+    tag: target.version,
+  });
+  if (location?.digest !== target.digest) {
+    throw artifactChanged(
+      `${repository} ${input.repository}:${target.version}`,
+      location?.digest ?? null,
+      target.digest,
+      `it was deployed to ${input.env}`,
+    );
+  }
+}
 
 function activityContext(): Context | undefined {
   try {
@@ -127,6 +180,14 @@ export function createDeployActivities(ports: DeployPorts) {
             artifact: input.repository,
             tag: input.artifact.tag,
           });
+          if (input.digest && location?.digest !== input.digest) {
+            throw artifactChanged(
+              `${input.artifact.repository} ${input.repository}:${input.artifact.tag}`,
+              location?.digest ?? null,
+              input.digest,
+              'the pipeline stored it',
+            );
+          }
           const result = await ports.environments.deploy({
             env: environmentKey(input.repository, input.env),
             version: input.version,
@@ -173,6 +234,7 @@ export function createDeployActivities(ports: DeployPorts) {
             by: input.by,
             ...(input.fencingToken !== undefined ? { fencingToken: input.fencingToken } : {}),
             signal,
+            checkTarget: (target) => checkRollbackTarget(ports, input, target),
           });
           if (input.env === 'production' && input.fromVersion) {
             await noticeProductionChange(ports, input, result, {

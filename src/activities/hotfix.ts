@@ -19,6 +19,7 @@ import type { Tickets } from '../ports/tickets';
 import type { Wiki } from '../ports/wiki';
 import type { PullRequestPorts } from './pr-gate';
 import { configured, settled } from './incidents';
+import { FailureTypes, isDefinitiveFailure } from '../domain/failures';
 
 export interface HotfixPorts {
   incidents: Incidents;
@@ -59,6 +60,21 @@ export interface CloseIncidentResult {
 
 const MAX_CANDIDATES = 100;
 
+/**
+ * The ticket's part of closing an incident. A ticket that was never filed (the tracker refused
+ * it for good during the emergency) does not keep the incident open: the close says so instead.
+ */
+async function ticketStory(work: () => Promise<{ closed: boolean }>): Promise<{ closed: boolean }> {
+  try {
+    return await work();
+  } catch (err) {
+    const cause =
+      err instanceof ApplicationFailure ? err.type : isDefinitiveFailure(err) ? err.type : undefined;
+    if (cause === FailureTypes.documentNotFound) return { closed: false };
+    throw err;
+  }
+}
+
 function refOf(record: IncidentRecord): HotfixRef {
   return {
     id: record.id,
@@ -72,6 +88,69 @@ function refOf(record: IncidentRecord): HotfixRef {
 
 export function createHotfixActivities(ports: HotfixPorts) {
   return {
+    /**
+     * Numbers and records an emergency's incident before any ticket exists (docs/pipelines-and-decisions.md "Hotfix
+     * flow": the emergency never waits on the ticket system); a retry returns the same record.
+     */
+    async reserveIncident(input: {
+      key: string;
+      repository: string;
+      brokenVersion: string;
+      decision: { name: string; by: string; at: string; reason?: string };
+    }): Promise<HotfixRef> {
+      const record = await settled(() =>
+        ports.incidents.reserve(input.key, {
+          repository: input.repository,
+          brokenVersion: input.brokenVersion,
+          decision: input.decision,
+          openedAt: input.decision.at,
+        }),
+      );
+      return refOf(record);
+    },
+
+    /** The ticket or page of an incident exists now: its record links it. */
+    async linkIncidentDocuments(input: {
+      repository: string;
+      id: string;
+      ticketUrl?: string;
+      wikiUrl?: string;
+    }): Promise<HotfixRef> {
+      const record = await settled(() =>
+        ports.incidents.update(input.repository, input.id, (r) => ({
+          ...r,
+          ...(input.ticketUrl ? { ticketUrl: input.ticketUrl } : {}),
+          ...(input.wikiUrl ? { wikiUrl: input.wikiUrl } : {}),
+        })),
+      );
+      return refOf(record);
+    },
+
+    /**
+     * One step of an incident told on its ticket (declared, tagged, staged, in production, the
+     * pull request, closed), once per key. Best effort: a tracker that is away or a ticket not
+     * opened yet answers `added: false` with the reason, and the pipeline goes on.
+     */
+    async commentOnIncident(input: {
+      repository: string;
+      id: string;
+      key: string;
+      markdown: string;
+    }): Promise<{ added: boolean; note?: string }> {
+      const repo = configured(ports, input.repository);
+      try {
+        return await (
+          await ports.tickets(repo)
+        ).comment({
+          id: input.id,
+          key: input.key,
+          markdown: input.markdown,
+        });
+      } catch (err) {
+        return { added: false, note: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+      }
+    },
+
     /** Records an emergency's incident (open); a retry returns the first record. */
     async recordIncident(input: {
       id: string;
@@ -94,6 +173,12 @@ export function createHotfixActivities(ports: HotfixPorts) {
         }),
       );
       return refOf(record);
+    },
+
+    /** The incident `id` of `repository` in any state, or null when there is none. */
+    async incidentOfBranch(input: { repository: string; id: string }): Promise<HotfixRef | null> {
+      const found = await ports.incidents.get(input.repository, input.id);
+      return found ? refOf(found) : null;
     },
 
     /** The open (or releasing) incident whose hotfix `version` is, or null. */
@@ -244,9 +329,30 @@ export function createHotfixActivities(ports: HotfixPorts) {
         `- Staging lock: back to normal mode`,
         `- Workflow: \`${input.workflowId}\``,
       ].join('\n');
-      const ticket = await settled(async () =>
-        (await ports.tickets(repo)).close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
-      );
+      const ticket = await ticketStory(async () => {
+        const tickets = await settled(() => ports.tickets(repo));
+        // The story on the ticket, a step a comment (each once by its key), then the final update.
+        await settled(() =>
+          tickets.comment({
+            id: input.id,
+            key: `${input.id}/healthy/${input.version}`,
+            markdown: `Hotfix **${input.version}** healthy in production at ${input.healthyAt}; staging no longer hotfix-only for ${input.id}.`,
+          }),
+        );
+        await settled(() =>
+          tickets.comment({
+            id: input.id,
+            key: `${input.id}/pull-request`,
+            markdown: pullRequest
+              ? `Pull request back into ${base}: [#${pullRequest.number}](${pullRequest.url})`
+              : `No pull request back into ${base}: ${pullRequestNote}`,
+          }),
+        );
+        const ticket = await settled(() =>
+          tickets.close({ id: input.id, key: `${input.id}/closed`, markdown: timeline }),
+        );
+        return ticket;
+      });
       const wiki = await settled(async () =>
         (await ports.wiki(repo)).append({ id: input.id, key: `${input.id}/timeline`, markdown: timeline }),
       );

@@ -38,6 +38,8 @@ export interface IncidentPorts {
 export interface IncidentTicketInput {
   key: string;
   kind: IncidentKind;
+  /** The id the incident record gave it (an emergency); absent, the tracker numbers it. */
+  id?: string;
   repository: string;
   version: string;
   previousVersion?: string | null;
@@ -160,6 +162,7 @@ export function createIncidentActivities(ports: IncidentPorts) {
         (await ports.tickets(repo)).open({
           key: input.key,
           kind: input.kind,
+          ...(input.id ? { id: input.id } : {}),
           title: `${input.repository} ${input.version}: ${d.name} declared by ${d.by}`,
           body,
           labels: ['release-flow', input.kind === 'HOT' ? 'sev-1' : 'rollback'],

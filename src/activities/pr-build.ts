@@ -173,13 +173,14 @@ export function createPrBuildActivities(ports: PrBuildPorts) {
       try {
         const result = await ports.runner.run({
           repository: input.repository,
-          commit: input.head,
+          // A hotfix branch builds its merge result with the base (docs/pipelines-and-decisions.md "Hotfix flow").
+          commit: input.buildCommit ?? input.head,
           purpose: CommandPurposes.build,
           // A branch's code nobody has reviewed: the strict sandbox, no network.
           trust: 'pull-request',
           scope: PR_BUILD_SCOPE,
           steps: planned.map((p) => p.step),
-          fetch: [`refs/pull/${input.number}/head`],
+          fetch: input.buildCommit ? (input.mergeFetch ?? []) : [`refs/pull/${input.number}/head`],
           timeoutMs: parseDuration(repo.timeouts.build) + parseDuration(repo.timeouts.unitTests),
           ...(collect.length ? { collect } : {}),
           signal: context.cancellationSignal,

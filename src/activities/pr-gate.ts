@@ -157,6 +157,14 @@ function verdictOf(repository: string, result: PrGateResult): PullRequestGateVer
       description: status.description,
       ...(status.targetUrl ? { targetUrl: status.targetUrl } : {}),
     },
+    ...(result.mergeResult?.sha
+      ? {
+          mergeResult: {
+            sha: result.mergeResult.sha,
+            ...(result.mergeResult.fetch ? { fetch: result.mergeResult.fetch } : {}),
+          },
+        }
+      : {}),
   };
 }
 

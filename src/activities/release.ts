@@ -9,6 +9,8 @@ import { DEFAULT_RELEASE_TAG_FORMAT } from '../domain/release-tags';
 import { isUserError } from '../common/errors';
 import type { GitPort } from '../ports/git';
 import type { GitRefs } from '../ports/git-refs';
+import type { Environments } from '../ports/environments';
+import { environmentKey } from './deploy';
 import { nextVersionOf } from '../release/next-version-of';
 import { definitive } from './definitive';
 import { FailureTypes } from '../domain/failures';
@@ -17,6 +19,19 @@ export interface ReleasePorts {
   repository: (name: string) => RepositoryConfig | undefined;
   /** The git adapter of a configured repository (local clone or GitHub). */
   git: (repository: RepositoryConfig) => Promise<GitPort & GitRefs>;
+  /** Where dev's running commit is read (compareWithDev); without it dev counts as empty. */
+  environments?: Environments;
+}
+
+/** Where a main commit stands against the commit dev runs. */
+export interface DevComparison {
+  /** The commit dev runs now, or null when it runs nothing. */
+  devRuns: string | null;
+  /**
+   * True when dev runs a newer commit of this one's line (this commit is one of its ancestors):
+   * deploying this one would move dev backwards.
+   */
+  newer: boolean;
 }
 
 /** Bounded copy of the analysis for workflow history: only the commits that count, and a count. */
@@ -82,6 +97,25 @@ export function createReleaseActivities(ports: ReleasePorts) {
           .map(({ sha, header, effect }) => ({ sha, header, effect })),
         warnings: report.warnings.slice(0, MAX_LISTED),
       };
+    },
+
+    /**
+     * Whether dev already runs a newer commit than this one: a commit this one is an ancestor of
+     * (an out-of-order or redelivered push). A commit git does not know here (history rewritten
+     * by a force push) is not newer: dev follows the branch as it is now.
+     */
+    async compareWithDev(input: { repository: string; commit: string }): Promise<DevComparison> {
+      const running = ports.environments
+        ? ((await definitive(() => ports.environments!.state(environmentKey(input.repository, 'dev'))))
+            .current?.version ?? null)
+        : null;
+      if (!running || running === input.commit) return { devRuns: running, newer: false };
+      const git = await openRepository(ports, input.repository);
+      const known = await git.resolveCommit(running).then(
+        () => true,
+        () => false,
+      );
+      return { devRuns: running, newer: known && (await git.isAncestor(input.commit, running)) };
     },
 
     /** Tags the commit; a tag already on this commit is success, one on another commit a TagConflict. */

@@ -5,15 +5,12 @@
  *   release-flow decide R vX.Y.Z emergency|rollback|fail-forward --by NAME [--reason TEXT]
  */
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { UserError } from '../common/errors';
+import { promote, readStatus, sendDecision } from '../starter';
 import { pipelineWorkflowId } from '../workflows/shared/messages';
-import {
-  anyPipelineStatusQuery as statusQuery,
-  type AnyPipelineStatus as PipelineStatus,
-} from '../workflows/pipeline-status';
-import { promoteSignal } from '../workflows/tag/messages';
-import { decideUpdate, type Decision } from '../workflows/production/messages';
+import type { AnyPipelineStatus as PipelineStatus } from '../workflows/pipeline-status';
+import type { Decision } from '../workflows/production/messages';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
 
@@ -37,8 +34,8 @@ export function registerDecideCommands(program: Command, ctx: CliContext): void 
     .option('--config <file>', 'configuration file')
     .action(async (repo: string, version: string, opts: { by: string; reason?: string } & GlobalOptions) => {
       await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
-        const handle = client.workflow.getHandle(pipelineWorkflowId('tag', repo, version));
-        const status = await queryStatus(client, pipelineWorkflowId('tag', repo, version));
+        const workflowId = pipelineWorkflowId('tag', repo, version);
+        const status = await queryStatus(client, workflowId);
         if (!status.awaitingPromotion) {
           throw new UserError(
             'NOT_AWAITING_PROMOTION',
@@ -46,7 +43,7 @@ export function registerDecideCommands(program: Command, ctx: CliContext): void 
             'see `release-flow status`',
           );
         }
-        await handle.signal(promoteSignal, { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) });
+        await promote(client, workflowId, { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) });
         ctx.out(`promoted: ${repo} ${version} by ${opts.by}`);
       });
     });
@@ -75,70 +72,46 @@ export function registerDecideCommands(program: Command, ctx: CliContext): void 
         }
         await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
           const workflowId = pipelineWorkflowId('production', repo, version);
-          try {
-            const record = await client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, {
-              args: [{ decision, by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) }],
-            });
+          const answer = await sendDecision(client, workflowId, {
+            decision,
+            by: opts.by,
+            ...(opts.reason ? { reason: opts.reason } : {}),
+          });
+          if (answer.accepted) {
             ctx.out(
               opts.json
-                ? JSON.stringify({ accepted: true, decision: record })
+                ? JSON.stringify({ accepted: true, decision: answer.decision })
                 : `accepted: ${name} by ${opts.by} on ${repo} ${version}`,
             );
-          } catch (err) {
-            if (
-              err instanceof WorkflowUpdateFailedError ||
-              (err instanceof Error && /reject/i.test(err.message))
-            ) {
-              const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-              ctx.out(opts.json ? JSON.stringify({ accepted: false, reason: why }) : `rejected: ${why}`);
-              ctx.setExitCode(1);
-              return;
-            }
-            if (err instanceof WorkflowNotFoundError) {
-              const ended = await endedState(client, workflowId);
-              if (ended) {
-                // The release exists but its run is over: a decision now changes nothing.
-                const why = `${repo} ${version} has ended (${ended}); no decision is awaited`;
-                ctx.out(opts.json ? JSON.stringify({ accepted: false, reason: why }) : `rejected: ${why}`);
-                ctx.setExitCode(1);
-                return;
-              }
-              throw new UserError(
-                'NO_SUCH_RELEASE',
-                `no production release ${repo} ${version} (workflow ${workflowId})`,
-                'check the repository and version with `release-flow status`',
-              );
-            }
-            throw err;
+            return;
           }
+          if (answer.refusal === 'not-found') {
+            throw new UserError(
+              'NO_SUCH_RELEASE',
+              `no production release ${repo} ${version} (workflow ${workflowId})`,
+              'check the repository and version with `release-flow status`',
+            );
+          }
+          if (answer.refusal === 'unavailable') throw answer.error;
+          ctx.out(
+            opts.json
+              ? JSON.stringify({ accepted: false, reason: answer.reason })
+              : `rejected: ${answer.reason}`,
+          );
+          ctx.setExitCode(1);
         });
       },
     );
 }
 
-/** The closed run's state (from its status query, else its Temporal status), or undefined. */
-async function endedState(client: Client, workflowId: string): Promise<string | undefined> {
-  try {
-    const handle = client.workflow.getHandle(workflowId);
-    const described = await handle.describe();
-    const status = await handle.query(statusQuery).catch(() => undefined);
-    return status?.state ?? described.status.name.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
-
 async function queryStatus(client: Client, workflowId: string): Promise<PipelineStatus> {
-  try {
-    return await client.workflow.getHandle(workflowId).query(statusQuery);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
-      throw new UserError(
-        'NO_SUCH_RELEASE',
-        `no workflow ${workflowId}`,
-        'check the repository and version with `release-flow status`',
-      );
-    }
-    throw err;
+  const status = await readStatus(client, workflowId);
+  if (!status) {
+    throw new UserError(
+      'NO_SUCH_RELEASE',
+      `no workflow ${workflowId}`,
+      'check the repository and version with `release-flow status`',
+    );
   }
+  return status;
 }

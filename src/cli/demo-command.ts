@@ -3,11 +3,9 @@
  * threshold (or bring it back), through the local metric source the production watch reads; and
  * push a fix to the open incident's `HOT-<n>` branch, delivered to the running demo's receiver.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { environmentKey } from '../activities/deploy';
 import { environmentsOf } from '../composition/environment-reads';
@@ -15,15 +13,13 @@ import { LocalIncidents } from '../adapters/local/local-incidents';
 import { LocalMetricSource } from '../adapters/local/local-metric-source';
 import { loadConfig } from '../config/load';
 import type { Config, RepositoryConfig } from '../config/schema';
-import { DEMO_REPOSITORY } from '../demo/demo-repository';
+import { DEMO_REPOSITORY, demoGit } from '../demo/demo-repository';
 import { readDemoReceiver } from '../demo/demo-receiver';
 import { deliverPush } from '../demo/run-demo';
 import { UserError } from '../common/errors';
-import { anyPipelineStatusQuery as statusQuery } from '../workflows/pipeline-status';
+import { listRuns, readStatus } from '../starter';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
-
-const execFileAsync = promisify(execFile);
 
 function metricSource(config: Readonly<Config>): LocalMetricSource {
   return new LocalMetricSource({ dir: path.resolve(config.stateDir, 'apm') });
@@ -62,14 +58,11 @@ async function watchLines(configFile: string | undefined, repository: string | u
     return await withTemporalClient({ configFile }, async ({ client }) => {
       const lines: string[] = [];
       const query = "WorkflowType = 'productionReleaseWorkflow' AND ExecutionStatus = 'Running'";
-      for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+      for (const wf of await listRuns(client, query, Infinity)) {
         // production:<repository>:<version>; a repository name has no colon.
         const [, repo = '', idVersion = ''] = wf.workflowId.split(':');
         if (repository && repo !== repository) continue;
-        const status = await client.workflow
-          .getHandle(wf.workflowId)
-          .query(statusQuery)
-          .catch(() => undefined);
+        const status = await readStatus(client, wf.workflowId).catch(() => undefined);
         if (!status) continue;
         const version = status.version ?? idVersion;
         if (status.awaitingDecision) {
@@ -98,18 +91,6 @@ async function watchLines(configFile: string | undefined, repository: string | u
   }
 }
 
-async function git(cwd: string, args: string[]): Promise<string> {
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: 'release-flow demo',
-    GIT_AUTHOR_EMAIL: 'demo@release-flow.invalid',
-    GIT_COMMITTER_NAME: 'release-flow demo',
-    GIT_COMMITTER_EMAIL: 'demo@release-flow.invalid',
-  };
-  const { stdout } = await execFileAsync('git', args, { cwd, env });
-  return stdout.trim();
-}
-
 /**
  * Commits a fix on `branch` of the clone at `dir` in a worktree of its own, so the clone's
  * checkout (main) is left as it is. Returns the new head.
@@ -118,14 +99,14 @@ async function commitFix(dir: string, branch: string, message: string): Promise<
   const work = await mkdtemp(path.join(os.tmpdir(), 'release-flow-demo-hotfix-'));
   const tree = path.join(work, 'tree');
   try {
-    await git(dir, ['worktree', 'add', '-q', tree, branch]);
+    await demoGit(dir, 'worktree', 'add', '-q', tree, branch);
     try {
       await writeFile(path.join(tree, 'HOTFIX'), `${message}\n${new Date().toISOString()}\n`);
-      await git(tree, ['add', 'HOTFIX']);
-      await git(tree, ['-c', 'commit.gpgsign=false', 'commit', '-q', '-m', message]);
-      return await git(tree, ['rev-parse', 'HEAD']);
+      await demoGit(tree, 'add', 'HOTFIX');
+      await demoGit(tree, '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', message);
+      return await demoGit(tree, 'rev-parse', 'HEAD');
     } finally {
-      await git(dir, ['worktree', 'remove', '--force', tree]);
+      await demoGit(dir, 'worktree', 'remove', '--force', tree);
     }
   } finally {
     await rm(work, { recursive: true, force: true });

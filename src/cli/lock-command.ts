@@ -4,9 +4,9 @@
  * `release-flow lock mode staging normal|hotfix-only --by NAME --reason TEXT` (ends or starts
  * hotfix-only mode by hand; recorded).
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { UserError } from '../common/errors';
+import { readQuery, sendUpdate, startLockWithSignal } from '../starter';
 import {
   changeModeUpdate,
   forceReleaseUpdate,
@@ -38,6 +38,7 @@ function unusedStatus(resource: string): LockStatus {
     holder: null,
     queue: [],
     mode: { mode: 'normal', by: 'release-flow', reason: 'never used', since: '' },
+    incidents: [],
     grants: 0,
     lastToken: 0,
     revocations: 0,
@@ -51,6 +52,12 @@ export function renderLockStatus(s: LockStatus): string {
   lines.push(
     `mode: ${s.mode.mode}${s.mode.mode === 'hotfixOnly' ? ` (by ${s.mode.by}: ${s.mode.reason}, since ${s.mode.since})` : ''}`,
   );
+  const holds = s.incidents ?? [];
+  if (holds.length > 0) {
+    lines.push(
+      `held hotfix-only by: ${holds.map((h) => `${h.id} (${h.repository}, since ${h.since})`).join(', ')}`,
+    );
+  }
   const h = s.holder;
   lines.push(
     h
@@ -74,14 +81,11 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'configuration file')
     .action(async (resource: string | undefined, opts: { json?: boolean; config?: string }) => {
       const res = checkResource(resource ?? 'staging');
-      const status = await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
-        try {
-          return await client.workflow.getHandle(lockWorkflowId(res)).query(statusQuery);
-        } catch (err) {
-          if (err instanceof WorkflowNotFoundError) return unusedStatus(res);
-          throw err;
-        }
-      });
+      const status = await withTemporalClient(
+        { configFile: opts.config },
+        async ({ client }) =>
+          (await readQuery(client, lockWorkflowId(res), statusQuery)) ?? unusedStatus(res),
+      );
       ctx.out(opts.json ? JSON.stringify(status, null, 2) : renderLockStatus(status));
     });
   lock
@@ -105,20 +109,23 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
             'add --force if that is what you want',
           );
         const result = await withTemporalClient({ configFile: opts.config }, async ({ client }) => {
-          try {
-            return await client.workflow
-              .getHandle(lockWorkflowId(res))
-              .executeUpdate(forceReleaseUpdate, { args: [{ by: opts.by, reason: opts.reason }] });
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError)
-              throw new UserError('LOCK_NOT_HELD', `lock ${res} has never been used`, 'nothing to release');
-            if (err instanceof WorkflowUpdateFailedError)
+          const answer = await sendUpdate(client, lockWorkflowId(res), forceReleaseUpdate, {
+            by: opts.by,
+            reason: opts.reason,
+          });
+          switch (answer.kind) {
+            case 'accepted':
+              return answer.result;
+            case 'rejected':
               throw new UserError(
                 'LOCK_RELEASE_REFUSED',
-                err.cause?.message ?? err.message,
+                answer.reason,
                 `check with \`release-flow lock status ${res}\``,
               );
-            throw err;
+            case 'unavailable':
+              throw answer.error;
+            default:
+              throw new UserError('LOCK_NOT_HELD', `lock ${res} has never been used`, 'nothing to release');
           }
         });
         ctx.out(
@@ -158,28 +165,16 @@ export function registerLockCommands(program: Command, ctx: CliContext): void {
             'say who and why',
           );
         const result = await withTemporalClient({ configFile: opts.config }, async ({ client, config }) => {
-          const handle = client.workflow.getHandle(lockWorkflowId(res));
           const request = { mode, by: opts.by, reason: opts.reason };
-          try {
-            return await handle.executeUpdate(changeModeUpdate, { args: [request] });
-          } catch (err) {
-            if (err instanceof WorkflowUpdateFailedError)
-              throw new UserError(
-                'LOCK_MODE_REFUSED',
-                err.cause?.message ?? err.message,
-                'check --by and --reason',
-              );
-            if (!(err instanceof WorkflowNotFoundError)) throw err;
-          }
-          // A lock never used yet: start it with the mode, as a request would.
-          await client.workflow.signalWithStart('lockWorkflow', {
-            workflowId: lockWorkflowId(res),
-            taskQueue: config.temporal.taskQueue,
-            args: [{ resource: res }],
-            signal: setModeSignal,
-            signalArgs: [request],
-          });
-          const status = await handle.query(statusQuery);
+          const answer = await sendUpdate(client, lockWorkflowId(res), changeModeUpdate, request);
+          if (answer.kind === 'accepted') return answer.result;
+          if (answer.kind === 'rejected')
+            throw new UserError('LOCK_MODE_REFUSED', answer.reason, 'check --by and --reason');
+          if (answer.kind === 'unavailable') throw answer.error;
+          // A lock never used yet (or its run closed): start it with the mode, as a request would.
+          await startLockWithSignal(client, res, setModeSignal, request, config.temporal.taskQueue);
+          const status = await readQuery(client, lockWorkflowId(res), statusQuery);
+          if (!status) throw new Error(`lock ${res} did not start`);
           const before = unusedStatus(res).mode;
           return { resource: res, previous: before, mode: status.mode } satisfies ModeChangeResult;
         });

@@ -17,10 +17,9 @@ interface RoleOptions {
 
 async function runRole(role: 'worker' | 'serve', opts: RoleOptions): Promise<void> {
   // Loaded here, not at the top: `--help` lists these commands without loading the worker.
-  const { bootApp } = require('../app') as typeof import('../app');
+  const { runUntilStopped } = require('../app') as typeof import('../app');
   const { loadConfig } = require('../config/load') as typeof import('../config/load');
   const { createLogger } = require('../common/logging') as typeof import('../common/logging');
-  const { stopOnSignals } = require('../worker') as typeof import('../worker');
   const { deploymentFromEnv } =
     require('../temporal/release-build') as typeof import('../temporal/release-build');
   const loaded = loadConfig({ file: opts.config });
@@ -30,28 +29,20 @@ async function runRole(role: 'worker' | 'serve', opts: RoleOptions): Promise<voi
     { role, config: loaded.file ?? '(defaults)', ...(deployment ? { deployment } : {}) },
     'release-flow starting',
   );
-  const booted = await bootApp({
-    config: loaded.config,
-    logger,
-    roles: { worker: role === 'worker', server: role === 'serve' },
-    ...(deployment ? { deployment } : {}),
-  });
-  let stopRequested = false;
-  stopOnSignals(async () => {
-    stopRequested = true;
-    await booted.stop();
-    logger.info({ role }, 'stopped');
-  }, logger);
-  if (booted.http) logger.info({ url: booted.http.url }, 'HTTP server listening');
-  let app;
-  try {
-    app = await booted.connected;
-  } catch (err) {
-    if (stopRequested) return await booted.done;
-    await booted.stop();
-    throw err;
-  }
-  await app.done;
+  await runUntilStopped(
+    {
+      config: loaded.config,
+      logger,
+      roles: { worker: role === 'worker', server: role === 'serve' },
+      ...(deployment ? { deployment } : {}),
+    },
+    {
+      onBooted: (booted) => {
+        if (booted.http) logger.info({ url: booted.http.url }, 'HTTP server listening');
+      },
+      onStopped: () => logger.info({ role }, 'stopped'),
+    },
+  );
 }
 
 export function registerRoleCommands(program: Command, _ctx: CliContext): void {

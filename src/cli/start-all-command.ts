@@ -6,7 +6,6 @@
  * with one clear line for a user's mistake.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chooseSandbox, noSandbox } from '../adapters/local/step-sandbox';
 import { hashToken, newToken } from '../http/board/token-hash';
@@ -16,11 +15,10 @@ import type { Config } from '../config/schema';
 import { demoRepositoryConfig, ensureDemoRepository, type DemoPullRequest } from '../demo/demo-repository';
 import { runDemo } from '../demo/run-demo';
 import { writeDemoReceiver } from '../demo/demo-receiver';
-import { isUserError } from '../common/errors';
+import { madeOnce } from '../common/made-once-file';
 import { createLogger, type Logger } from '../common/logging';
-import { bootApp, type RunningApp } from '../app';
+import { runUntilStopped, type RunningApp } from '../app';
 import type { WorkerDeployment } from '../temporal/worker-deployments';
-import { stopOnSignals } from '../worker';
 import { WEBHOOK_PATH } from '../http/webhooks/webhook-routes';
 
 interface Demo {
@@ -89,14 +87,7 @@ async function writeDemoConfig(config: Readonly<Config>, repoPath: string): Prom
 
 /** Made once per state directory, so a restarted demo keeps its sign-in. */
 function demoBoardToken(dir: string): string {
-  const file = path.join(dir, 'board-token');
-  mkdirSync(dir, { recursive: true });
-  try {
-    writeFileSync(file, newToken(), { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return readFileSync(file, 'utf8').trim();
+  return madeOnce(dir, 'board-token', newToken);
 }
 
 export interface StartAllOptions {
@@ -122,73 +113,60 @@ export async function startAll(opts: StartAllOptions = {}): Promise<void> {
     logger.warn(
       'bubblewrap is not installed: the demo runs its steps as the worker (apt-get install -y bubblewrap)',
     );
-  const booted = await bootApp({
-    config,
-    logger,
-    ...(demo ? { webhookSecret: demo.secret, ...demoSandbox } : {}),
-    ...(opts.deployment ? { deployment: opts.deployment } : {}),
-  });
-  let stopRequested = false;
-  stopOnSignals(async () => {
-    stopRequested = true;
-    await booted.stop();
-    logger.info('stopped; state is kept in the Temporal database for the next start');
-  }, logger);
-  const http = booted.http!;
-  const early = [
-    '',
-    `release-flow is starting: health ${http.url}/healthz, webhooks ${http.url}${WEBHOOK_PATH} (queued until Temporal answers)`,
-  ];
-  process.stdout.write(`${early.join('\n')}\n`);
-  let app: RunningApp;
-  try {
-    app = await booted.connected;
-  } catch (err) {
-    // Stopped by a signal while Temporal was still away is a normal end; anything else is not.
-    if (stopRequested) return await booted.done;
-    await booted.stop();
-    throw err;
-  }
-  const lines = [
-    '',
-    'release-flow is running',
-    `  Temporal:         ${app.target.address} (namespace ${app.target.namespace}${app.devServer ? ', embedded dev server' : ''})`,
-    ...(app.uiUrl ? [`  Temporal UI:      ${app.uiUrl}`] : []),
-    `  Health:           ${http.url}/healthz   readiness: ${http.url}/readyz`,
-    `  Webhook receiver: ${http.url}${WEBHOOK_PATH}`,
-    `  Release board:    ${http.url}/board`,
-    ...(demo
-      ? [`                    sign in at ${http.url}/board/login as "you" with the token ${demo.boardToken}`]
-      : []),
-    '  Stop with Ctrl-C.',
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-  if (demo) {
-    // `release-flow demo hotfix` delivers its push here, signed like the demo's own deliveries.
-    writeDemoReceiver(config.stateDir, {
-      url: `${http.url}${WEBHOOK_PATH}`,
-      // A secret from the environment stays there: the command reads it from its own environment.
-      ...(process.env.GITHUB_WEBHOOK_SECRET ? {} : { secret: demo.secret }),
-    });
-    runDemo({
-      client: app.client,
-      namespace: app.target.namespace,
-      receiverUrl: `${http.url}${WEBHOOK_PATH}`,
-      secret: demo.secret,
-      releases: demo.releases,
-      pullRequest: demo.pullRequest,
-      ...(app.uiUrl ? { uiUrl: app.uiUrl } : {}),
-      print: (line) => process.stdout.write(`${line}\n`),
-    }).catch((err) => logger.error({ err }, 'the demo stopped'));
-  }
-  await app.done;
-}
-
-if (require.main === module) {
-  startAll().catch((err) => {
-    if (isUserError(err)) console.error(`release-flow: ${err.render()}`);
-    else console.error('release-flow: unexpected error (a bug; please report it):', err);
-    process.exit(1);
-  });
+  const showRunning = (app: RunningApp) => {
+    const http = app.http!;
+    const lines = [
+      '',
+      'release-flow is running',
+      `  Temporal:         ${app.target.address} (namespace ${app.target.namespace}${app.devServer ? ', embedded dev server' : ''})`,
+      ...(app.uiUrl ? [`  Temporal UI:      ${app.uiUrl}`] : []),
+      `  Health:           ${http.url}/healthz   readiness: ${http.url}/readyz`,
+      `  Webhook receiver: ${http.url}${WEBHOOK_PATH}`,
+      `  Release board:    ${http.url}/board`,
+      ...(demo
+        ? [
+            `                    sign in at ${http.url}/board/login as "you" with the token ${demo.boardToken}`,
+          ]
+        : []),
+      '  Stop with Ctrl-C.',
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    if (demo) {
+      // `release-flow demo hotfix` delivers its push here, signed like the demo's own deliveries.
+      writeDemoReceiver(config.stateDir, {
+        url: `${http.url}${WEBHOOK_PATH}`,
+        // A secret from the environment stays there: the command reads it from its own environment.
+        ...(process.env.GITHUB_WEBHOOK_SECRET ? {} : { secret: demo.secret }),
+      });
+      runDemo({
+        client: app.client,
+        namespace: app.target.namespace,
+        receiverUrl: `${http.url}${WEBHOOK_PATH}`,
+        secret: demo.secret,
+        releases: demo.releases,
+        pullRequest: demo.pullRequest,
+        ...(app.uiUrl ? { uiUrl: app.uiUrl } : {}),
+        print: (line) => process.stdout.write(`${line}\n`),
+      }).catch((err) => logger.error({ err }, 'the demo stopped'));
+    }
+  };
+  await runUntilStopped(
+    {
+      config,
+      logger,
+      ...(demo ? { webhookSecret: demo.secret, ...demoSandbox } : {}),
+      ...(opts.deployment ? { deployment: opts.deployment } : {}),
+    },
+    {
+      onBooted: (booted) => {
+        const url = booted.http!.url;
+        process.stdout.write(
+          `\nrelease-flow is starting: health ${url}/healthz, webhooks ${url}${WEBHOOK_PATH} (queued until Temporal answers)\n`,
+        );
+      },
+      onConnected: showRunning,
+      onStopped: () => logger.info('stopped; state is kept in the Temporal database for the next start'),
+    },
+  );
 }

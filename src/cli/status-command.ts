@@ -5,16 +5,15 @@
  *   release-flow status [--json] [--limit N]
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { environmentKey } from '../activities/deploy';
 import { environmentsOf } from '../composition/environment-reads';
 import type { Config } from '../config/schema';
 import type { Environments } from '../ports/environments';
-import {
-  anyPipelineStatusQuery as statusQuery,
-  type AnyPipelineStatus as PipelineStatus,
-} from '../workflows/pipeline-status';
+import { listRuns, readQuery, readStatus } from '../starter';
+import type { AnyPipelineStatus as PipelineStatus } from '../workflows/pipeline-status';
 import { lockWorkflowId, statusQuery as lockStatusQuery, type LockStatus } from '../workflows/lock/messages';
+import type { DocumentProgress, HotfixStatus } from '../workflows/production/messages';
 import { closedStatusCacheFile, openClosedStatusCache } from './closed-status-cache';
 import type { CliContext } from './context';
 import { withTemporalClient } from './temporal-client';
@@ -54,6 +53,16 @@ export interface ReleaseEntry {
   environments: { dev: string | null; staging: string | null; production: string | null };
   /** A release waiting for staging while it is hotfix-only: what it waits for, since when, by whom. */
   waitingFor?: WaitingFor;
+  /**
+   * After an emergency: its incident, and its ticket and page (`pending` with the last error
+   * while the ticket system is away).
+   */
+  hotfix?: {
+    id: string;
+    state: string;
+    ticket?: DocumentProgress;
+    wiki?: DocumentProgress;
+  };
 }
 
 export interface WaitingFor {
@@ -61,6 +70,8 @@ export interface WaitingFor {
   mode: string;
   /** The incident the mode was switched for (`HOT-1`), or null when the reason names none. */
   incident: string | null;
+  /** Every open incident holding hotfix-only mode (`["HOT-1", "HOT-2"]`), oldest first. */
+  incidents: string[];
   /** ISO: since the release waited and the mode held, whichever is later. */
   since: string;
   by: string;
@@ -71,10 +82,18 @@ export function waitingForOf(lock: LockStatus | undefined, workflowId: string): 
   if (!lock || lock.mode.mode !== 'hotfixOnly') return undefined;
   const queued = lock.queue.find((q) => q.workflowId === workflowId);
   if (!queued || queued.priority === 'hotfix') return undefined;
-  const incident = /\b(HOT-\d+)\b/.exec(lock.mode.reason)?.[1] ?? null;
+  const holds = (lock.incidents ?? []).map((h) => h.id);
+  const incident = holds[0] ?? /\b(HOT-\d+)\b/.exec(lock.mode.reason)?.[1] ?? null;
   const since =
     Date.parse(queued.waitingSince) > Date.parse(lock.mode.since) ? queued.waitingSince : lock.mode.since;
-  return { resource: lock.resource, mode: lock.mode.mode, incident, since, by: lock.mode.by };
+  return {
+    resource: lock.resource,
+    mode: lock.mode.mode,
+    incident,
+    incidents: holds.length ? holds : incident ? [incident] : [],
+    since,
+    by: lock.mode.by,
+  };
 }
 
 const TYPES = ['mainCommitWorkflow', 'tagReleaseWorkflow', 'productionReleaseWorkflow'];
@@ -89,26 +108,16 @@ async function collectReleases(
   const byRelease = new Map<string, ReleaseEntry>();
   const environments = environmentsOf(config);
   const envCache = new Map<string, ReleaseEntry['environments']>();
-  const staging = await client.workflow
-    .getHandle(lockWorkflowId('staging'))
-    .query(lockStatusQuery)
-    .catch(() => undefined);
+  const staging = await readQuery(client, lockWorkflowId('staging'), lockStatusQuery).catch(() => undefined);
   // A release has at most one run per stage: this many runs always hold `limit` releases.
-  const listed: WorkflowExecutionInfo[] = [];
-  for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
-    listed.push(wf);
-    if (listed.length >= limit * TYPES.length) break;
-  }
+  const listed = await listRuns(client, query, limit * TYPES.length);
   const cache = await openClosedStatusCache<PipelineStatus>(closedStatusCacheFile(config.stateDir));
   // Each query may replay a closed run on a worker: ask them side by side, not one after another.
   const statuses = await mapConcurrently(listed, 8, async (wf) => {
     const closed = wf.status.name !== 'RUNNING';
     const known = closed ? cache.get(wf.runId) : undefined;
     if (known) return known;
-    const status = await client.workflow
-      .getHandle(wf.workflowId, wf.runId)
-      .query(statusQuery)
-      .catch(() => undefined);
+    const status = await readStatus(client, wf.workflowId, wf.runId).catch(() => undefined);
     if (closed && status) cache.set(wf.runId, status);
     return status;
   });
@@ -135,6 +144,15 @@ async function collectReleases(
     });
     const waiting = status?.state === 'running' ? waitingForOf(staging, wf.workflowId) : undefined;
     if (waiting) byRelease.get(releaseKey)!.waitingFor = waiting;
+    const hotfix = (status as { hotfix?: HotfixStatus } | undefined)?.hotfix;
+    if (hotfix) {
+      byRelease.get(releaseKey)!.hotfix = {
+        id: hotfix.id,
+        state: hotfix.state,
+        ...(hotfix.ticket ? { ticket: hotfix.ticket } : {}),
+        ...(hotfix.wiki ? { wiki: hotfix.wiki } : {}),
+      };
+    }
   }
   return [...byRelease.values()];
 }
@@ -178,10 +196,20 @@ function renderRelease(r: ReleaseEntry): string {
   const decision = r.awaitingDecision
     ? '  AWAITING DECISION'
     : r.waitingFor
-      ? `  WAITING: ${r.waitingFor.resource} is ${r.waitingFor.mode}${r.waitingFor.incident ? ` for ${r.waitingFor.incident}` : ''} (by ${r.waitingFor.by} since ${r.waitingFor.since})`
+      ? `  WAITING: ${r.waitingFor.resource} is ${r.waitingFor.mode}${r.waitingFor.incidents.length ? ` for ${r.waitingFor.incidents.join(', ')}` : ''} (by ${r.waitingFor.by} since ${r.waitingFor.since})`
       : '';
+  const pending = [
+    ['ticket', r.hotfix?.ticket],
+    ['page', r.hotfix?.wiki],
+  ]
+    .filter(([, p]) => p && typeof p === 'object' && p.state !== 'done')
+    .map(([what, p]) => {
+      const d = p as DocumentProgress;
+      return `\n    ${r.hotfix!.id} ${what as string} ${d.state} after ${d.attempts} attempt(s)${d.lastError ? `: ${d.lastError}` : ''}`;
+    })
+    .join('');
   const envs = `dev=${r.environments.dev?.slice(0, 12) ?? '-'} staging=${r.environments.staging ?? '-'} production=${r.environments.production ?? '-'}`;
-  return `${r.repo} ${what}  ${r.stage}: ${r.state}${r.step ? ` (${r.step})` : ''}${decision}\n    ${envs}\n    workflow ${r.workflowId}`;
+  return `${r.repo} ${what}  ${r.stage}: ${r.state}${r.step ? ` (${r.step})` : ''}${decision}\n    ${envs}\n    workflow ${r.workflowId}${pending}`;
 }
 
 /** `--limit`: a whole number of releases; anything else is refused before Temporal is asked. */

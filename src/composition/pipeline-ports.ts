@@ -186,7 +186,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     for (const env of ENVIRONMENTS) {
       const { variables, files } = repo.commands.deploy;
       const argv = repo.commands.deploy[env];
-      if (argv) commands[environmentKey(repo.name, env)] = { argv, variables, files };
+      if (argv) commands[environmentKey(repo.name, env)] = { argv, variables, files, environment: env };
     }
     // One shared staging lock guards every repository's staging (docs/pipelines-and-decisions.md "The staging lock").
     fenced[environmentKey(repo.name, 'staging')] = 'staging';
@@ -221,6 +221,7 @@ export function createLocalPipelinePorts(opts: LocalPipelineOptions): PipelinePo
     repository: (name: string): RepositoryConfig | undefined =>
       config.repositories.find((r) => r.name === name),
     git: perRepository.git,
+    onGitHub: perRepository.onGitHub,
     releases: ReleaseLedger.open(releaseLedgerPath(stateDir)),
     registry,
     environments: new LocalEnvironments({

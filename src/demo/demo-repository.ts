@@ -49,7 +49,8 @@ const PULL_REQUEST = {
   content: 'module.exports.greet = (name) => `hola, ${name}`;\n',
 };
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
+/** git in `cwd` as the demo's author, stdout trimmed. */
+export async function demoGit(cwd: string, ...args: string[]): Promise<string> {
   const env = {
     ...process.env,
     GIT_AUTHOR_NAME: 'release-flow demo',
@@ -78,7 +79,7 @@ export interface DemoRepository {
 }
 
 async function releasedCommits(dir: string): Promise<string[]> {
-  const all = (await git(dir, 'rev-list', '--reverse', 'main')).split('\n');
+  const all = (await demoGit(dir, 'rev-list', '--reverse', 'main')).split('\n');
   return RELEASED.map((i) => all[i]).filter((sha): sha is string => Boolean(sha));
 }
 
@@ -88,7 +89,7 @@ export async function ensureDemoRepository(dir: string): Promise<DemoRepository>
   return {
     path: dir,
     created,
-    head: await git(dir, 'rev-parse', 'main'),
+    head: await demoGit(dir, 'rev-parse', 'main'),
     releases: await releasedCommits(dir),
     // Made for repositories of earlier demos too, which had no pull request yet.
     pullRequest: await ensurePullRequestBranch(dir),
@@ -97,28 +98,30 @@ export async function ensureDemoRepository(dir: string): Promise<DemoRepository>
 
 async function createHistory(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  await git(dir, 'init', '-q', '-b', 'main');
-  await git(dir, 'config', 'commit.gpgsign', 'false');
+  await demoGit(dir, 'init', '-q', '-b', 'main');
+  await demoGit(dir, 'config', 'commit.gpgsign', 'false');
   for (const commit of COMMITS) {
     for (const file of commit.files) writeFileSync(path.join(dir, file), FILES[file]!);
     if (!commit.files.length) writeFileSync(path.join(dir, 'CHANGELOG'), `${commit.message}\n`);
-    await git(dir, 'add', '-A');
-    await git(dir, 'commit', '-q', '-m', commit.message);
+    await demoGit(dir, 'add', '-A');
+    await demoGit(dir, 'commit', '-q', '-m', commit.message);
   }
 }
 
 async function ensurePullRequestBranch(dir: string): Promise<DemoPullRequest> {
   const { number, branch } = PULL_REQUEST;
-  const existing = await git(dir, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`).catch(() => '');
+  const existing = await demoGit(dir, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`).catch(
+    () => '',
+  );
   if (existing) return { number, branch, head: existing };
-  await git(dir, 'checkout', '-q', '-b', branch, 'main');
+  await demoGit(dir, 'checkout', '-q', '-b', branch, 'main');
   try {
     writeFileSync(path.join(dir, PULL_REQUEST.file), PULL_REQUEST.content);
-    await git(dir, 'add', PULL_REQUEST.file);
-    await git(dir, 'commit', '-q', '-m', PULL_REQUEST.message);
-    return { number, branch, head: await git(dir, 'rev-parse', 'HEAD') };
+    await demoGit(dir, 'add', PULL_REQUEST.file);
+    await demoGit(dir, 'commit', '-q', '-m', PULL_REQUEST.message);
+    return { number, branch, head: await demoGit(dir, 'rev-parse', 'HEAD') };
   } finally {
-    await git(dir, 'checkout', '-q', 'main');
+    await demoGit(dir, 'checkout', '-q', 'main');
   }
 }
 

@@ -73,6 +73,21 @@ export interface Holder extends LockRequest {
   leaseUntil: number;
 }
 
+/** An open incident that keeps the lock hotfix-only (several may at once). */
+export interface IncidentHold {
+  /** `HOT-3`. */
+  id: string;
+  repository: string;
+  by: string;
+  since: number;
+}
+
+/** The incident a mode change is about: hotfix-only for it, or its end. */
+export interface ModeIncident {
+  id: string;
+  repository: string;
+}
+
 export interface ModeRecord {
   mode: LockMode;
   by: string;
@@ -103,6 +118,11 @@ export interface LockState {
   /** Arrival order; priority is applied when choosing, so waiting order stays visible. */
   queue: QueuedRequest[];
   mode: ModeRecord;
+  /**
+   * The open incidents holding hotfix-only mode; the lock returns to normal when the last one
+   * ends. Absent in state carried from runs before incidents were counted: none.
+   */
+  incidents?: IncidentHold[];
   /** The newest token handed out; the next grant gets lastToken + 1. */
   lastToken: number;
   grants: number;
@@ -360,17 +380,61 @@ export function withdraw(
   };
 }
 
-/** Hotfix-only mode on or off (seed: "disable lock acquisition by any process not part of a hotfix"). */
+/**
+ * Hotfix-only mode on or off (seed: "disable lock acquisition by any process not part of a
+ * hotfix"). A change that names its incident counts it: hotfix-only joins the incident to the
+ * holds, normal ends that incident's hold and returns the lock to normal only when no other
+ * incident holds it (docs/pipelines-and-decisions.md "Hotfix flow": staging stays hotfix-only while any incident is
+ * open). A change naming no incident is an operator's command and applies as it says; normal
+ * then ends every hold.
+ */
 export function setMode(
   state: LockState,
-  msg: { mode: LockMode; by: string; reason: string },
+  msg: { mode: LockMode; by: string; reason: string; incident?: ModeIncident },
   now: number,
 ): Step {
+  const holds = state.incidents ?? [];
+  const incident = msg.incident;
+  if (incident && msg.mode === LockMode.hotfixOnly) {
+    const incidents = holds.some((h) => h.id === incident.id && h.repository === incident.repository)
+      ? holds
+      : [...holds, { id: incident.id, repository: incident.repository, by: msg.by, since: now }];
+    const mode: ModeRecord =
+      state.mode.mode === LockMode.hotfixOnly
+        ? state.mode
+        : { mode: msg.mode, by: msg.by, reason: msg.reason, since: now };
+    return {
+      state: record(
+        { ...state, mode, incidents },
+        { at: now, kind: 'modeChanged', detail: `${msg.mode} by ${msg.by}: ${msg.reason}` },
+      ),
+      effects: [],
+    };
+  }
+  if (incident) {
+    const incidents = holds.filter((h) => !(h.id === incident.id && h.repository === incident.repository));
+    if (incidents.length > 0) {
+      const still = incidents.map((h) => `${h.id} (${h.repository})`).join(', ');
+      return {
+        state: record(
+          { ...state, incidents },
+          {
+            at: now,
+            kind: 'modeChanged',
+            detail: `${incident.id} ended by ${msg.by}: ${msg.reason}; still hotfix-only for ${still}`,
+          },
+        ),
+        effects: [],
+      };
+    }
+  }
   const mode: ModeRecord = { mode: msg.mode, by: msg.by, reason: msg.reason, since: now };
+  const ended = msg.mode === LockMode.normal ? holds.filter((h) => h.id !== incident?.id) : [];
+  const detail = `${msg.mode} by ${msg.by}: ${msg.reason}${ended.length ? `; ended the hold of ${ended.map((h) => h.id).join(', ')}` : ''}`;
   return {
     state: record(
-      { ...state, mode },
-      { at: now, kind: 'modeChanged', detail: `${msg.mode} by ${msg.by}: ${msg.reason}` },
+      { ...state, mode, ...(msg.mode === LockMode.normal && state.incidents ? { incidents: [] } : {}) },
+      { at: now, kind: 'modeChanged', detail },
     ),
     effects: [],
   };

@@ -23,6 +23,8 @@ export const PrRules = {
   noCommits: 'no-commits',
   /** The branch's ticket does not exist in the tracker, or is done (Jira, when configured). */
   ticket: 'ticket',
+  /** A hotfix branch does not merge cleanly into the base (or its mergeability is not known yet). */
+  mergeConflict: 'merge-conflict',
 } as const;
 export type PrRule = (typeof PrRules)[keyof typeof PrRules];
 
@@ -66,6 +68,12 @@ export interface PullRequestFacts {
   commits: readonly RawCommit[];
   /** True when the base's head is an ancestor of (or equal to) the branch's head. */
   baseIsAncestor: boolean;
+  /**
+   * For a hotfix branch: does it merge into the base without conflicts (null: not known yet, as
+   * GitHub answers while it computes it). A hotfix branch is cut from a release tag, so it is
+   * held to a clean merge instead of the rebase rule.
+   */
+  mergesCleanly?: boolean | null;
 }
 
 export interface PrViolation {
@@ -169,7 +177,18 @@ export function checkPullRequest(
       message: `branch \`${facts.branch}\` is not named uid/TICKET-ID (for example nyefan/JIRA-1234)`,
     });
   }
-  if (!facts.baseIsAncestor) {
+  if (hotfix) {
+    // Its commits are the tagged hotfix: rebasing them would make commits no release was built from.
+    if (!facts.baseIsAncestor && facts.mergesCleanly !== true) {
+      violations.push({
+        rule: PrRules.mergeConflict,
+        message:
+          facts.mergesCleanly === false
+            ? `${hotfix} does not merge cleanly into ${facts.base}: merge ${facts.base} into a branch off ${hotfix}, resolve, and open that instead`
+            : `whether ${hotfix} merges cleanly into ${facts.base} is not known yet: push again or re-run the check`,
+      });
+    }
+  } else if (!facts.baseIsAncestor) {
     violations.push({
       rule: PrRules.rebased,
       message: `branch is not rebased on the current ${facts.base}: run git rebase ${facts.base}`,
@@ -196,7 +215,11 @@ export function fitStatusDescription(text: string): string {
 /** One line for the commit status: the first violation with its commit, and how many more. */
 export function statusDescription(verdict: PrVerdict): string {
   const [first, ...rest] = verdict.violations;
-  if (!first) return 'policy OK: branch name, commit headers and rebase';
+  if (!first) {
+    return verdict.ticket && HOTFIX_BRANCH.test(verdict.ticket)
+      ? `policy OK: hotfix ${verdict.ticket}, commit headers and a clean merge`
+      : 'policy OK: branch name, commit headers and rebase';
+  }
   const where = first.sha ? `${first.sha.slice(0, 7)}: ` : '';
   const more = rest.length ? ` (+${rest.length} more)` : '';
   const text = `${first.rule}: ${where}${first.message}`;

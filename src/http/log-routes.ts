@@ -8,11 +8,11 @@
  * release-flow handed out work.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
+import { madeOnce } from '../common/made-once-file';
 import { maskSecrets, registerSecret } from '../common/secrets';
 import { attemptLogPath, attemptOfLog } from '../adapters/local/worktree-command-runner';
 import type { Config } from '../config/schema';
@@ -26,14 +26,7 @@ const KEY_FILE = 'log-links.key';
  * the HTTP server and a worker in another process on the same state agree on it.
  */
 export function logLinkKey(stateDir: string): Buffer {
-  const file = path.join(stateDir, KEY_FILE);
-  mkdirSync(stateDir, { recursive: true });
-  try {
-    writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const hex = readFileSync(file, 'utf8').trim();
+  const hex = madeOnce(stateDir, KEY_FILE, () => randomBytes(32).toString('hex'));
   // Whoever reads the key forges links to every log: it is masked like an environment secret.
   registerSecret(hex);
   return Buffer.from(hex, 'hex');

@@ -75,6 +75,11 @@ export interface RollbackRequest {
   by: string;
   fencingToken?: number;
   signal?: AbortSignal;
+  /**
+   * Asked about the version chosen to return to, before anything runs; rejecting refuses the
+   * rollback (nothing changes). The caller holds it to the digest it was deployed with.
+   */
+  checkTarget?: (target: DeployedVersion) => Promise<void>;
 }
 
 export interface EnvironmentChangeResult {

@@ -36,13 +36,27 @@ export interface IncidentRecord {
   commits?: Record<string, string>;
   /** Who ended it by hand, when not by a healthy hotfix. */
   closedBy?: string;
+  /** The emergency's own key when the record numbered the incident (a retry finds its record). */
+  key?: string;
 }
+
+/** What an emergency records before its id exists: the record numbers it. */
+export type IncidentReservation = Omit<
+  IncidentRecord,
+  'id' | 'branch' | 'state' | 'hotfixVersions' | 'pullRequest' | 'closedAt' | 'key'
+>;
 
 export interface Incidents {
   /** Records an incident; a second call for the same repository and id returns the first record. */
   open(
     record: Omit<IncidentRecord, 'state' | 'hotfixVersions' | 'pullRequest' | 'closedAt'>,
   ): Promise<IncidentRecord>;
+  /**
+   * Numbers and records an emergency's incident in one step, before any ticket exists: the id
+   * is one past the highest `HOT-<n>` of every record (any repository), never reused; a second
+   * call with the same `key` returns the first record.
+   */
+  reserve(key: string, record: IncidentReservation): Promise<IncidentRecord>;
   get(repository: string, id: string): Promise<IncidentRecord | null>;
   list(): Promise<IncidentRecord[]>;
   /** Changes a record under its lock: `change` gets the current record and returns the next. */

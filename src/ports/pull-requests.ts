@@ -28,6 +28,12 @@ export interface PullRequests {
   commits(number: number): Promise<CommitRecord[]>;
   compare(base: string, head: string): Promise<Comparison>;
   /**
+   * Whether `head` merges into `base` without conflicts, and the merge result's commit to build
+   * (GitHub's test merge `refs/pull/<n>/merge`; a local repository's merge made without a ref).
+   * `clean: null` when GitHub has not computed it yet.
+   */
+  mergeResult?(request: { number: number; base: string; head: string }): Promise<MergeResult>;
+  /**
    * Opens a pull request from `head` into `base` (a hotfix back into the default branch); finds
    * the one already open from that branch instead of opening a second.
    */
@@ -38,4 +44,12 @@ export interface OpenedPullRequest {
   number: number;
   url: string;
   created: boolean;
+}
+
+export interface MergeResult {
+  clean: boolean | null;
+  /** The merge result's commit, when clean. */
+  sha?: string;
+  /** The refs of origin that hold it (`refs/pull/7/merge`), for a runner that must fetch it. */
+  fetch?: string[];
 }

@@ -1,6 +1,8 @@
 /**
- * The issue tracker: `HOT-<n>` tickets for emergencies (docs/integrations.md "Jira and Confluence"). The tracker
- * hands out the number; the wiki page and hotfix branch reuse it. Opening is idempotent by `key`
+ * The issue tracker: `HOT-<n>` tickets for emergencies (docs/integrations.md "Jira and
+ * Confluence"). The tracker numbers a ticket opened without an id; an emergency's ticket comes
+ * with the id release-flow's incident record gave it, which the wiki page and hotfix branch
+ * share. Opening is idempotent by `key`
  * (derive it from repository + version + decision): a retry finds the ticket it opened before.
  */
 import type { IncidentKind } from '../domain/incident-ids';
@@ -8,6 +10,12 @@ import type { IncidentKind } from '../domain/incident-ids';
 export interface TicketRequest {
   key: string;
   kind: IncidentKind;
+  /**
+   * The id release-flow gave the incident before the tracker answered (an emergency never waits
+   * on it); absent, the tracker numbers the ticket. An id another key already holds is a
+   * definitive `IncidentIdTaken`.
+   */
+  id?: string;
   title: string;
   /** Markdown. */
   body: string;

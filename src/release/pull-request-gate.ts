@@ -7,6 +7,7 @@
 import {
   checkPullRequest,
   defaultPrPolicyOptions,
+  HOTFIX_BRANCH,
   PrRules,
   statusDescription,
   type PrPolicyOptions,
@@ -18,7 +19,7 @@ import {
   type CommitStatus,
   type CommitStatuses,
 } from '../ports/commit-statuses';
-import type { PullRequestRef, PullRequests } from '../ports/pull-requests';
+import type { MergeResult, PullRequestRef, PullRequests } from '../ports/pull-requests';
 import type { TrackedTicket } from '../ports/ticket-tracker';
 
 export interface PrGateOptions {
@@ -41,6 +42,8 @@ export interface PrGateResult {
   status: CommitStatus;
   /** The branch's ticket as the tracker has it; null when checked and missing, absent when not checked. */
   ticket?: TrackedTicket | null;
+  /** A hotfix branch's test merge into the base: its build runs on this commit. */
+  mergeResult?: MergeResult;
 }
 
 /** The verdict and the status it calls for, without posting it. */
@@ -51,12 +54,25 @@ export async function evaluatePullRequest(
 ): Promise<PrGateResult> {
   // Compared against the base's current head, not the one in the event: main may have moved.
   const comparison = await pulls.compare(pullRequest.baseRef, pullRequest.headSha);
+  const baseIsAncestor = comparison.status === 'ahead' || comparison.status === 'identical';
+  // A hotfix branch is cut from a release tag: it is held to a clean merge, not to the rebase rule.
+  const mergeResult =
+    HOTFIX_BRANCH.test(pullRequest.headRef) && !baseIsAncestor
+      ? pulls.mergeResult
+        ? await pulls.mergeResult({
+            number: pullRequest.number,
+            base: comparison.baseSha,
+            head: pullRequest.headSha,
+          })
+        : { clean: null }
+      : undefined;
   const verdict = checkPullRequest(
     {
       branch: pullRequest.headRef,
       base: pullRequest.baseRef,
       commits: comparison.commits,
-      baseIsAncestor: comparison.status === 'ahead' || comparison.status === 'identical',
+      baseIsAncestor,
+      ...(mergeResult ? { mergesCleanly: mergeResult.clean } : {}),
     },
     options.policy ?? defaultPrPolicyOptions,
   );
@@ -81,6 +97,7 @@ export async function evaluatePullRequest(
     pullRequest,
     baseSha: comparison.baseSha,
     ...(ticket !== undefined ? { ticket } : {}),
+    ...(mergeResult?.sha ? { mergeResult } : {}),
     verdict,
     status: {
       sha: pullRequest.headSha,

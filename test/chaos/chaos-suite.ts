@@ -265,11 +265,20 @@ const PATHS: PathSpec[] = [
     name: 'main-commit-released',
     run: async (repo) => {
       const main = await startMainCommit(client, { repository: repo.name, commit: repo.releases[0]! }, opts);
-      const out = (await settle(client.workflow.getHandle(main.workflowId))) as { tag?: string };
+      const out = (await settle(client.workflow.getHandle(main.workflowId))) as {
+        tag?: string;
+        tagWorkflowId?: string;
+      };
+      // A local repository: the run started the tag pipeline; its effects are counted once it ends.
+      const tag = out.tagWorkflowId
+        ? ((await settle(client.workflow.getHandle(out.tagWorkflowId))) as { productionWorkflowId?: string })
+        : {};
+      if (tag.productionWorkflowId) await settle(client.workflow.getHandle(tag.productionWorkflowId));
       return {
-        ok: out.tag === 'v1.0.0',
+        ok: out.tag === 'v1.0.0' && out.tagWorkflowId !== undefined,
         detail: JSON.stringify(out),
-        expect: { tags: 1, uploads: 1, deploys: 1, branches: 0 },
+        // dev:<commit>, dev:v1.0.0 and prod:v1.0.0 (each deploy once: counted as duplicates).
+        expect: { tags: 1, uploads: 3, branches: 0 },
       };
     },
   },

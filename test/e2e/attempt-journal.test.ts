@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import { selfIdentity, type ProcessIdentity } from '../../src/adapters/local/process-identity';
 import { attemptsDir, failOrphanedAttempts, type OrphanedAttempt } from '../../src/temporal/attempt-journal';
 import { waitFor } from '../helpers/ports';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique } from '../helpers/temporal-env';
 import { orphanWorkflow, stopSignal } from './support/orphan-workflow';
 
@@ -25,7 +26,7 @@ describe('the attempt journal ends the attempts of a dead worker', () => {
   let env: TestWorkflowEnvironment;
   let client: Client;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
   const taskQueue = unique('orphans');
   const base = mkdtempSync(path.join(os.tmpdir(), 'rf-attempts-'));
   // A process that has exited: its pid names no running process (and a reused pid another start time).
@@ -39,12 +40,10 @@ describe('the attempt journal ends the attempts of a dead worker', () => {
       taskQueue,
       workflowsPath: require.resolve('./support/orphan-workflow'),
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
   });
 
   /** Starts the workflow and takes its activity's task by hand, as the worker `identity`. */

@@ -83,6 +83,8 @@ describe('the npm start demo on the dev server', () => {
     const build = await journal.latest(DEMO_REPOSITORY, pullRequest.head, 'release-flow/build');
     assert.equal(build?.state, 'success');
     assert.match(lines.join('\n'), /main-commit pipeline started/);
+    // A local repository sends no tag push: its main-commit pipeline started the tag pipeline.
+    assert.match(lines.join('\n'), /tag pipeline started by the main-commit pipeline/);
     assert.match(lines.join('\n'), /npx release-flow demo break/);
     const status = await app.client.workflow.getHandle(result.productionWorkflowId).query(statusQuery);
     assert.equal(status.environments.production, 'v1.1.0');

@@ -84,6 +84,8 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   const B = repo('acme/b');
   const C = repo('acme/c');
   const D = repo('acme/d');
+  const E = repo('acme/e');
+  const F = repo('acme/f');
   const apm = new LocalMetricSource({ dir: path.join(stateDir, 'apm') });
   let app: RunningApp;
 
@@ -141,11 +143,14 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   }
 
   /**
-   * `holder` releases `version` to its tag pipeline, whose integration test holds staging; resolves
-   * with the tag workflow id and the test's pid once it runs.
+   * `holder`'s next commit is released as `version`; the tag pipeline its main-commit starts (a
+   * local repository sends no tag push) holds staging in its integration test. Resolves with the
+   * tag workflow id and the test's pid once it runs.
    */
   async function holdStaging(holder: Repo, version: string): Promise<{ workflowId: string; pid: number }> {
     writeFileSync(holder.hold, version);
+    commit(holder.dir, `${version}.txt`, 'feat(APP-2): a second feature');
+    assert.equal(await mainCommit(holder), version);
     const workflowId = await startTag(holder, version);
     const running = await waitFor(() => existsSync(holder.pidFile), 60_000, 200);
     assert.ok(running, `${holder.name} ${version}'s integration test started in staging`);
@@ -205,7 +210,7 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   }
 
   before(async () => {
-    for (const r of [A, B, C, D]) makeRepository(r.dir, r.hold, r.pidFile);
+    for (const r of [A, B, C, D, E, F]) makeRepository(r.dir, r.hold, r.pidFile);
     const repository = (r: Repo) => ({
       name: r.name,
       path: r.dir,
@@ -225,7 +230,7 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
         taskQueue: 'e2e-emergency2',
         devServer: { port: 0, uiPort: 0, dbFile: path.join(stateDir, 'temporal.db') },
       },
-      repositories: [A, B, C, D].map(repository),
+      repositories: [A, B, C, D, E, F].map(repository),
     };
     app = await startApp({
       config: validateConfig(raw, {}),
@@ -248,18 +253,15 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   });
 
   it('emergency on A preempts B in staging; the HOT-1 fix reaches production, staging returns to normal, B proceeds', async () => {
-    // B: v1.0.0 good in staging, then v1.1.0 tagged (its staging run comes later).
-    assert.equal(await mainCommit(B), 'v1.0.0');
-    await result(await release(B, 'v1.0.0'));
-    commit(B.dir, 'b2.txt', 'feat(APP-2): a second feature');
-    assert.equal(await mainCommit(B), 'v1.1.0');
-
     // A: v1.0.0 in production, and failing there.
-    assert.equal(await mainCommit(A), 'v1.0.0');
     await apm.setErrorRate({ service: A.name, env: 'production' }, 0.5);
+    assert.equal(await mainCommit(A), 'v1.0.0');
     const production = await release(A, 'v1.0.0');
     await breach(A, production);
 
+    // B: v1.0.0 good in staging, then v1.1.0 holding staging.
+    assert.equal(await mainCommit(B), 'v1.0.0');
+    await result(await release(B, 'v1.0.0'));
     const held = await holdStaging(B, 'v1.1.0');
     const decided = await run(['decide', A.name, 'v1.0.0', 'emergency', '--by', 'ana', '--reason', 'errors']);
     assert.equal(decided.code, 0, decided.err);
@@ -336,11 +338,6 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
   });
 
   it('rollback on C preempts D in staging; C is back on the previous version everywhere, the rolled-back version bad', async () => {
-    assert.equal(await mainCommit(D), 'v1.0.0');
-    await result(await release(D, 'v1.0.0'));
-    commit(D.dir, 'd2.txt', 'feat(APP-2): a second feature');
-    assert.equal(await mainCommit(D), 'v1.1.0');
-
     assert.equal(await mainCommit(C), 'v1.0.0');
     const first = await release(C, 'v1.0.0');
     commit(C.dir, 'c2.txt', 'feat(APP-2): a second feature');
@@ -351,6 +348,8 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
     await apm.setErrorRate({ service: C.name, env: 'production' }, 0.5);
     await breach(C, production);
 
+    assert.equal(await mainCommit(D), 'v1.0.0');
+    await result(await release(D, 'v1.0.0'));
     const held = await holdStaging(D, 'v1.1.0');
     const decided = await run(['decide', C.name, 'v1.1.0', 'rollback', '--by', 'ana', '--reason', 'errors']);
     assert.equal(decided.code, 0, decided.err);
@@ -375,5 +374,92 @@ describe('emergency and rollback with two repositories sharing staging (dev serv
       'staging back to the version before',
     );
     assert.equal(await lockMode(), 'normal');
+  });
+  it("two incidents on two repositories: E's healthy hotfix leaves staging hotfix-only for F's open incident", async () => {
+    // Both reach production (staging is normal yet) and break there; then both are declared.
+    const broken = async (r: Repo) => {
+      assert.equal(await mainCommit(r), 'v1.0.0');
+      await apm.setErrorRate({ service: r.name, env: 'production' }, 0.5);
+      const production = await release(r, 'v1.0.0');
+      await breach(r, production);
+      return production;
+    };
+    const declare = async (r: Repo, production: string) => {
+      const decided = await run([
+        'decide',
+        r.name,
+        'v1.0.0',
+        'emergency',
+        '--by',
+        'ana',
+        '--reason',
+        'errors',
+      ]);
+      assert.equal(decided.code, 0, decided.err);
+      const ended = await result<{ state: string; hotfix: { id: string } }>(production);
+      assert.equal(ended.state, 'hotfix-pending');
+      return ended.hotfix.id;
+    };
+    const productionE = await broken(E);
+    const productionF = await broken(F);
+    const lock = async () => {
+      const listed = await run(['lock', 'status', 'staging', '--json']);
+      assert.equal(listed.code, 0, listed.err);
+      return JSON.parse(listed.out) as {
+        mode: { mode: string };
+        incidents: { id: string; repository: string }[];
+      };
+    };
+    const first = await declare(E, productionE);
+    const second = await declare(F, productionF);
+    assert.notEqual(first, second, 'each emergency gets its own number');
+    assert.deepEqual(
+      (await lock()).incidents.map((h) => [h.id, h.repository]),
+      [
+        [first, E.name],
+        [second, F.name],
+      ],
+      'lock status names both incidents holding staging',
+    );
+    const text = await run(['lock', 'status', 'staging']);
+    assert.match(
+      text.out,
+      new RegExp(`held hotfix-only by: ${first} \\(acme/e, since [^)]+\\), ${second} \\(acme/f`),
+    );
+
+    // E's fix goes all the way to a healthy production.
+    const pushed = await run(['demo', 'hotfix', '--repository', E.name]);
+    assert.equal(pushed.code, 0, pushed.err);
+    const fix = git(E.dir, 'rev-parse', `refs/heads/${first}`);
+    const hotfix = await result<{ state: string; tagWorkflowId: string }>(
+      hotfixWorkflowId(E.name, first, fix),
+    );
+    assert.equal(hotfix.state, 'released');
+    const staged = await result<{ state: string; productionWorkflowId: string }>(hotfix.tagWorkflowId);
+    assert.equal((await result<{ state: string }>(staged.productionWorkflowId)).state, 'healthy');
+
+    const after = await lock();
+    assert.equal(
+      after.mode.mode,
+      'hotfixOnly',
+      `${second} of ${F.name} is still open: staging stays hotfix-only`,
+    );
+    assert.deepEqual(
+      after.incidents.map((h) => h.id),
+      [second],
+    );
+    const listed = JSON.parse((await run(['hotfix', 'status', '--json'])).out) as {
+      id: string;
+      state: string;
+    }[];
+    assert.deepEqual(
+      [listed.find((i) => i.id === first)?.state, listed.find((i) => i.id === second)?.state],
+      ['closed', 'open'],
+    );
+
+    // A person ends it by hand: every hold ends.
+    const normal = await run(['lock', 'mode', 'staging', 'normal', '--by', 'ana', '--reason', 'test over']);
+    assert.equal(normal.code, 0, normal.err);
+    assert.deepEqual(await lock().then((l) => [l.mode.mode, l.incidents]), ['normal', []]);
   });
 });

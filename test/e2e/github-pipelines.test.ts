@@ -27,6 +27,7 @@ import {
 import { emergencySignal } from '../../src/workflows/production/messages';
 import { FakeGitHub, type FakeRepo } from '../helpers/fake-github';
 import { waitFor } from '../helpers/ports';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { git } from '../helpers/git-fixture';
 
@@ -82,7 +83,7 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
   let head: string;
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
 
   const statuses = (context: string) =>
     githubRepo.statuses
@@ -154,20 +155,24 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
       }),
       maxHeartbeatThrottleInterval: '1 second',
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
     await fake.stop();
   });
 
   it('main-commit tags the release on GitHub and posts release-flow/main pending, then success', async () => {
     const started = await startMainCommit(env.client, { repository, commit: head }, { taskQueue });
     const handle = env.client.workflow.getHandle(started.workflowId);
-    const outcome = (await handle.result()) as { state: string; tag: string };
+    const outcome = (await handle.result()) as { state: string; tag: string; tagWorkflowId?: string };
     assert.deepEqual([outcome.state, outcome.tag], ['released', 'v1.0.0']);
+    // GitHub sends the tag's push: that starts the tag pipeline, not this run.
+    assert.equal(outcome.tagWorkflowId, undefined);
+    assert.match(
+      (await handle.query(statusQuery)).steps.find((s) => s.name === 'tag pipeline')?.detail ?? '',
+      /^GitHub serves acme\/app: the push of v1\.0\.0 starts it$/,
+    );
 
     assert.deepEqual(
       githubRepo.refs.get('tags/v1.0.0'),
@@ -202,6 +207,7 @@ describe('pipelines of a GitHub repository: tags, issues, wiki and commit status
     // Production breaks as soon as this version arrives.
     await new LocalMetricSource({ dir: path.join(stateDir, 'apm') }).setErrorRate('production', 0.5);
     const tag = await startTagRelease(env.client, { repository, tag: 'v1.0.0', commit: head }, { taskQueue });
+    assert.equal(tag.started, true, 'the main-commit pipeline of a GitHub repository started none');
     const tagOutcome = (await env.client.workflow.getHandle(tag.workflowId).result()) as {
       state: string;
       productionWorkflowId: string;

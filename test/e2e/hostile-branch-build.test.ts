@@ -21,6 +21,7 @@ import { createWorker } from '../../src/worker';
 import { pullRequestGateWorkflow } from '../../src/workflows/pr-gate/pull-request-gate-workflow';
 import { pullRequestGateStatusQuery, pullRequestGateWorkflowId } from '../../src/workflows/pr-gate/messages';
 import { git } from '../helpers/git-fixture';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 const SECRETS = {
@@ -56,7 +57,7 @@ describe(
   () => {
     let env: TestWorkflowEnvironment;
     let worker: Worker;
-    let running: Promise<void>;
+    let running: BackgroundWorker;
     let root: string;
     let stateDir: string;
     let clone: string;
@@ -100,13 +101,11 @@ describe(
           {},
         ),
       });
-      running = worker.run();
+      running = inBackground(worker);
     });
 
     after(async () => {
-      worker?.shutdown();
-      await running;
-      await env?.teardown();
+      await stopWorkerAndServer(running, env);
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;

@@ -12,13 +12,14 @@ import {
   preemptionScenario,
   terminationScenario,
 } from '../helpers/lock-scenarios';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
 
 describe('the lock on a dev server (continue-as-new suggested at 50 events)', () => {
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
   let harness: ReturnType<typeof lockHarness>;
   const taskQueue = unique('lock-e2e');
   const savedAddress = process.env.TEMPORAL_ADDRESS;
@@ -36,15 +37,13 @@ describe('the lock on a dev server (continue-as-new suggested at 50 events)', ()
       activities,
       maxCachedWorkflows: 100,
     });
-    running = worker.run();
+    running = inBackground(worker);
     process.env.TEMPORAL_ADDRESS = env.address;
   });
   after(async () => {
     if (savedAddress === undefined) delete process.env.TEMPORAL_ADDRESS;
     else process.env.TEMPORAL_ADDRESS = savedAddress;
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
   });
 
   it('24 contenders with random hold times never overlap; a full queue survives continue-as-new at a burst of requests', async () => {

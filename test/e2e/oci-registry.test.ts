@@ -139,4 +139,73 @@ describe('OCI registry adapter against a real distribution registry (oras)', () 
     const state = await environments.state(environmentKey('Acme/App', 'production'));
     assert.equal(state.current?.by, 'test', 'the tampered artifact was not deployed');
   });
+
+  it('a production rollback to a version whose production tag was overwritten is refused (ArtifactChanged)', async () => {
+    const calls = path.join(base, 'rollback-calls.txt');
+    const environments = new LocalEnvironments({
+      dir: path.join(base, 'rollback-environments'),
+      commands: {
+        [environmentKey('Acme/Rollback', 'production')]: {
+          argv: [
+            'sh',
+            '-c',
+            'echo "$RELEASE_FLOW_ACTION $RELEASE_FLOW_ENV $RELEASE_FLOW_VERSION" >> "$CALLS"',
+          ],
+          environment: 'production',
+        },
+      },
+      inheritEnv: ['PATH', 'CALLS'],
+    });
+    process.env.CALLS = calls;
+    const artifacts = createArtifactActivities({ registry: oci });
+    const deploy = createDeployActivities({ environments, registry: oci });
+    for (const [commit, version] of [
+      ['aaa111', 'v1.0.0'],
+      ['bbb222', 'v1.1.0'],
+    ] as const) {
+      const file = path.join(base, `${commit}.tgz`);
+      writeFileSync(file, `build of ${commit}\n`);
+      await artifacts.uploadArtifact({ repository: 'Acme/Rollback', commit, file });
+      await artifacts.tagArtifact({ repository: 'Acme/Rollback', commit, version });
+      const copied = await artifacts.promoteArtifact({ repository: 'Acme/Rollback', version });
+      await deploy.deployVersion({
+        repository: 'Acme/Rollback',
+        env: 'production',
+        version,
+        artifact: { repository: 'prod', tag: version },
+        digest: copied.digest,
+        by: `production:acme/rollback:${version}`,
+      });
+    }
+    // The previous version's production tag is replaced in the registry, as a person with push rights can.
+    writeFileSync(path.join(base, 'replaced.tgz'), 'a replaced v1.0.0\n');
+    execFileSync(
+      oras!,
+      [
+        'push',
+        '--plain-http',
+        '--no-tty',
+        `${registry.host}/release-flow/prod/acme/rollback:v1.0.0`,
+        'replaced.tgz',
+      ],
+      { cwd: base, env: { PATH: process.env.PATH, HOME: base } },
+    );
+    await assert.rejects(
+      deploy.rollbackEnvironment({
+        repository: 'Acme/Rollback',
+        env: 'production',
+        to: 'previous',
+        fromVersion: 'v1.1.0',
+        by: 'ana',
+      }),
+      (err: unknown) =>
+        err instanceof ApplicationFailure && err.type === 'ArtifactChanged' && err.nonRetryable,
+    );
+    const state = await environments.state(environmentKey('Acme/Rollback', 'production'));
+    assert.equal(state.current?.version, 'v1.1.0', 'production still runs v1.1.0');
+    assert.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), [
+      'deploy production v1.0.0',
+      'deploy production v1.1.0',
+    ]);
+  });
 });

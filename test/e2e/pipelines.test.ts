@@ -1,9 +1,10 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { environmentKey } from '../../src/activities/deploy';
 import { StatusJournal } from '../../src/adapters/local/status-journal';
 import { startApp, type RunningApp } from '../../src/app';
 import { withChosenPorts } from '../helpers/ports';
@@ -39,7 +40,24 @@ describe('pipelines end to end on the dev server (real git repository, local ada
   const repoDir = path.join(base, 'app');
   const stateDir = path.join(base, 'state');
   const configFile = path.join(base, 'release-flow.json');
+  // A deploy tool's view, printed to the deploy log (a deploy runs sandboxed, away from this
+  // test's files): the action, the environment (a namespace, a stage) and the version.
+  const deployCommand = [
+    'node',
+    '-e',
+    "console.log('deployed: ' + [process.env.RELEASE_FLOW_ACTION, process.env.RELEASE_FLOW_ENV, process.env.RELEASE_FLOW_VERSION].join(' '))",
+  ];
   let app: RunningApp;
+  const deployed = (envs = ['dev', 'staging']) =>
+    envs.flatMap((env) => {
+      const log = path.join(stateDir, 'environments', `${environmentKey('acme/app', env)}.deploy.log`);
+      return existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('deployed: '))
+            .map((l) => l.slice('deployed: '.length))
+        : [];
+    });
 
   before(async () => {
     makeRepository(repoDir);
@@ -64,6 +82,7 @@ describe('pipelines end to end on the dev server (real git repository, local ada
             build: [['node', 'build.js']],
             unitTests: [['node', 'test.js']],
             integrationTests: [['node', 'it.js']],
+            deploy: { dev: deployCommand, staging: deployCommand },
           },
         },
       ],
@@ -96,9 +115,16 @@ describe('pipelines end to end on the dev server (real git repository, local ada
       started: true,
     });
     const handle = app.client.workflow.getHandle(started.workflowId);
-    const outcome = (await handle.result()) as { state: string; tag: string };
+    const outcome = (await handle.result()) as { state: string; tag: string; tagWorkflowId?: string };
     assert.equal(outcome.state, 'released');
     assert.equal(outcome.tag, 'v1.0.0');
+    assert.deepEqual(
+      deployed(['dev']),
+      [`deploy dev ${sha}`],
+      'the deploy command is told the environment by name',
+    );
+    // A local repository sends no tag push: the run that made the tag started its pipeline.
+    assert.equal(outcome.tagWorkflowId, pipelineWorkflowId('tag', 'acme/app', 'v1.0.0'));
     assert.equal(git(repoDir, 'rev-parse', 'v1.0.0^{commit}'), sha, 'the release tag marks the commit');
     const again = await cli([
       'start',
@@ -134,6 +160,7 @@ describe('pipelines end to end on the dev server (real git repository, local ada
   });
 
   it('the tag pipeline deploys staging under the lock, marks it good and hands off to production', async () => {
+    // Started by the main-commit pipeline already: a start by hand finds that run.
     const run = await cli([
       'start',
       'tag',
@@ -146,7 +173,8 @@ describe('pipelines end to end on the dev server (real git repository, local ada
       '--json',
     ]);
     assert.equal(run.code, 0, run.err);
-    const { workflowId } = JSON.parse(run.out) as { workflowId: string };
+    const { workflowId, started } = JSON.parse(run.out) as { workflowId: string; started: boolean };
+    assert.equal(started, false, 'the main-commit pipeline started it, once');
     const outcome = (await app.client.workflow.getHandle(workflowId).result()) as {
       state: string;
       productionWorkflowId: string;
@@ -171,6 +199,46 @@ describe('pipelines end to end on the dev server (real git repository, local ada
     );
     assert.equal(staging?.state, 'success');
     assert.equal(staging?.description, 'v1.0.0 passed staging; handed to production');
+    assert.ok(deployed().includes('deploy staging v1.0.0'), deployed().join('; '));
+  });
+
+  it('a late push of an older main commit never deploys dev over the newer one: it ends superseded', async () => {
+    const newer = git(repoDir, 'rev-parse', 'HEAD');
+    const older = git(repoDir, 'rev-parse', 'HEAD~1');
+    const before = deployed(['dev']);
+    const run = await cli([
+      'start',
+      'main-commit',
+      '--repo',
+      'acme/app',
+      '--sha',
+      older,
+      '--config',
+      configFile,
+      '--json',
+    ]);
+    assert.equal(run.code, 0, run.err);
+    const { workflowId } = JSON.parse(run.out) as { workflowId: string };
+    const handle = app.client.workflow.getHandle(workflowId);
+    assert.deepEqual(await handle.result(), {
+      state: 'superseded',
+      tag: null,
+      bump: null,
+      lastTag: null,
+      supersededBy: newer,
+    });
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'superseded');
+    assert.equal(status.supersededBy, newer);
+    assert.ok(!status.steps.some((s) => s.name === 'build' || s.name === 'deploy dev'));
+    assert.deepEqual(deployed(['dev']), before, 'dev was not deployed');
+    const journal = new StatusJournal({ file: path.join(stateDir, 'statuses.jsonl') });
+    const main = await journal.latest('acme/app', older, 'release-flow/main');
+    assert.equal(main?.state, 'success');
+    assert.equal(
+      main?.description,
+      `superseded: dev runs the newer ${newer.slice(0, 12)}; not deployed or tagged`,
+    );
   });
 
   it('a tag that is not a release tag is refused by the CLI with the pattern', async () => {

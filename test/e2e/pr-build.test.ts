@@ -23,6 +23,7 @@ import {
   type PullRequestGateInput,
 } from '../../src/workflows/pr-gate/messages';
 import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 import { git } from '../helpers/git-fixture';
 
@@ -46,7 +47,7 @@ describe('PR build end to end', () => {
   const plain = fake.repo('acme', 'plain');
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
   let logs: RunningHttpServer;
   let root: string;
   let upstream: string;
@@ -127,13 +128,11 @@ describe('PR build end to end', () => {
       uiUrl: UI,
       logsUrl: logs.url,
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
     await logs?.close();
     await fake.stop();
     restoreEnv();
@@ -280,5 +279,80 @@ describe('PR build end to end', () => {
     assert.deepEqual(buildStatuses(plain, head), []);
     assert.equal(result.build, undefined);
     assert.equal(status.state, 'passed');
+  });
+  it('a HOT-<n> pull request back to main passes on a clean merge and is built on the merge result, not rebased', async () => {
+    // The hotfix branch is cut from the release tag; main has moved on since.
+    const start = git(upstream, 'rev-parse', 'main');
+    const fakeStart = shop.refs.get('heads/main')!.sha;
+    git(upstream, 'checkout', '-q', 'main');
+    fs.writeFileSync(path.join(upstream, 'main-only.txt'), 'main moved\n');
+    git(upstream, 'add', '.');
+    git(upstream, 'commit', '-q', '-m', 'fix(SHOP-9): main moves on');
+    const mainHead = git(upstream, 'rev-parse', 'HEAD');
+    fake.commit(shop, 'fix(SHOP-9): main moves on', {
+      sha: mainHead,
+      parents: [shop.refs.get('heads/main')!.sha],
+      branch: 'main',
+    });
+    git(upstream, 'checkout', '-q', '-b', 'HOT-1', start);
+    fs.writeFileSync(path.join(upstream, 'hot.txt'), 'the fix\n');
+    git(upstream, 'add', '.');
+    git(upstream, 'commit', '-q', '-m', 'fix(HOT-1): stop the crash');
+    const hot = git(upstream, 'rev-parse', 'HEAD');
+    fake.commit(shop, 'fix(HOT-1): stop the crash', { sha: hot, parents: [fakeStart], branch: 'HOT-1' });
+    // GitHub's test merge: refs/pull/<n>/merge on the upstream, merge_commit_sha on the API.
+    git(upstream, 'checkout', '-q', '--detach', 'main');
+    git(upstream, 'merge', '-q', '--no-ff', '-m', 'Merge HOT-1 into main', hot);
+    const merged = git(upstream, 'rev-parse', 'HEAD');
+    git(upstream, 'checkout', '-q', 'main');
+    git(upstream, 'update-ref', 'refs/pull/9/merge', merged);
+    fake.commit(shop, 'Merge HOT-1 into main', { sha: merged, parents: [mainHead, hot] });
+    const pull = fake.openPull(shop, { headRef: 'HOT-1', baseRef: 'main' });
+    pull.number = 9;
+    pull.mergeable = true;
+    pull.mergeCommitSha = merged;
+
+    const { result, status } = await gate({
+      repository: 'acme/shop',
+      number: 9,
+      head: hot,
+      branch: 'HOT-1',
+      base: 'main',
+    });
+    assert.deepEqual(result.verdict.violations, [], 'no rebase rule for a branch cut from a tag');
+    assert.equal(status.state, 'passed');
+    assert.equal(
+      fake.latestStatus(shop, hot, 'release-flow/policy')!.description,
+      'policy OK: hotfix HOT-1, commit headers and a clean merge',
+    );
+    assert.equal(result.mergeResult?.sha, merged);
+    assert.equal(result.build?.state, 'passed');
+    assert.deepEqual(
+      buildStatuses(shop, hot).map((s) => s.state),
+      ['pending', 'success'],
+      'the build is reported on the head',
+    );
+    // Only the runner's fetch of refs/pull/9/merge brings the merge commit into the worker's clone.
+    git(clone, 'cat-file', '-e', merged);
+
+    // The same branch conflicting with main: refused, naming the rule, never "rebase".
+    pull.mergeable = false;
+    const second = fake.commit(shop, 'fix(HOT-1): another try', { parents: [hot], branch: 'HOT-1' });
+    pull.headSha = second;
+    const refused = await gate({
+      repository: 'acme/shop',
+      number: 9,
+      head: second,
+      branch: 'HOT-1',
+      base: 'main',
+    });
+    assert.deepEqual(
+      refused.result.verdict.violations.map((v) => v.rule),
+      ['merge-conflict'],
+    );
+    assert.match(
+      fake.latestStatus(shop, second, 'release-flow/policy')!.description!,
+      /^merge-conflict: HOT-1 does not merge cleanly into main/,
+    );
   });
 });

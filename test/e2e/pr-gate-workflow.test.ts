@@ -23,6 +23,7 @@ import {
   type PullRequestGateVerdict,
 } from '../../src/workflows/pr-gate/messages';
 import { FakeGitHub, pointGitHubEnvAt } from '../helpers/fake-github';
+import { inBackground, stopWorkerAndServer, type BackgroundWorker } from '../helpers/background-worker';
 import { devServerEnv, unique, workflowBundle } from '../helpers/temporal-env';
 
 const HELLO: RoutedRepository = {
@@ -42,7 +43,7 @@ describe('PR gate workflow end to end', () => {
   const repo = fake.repo('Codertocat', 'Hello-World');
   let env: TestWorkflowEnvironment;
   let worker: Worker;
-  let running: Promise<void>;
+  let running: BackgroundWorker;
   let stateDir: string;
   const taskQueue = unique('pr-gate-e2e');
   let restoreEnv = () => {};
@@ -65,12 +66,10 @@ describe('PR gate workflow end to end', () => {
       config: validateConfig({ repositories: [{ name: HELLO.name, defaultBranch: 'master' }] }, {}),
       uiUrl: 'http://127.0.0.1:8233',
     });
-    running = worker.run();
+    running = inBackground(worker);
   });
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stopWorkerAndServer(running, env);
     await fake.stop();
     restoreEnv();
     fs.rmSync(stateDir, { recursive: true, force: true });

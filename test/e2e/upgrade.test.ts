@@ -12,6 +12,7 @@ import { projectRoot } from '../../src/common/package-info';
 import { startMainCommit, startTagRelease } from '../../src/starter';
 import type { UpgradeStatus } from '../../src/temporal/worker-deployments';
 import { statusQuery, type PipelineStatus } from '../../src/workflows/shared/messages';
+import { promoteSignal, tagStatusQuery } from '../../src/workflows/tag/messages';
 import { waitFor } from '../helpers/ports';
 import { devServerEnv } from '../helpers/temporal-env';
 
@@ -107,6 +108,9 @@ describe('upgrading release-flow while a release runs (Worker Versioning)', () =
             ...demoRepositoryConfig(repo.path),
             name: repository,
             health: { window: '30s', sampleInterval: '1s', minRequests: 1 },
+            // The demo repository is local, so each main-commit starts its tag pipeline: the
+            // second release must not reach production (superseding the first) before it is promoted.
+            requirePromote: true,
           },
         ],
       }),
@@ -142,7 +146,15 @@ describe('upgrading release-flow while a release runs (Worker Versioning)', () =
     const mainA = await startMainCommit(env.client, { repository, commit: first }, opts);
     const tagged = (await env.client.workflow.getHandle(mainA.workflowId).result()) as { tag: string };
     const tag = await startTagRelease(env.client, { repository, tag: tagged.tag, commit: first }, opts);
-    const { productionWorkflowId } = (await env.client.workflow.getHandle(tag.workflowId).result()) as {
+    const tagHandle = env.client.workflow.getHandle(tag.workflowId);
+    const awaitingPromotion = await waitFor(
+      async () => (await tagHandle.query(tagStatusQuery)).awaitingPromotion === true,
+      60_000,
+      250,
+    );
+    assert.equal(awaitingPromotion, true, 'the first release passed staging');
+    await tagHandle.signal(promoteSignal, { by: 'upgrade-e2e' });
+    const { productionWorkflowId } = (await tagHandle.result()) as {
       productionWorkflowId: string;
     };
     const production = env.client.workflow.getHandle(productionWorkflowId);

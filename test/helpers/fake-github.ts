@@ -54,6 +54,12 @@ export interface FakePull {
   state: 'open' | 'closed';
   title: string;
   body?: string;
+  /**
+   * GitHub's test merge, as GET pulls/{n} reports it: `mergeable` (null while it computes) and
+   * `merge_commit_sha` (the commit `refs/pull/{n}/merge` holds). Unset: null, as for a new PR.
+   */
+  mergeable?: boolean | null;
+  mergeCommitSha?: string;
 }
 
 export interface FakeRepo {
@@ -703,6 +709,15 @@ export class FakeGitHub {
       if (!issue) throw new HttpError(404, 'Not Found');
       if (input.state === 'open' || input.state === 'closed') issue.state = input.state;
       return ok(this.issueJson(repo, issue));
+    }
+    if ((r = /^pulls\/(\d+)$/.exec(rest)) && method === 'GET') {
+      const pull = repo.pulls.find((p) => p.number === Number(r![1]));
+      if (!pull) throw new HttpError(404, 'Not Found');
+      return ok({
+        ...this.pullJson(repo, pull),
+        mergeable: pull.mergeable ?? null,
+        merge_commit_sha: pull.mergeCommitSha ?? null,
+      });
     }
     if ((r = /^pulls\/(\d+)\/commits$/.exec(rest)) && method === 'GET') {
       const pull = repo.pulls.find((p) => p.number === Number(r![1]));

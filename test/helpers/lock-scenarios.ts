@@ -104,3 +104,45 @@ export async function hotfixOnlyScenario(ctx: ScenarioContext, resource: string)
   await untilClosed([normal]);
   return { during, order: ctx.harness.enterOrder(resource) };
 }
+
+/**
+ * Two incidents hold hotfix-only mode: the first one's end leaves a normal request waiting; the
+ * second one's end grants it.
+ */
+export async function twoIncidentsScenario(ctx: ScenarioContext, resource: string) {
+  const start = starter(ctx);
+  const lock = ctx.client.workflow.getHandle(lockWorkflowId(resource));
+  const holderId = `${resource}-holder`;
+  const holder = await start(holderId, { resource, holdMs: HOLD_UNTIL_OPENED });
+  await untilStatus(ctx.client, resource, (s) => s.holder?.workflowId === holderId);
+  for (const [id, repository] of [
+    ['HOT-1', 'acme/shop'],
+    ['HOT-2', 'acme/cart'],
+  ] as const) {
+    await lock.signal(setModeSignal, {
+      mode: 'hotfixOnly',
+      by: 'oncall',
+      reason: id,
+      incident: { id, repository },
+    });
+  }
+  const normal = await start(`${resource}-normal`, { resource, holdMs: 0 });
+  await untilStatus(ctx.client, resource, (s) => s.queue.length === 1 && s.incidents.length === 2);
+  ctx.harness.open(holderId);
+  await untilClosed([holder]);
+  await lock.signal(setModeSignal, {
+    mode: 'normal',
+    by: 'wf',
+    reason: 'HOT-1 healthy',
+    incident: { id: 'HOT-1', repository: 'acme/shop' },
+  });
+  const between = await untilStatus(ctx.client, resource, (s) => s.incidents.length === 1);
+  await lock.signal(setModeSignal, {
+    mode: 'normal',
+    by: 'wf',
+    reason: 'HOT-2 healthy',
+    incident: { id: 'HOT-2', repository: 'acme/cart' },
+  });
+  await untilClosed([normal]);
+  return { between };
+}

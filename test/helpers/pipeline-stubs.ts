@@ -79,6 +79,13 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
       warnings: [],
     })),
     createReleaseTag: record('createReleaseTag', () => ({ created: true })),
+    // Dev runs nothing yet, and the tag's push (a webhook) starts the tag pipeline, unless a test says otherwise.
+    compareWithDev: record('compareWithDev', () => ({ devRuns: null, newer: false })),
+    checkTagPipelineStart: record('checkTagPipelineStart', () => ({
+      start: false,
+      reason: 'GitHub serves it: the push of the tag starts it',
+      searchAttributes: false,
+    })),
     notifyPipelineFailure: record('notifyPipelineFailure', () => ({ sent: true, sentAt: 0 })),
     // Production: a healthy APM unless a test overrides measureHealth.
     promoteArtifact: record('promoteArtifact', (i: { repository: string; version: string }) => ({
@@ -115,6 +122,34 @@ function defaults(calls: Calls, statuses: PostedStatuses): Partial<PipelineActiv
         wikiUrl: `file:///wiki/${i.id}.md`,
       }),
     ),
+    reserveIncident: record('reserveIncident', (i: { repository: string; brokenVersion: string }) => ({
+      id: 'HOT-1',
+      state: 'open' as const,
+      brokenVersion: i.brokenVersion,
+      branch: 'HOT-1',
+      ticketUrl: '',
+      wikiUrl: '',
+    })),
+    linkIncidentDocuments: record(
+      'linkIncidentDocuments',
+      (i: { id: string; ticketUrl?: string; wikiUrl?: string }) => ({
+        id: i.id,
+        state: 'open' as const,
+        brokenVersion: 'v1.2.0',
+        branch: i.id,
+        ticketUrl: i.ticketUrl ?? '',
+        wikiUrl: i.wikiUrl ?? '',
+      }),
+    ),
+    incidentOfBranch: record('incidentOfBranch', (i: { id: string }) => ({
+      id: i.id,
+      state: 'releasing' as const,
+      brokenVersion: 'v1.2.0',
+      branch: i.id,
+      ticketUrl: `file:///tickets/${i.id}.md`,
+      wikiUrl: `file:///wiki/${i.id}.md`,
+    })),
+    commentOnIncident: record('commentOnIncident', () => ({ added: true })),
     planHotfix: record('planHotfix', (i: { id: string }) => ({
       id: i.id,
       version: 'v1.2.1',

@@ -5,9 +5,13 @@
  * (works on a machine with internet; `npm test` provisions first so it is not needed here).
  */
 import './runtime';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { lookup, type ExecutableKind } from '../../src/temporal/executables';
 import { projectRoot } from '../../src/common/package-info';
 import { releaseSearchAttributes } from '../../src/temporal/search-attributes';
@@ -64,12 +68,73 @@ export async function devServerEnv(opts: DevEnvOptions = {}): Promise<TestWorkfl
   );
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<WorkflowBundle> | undefined;
 
-/** The workflow bundle the worker ships, built once per test process. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+/**
+ * The workflow bundle the worker ships, built once per suite rather than once per file: bundling
+ * takes seconds of CPU and most workflow, replay and e2e files need it. The first process to need
+ * it leaves the code in the temp directory under a hash of all it is made of (every file under
+ * src/, the lock file of the installed SDK); processes after it read that. An edit anywhere in
+ * src/ or an install changes the hash, so a stale bundle is never used.
+ */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= cachedBundle();
   return bundle;
+}
+
+const bundleCacheDir = path.join(os.tmpdir(), 'release-flow-test-bundles');
+
+async function cachedBundle(): Promise<WorkflowBundle> {
+  const file = path.join(bundleCacheDir, `${bundleInputsHash()}.js`);
+  try {
+    return { code: await readFile(file, 'utf8') };
+  } catch {
+    // not built yet by this suite (or this checkout's sources)
+  }
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  await mkdir(bundleCacheDir, { recursive: true });
+  // Written aside, then renamed: a process reading at the same moment sees all of it or nothing.
+  const partial = `${file}.${process.pid}.partial`;
+  await writeFile(partial, code);
+  await rename(partial, file);
+  await removeOldBundles(file);
+  return { code };
+}
+
+function bundleInputsHash(): string {
+  const hash = createHash('sha256');
+  const files = [path.join(projectRoot, 'package-lock.json'), ...filesUnder(path.join(projectRoot, 'src'))];
+  for (const file of files) {
+    hash.update(path.relative(projectRoot, file));
+    hash.update('\0');
+    try {
+      hash.update(readFileSync(file));
+    } catch {
+      hash.update('absent');
+    }
+    hash.update('\0');
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .flatMap((entry) => {
+      const full = path.join(dir, entry.name);
+      return entry.isDirectory() ? filesUnder(full) : [full];
+    });
+}
+
+/** Bundles of earlier sources, a day old: the temp directory does not grow with every edit. */
+async function removeOldBundles(keep: string): Promise<void> {
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  for (const name of await readdir(bundleCacheDir).catch(() => [])) {
+    const file = path.join(bundleCacheDir, name);
+    if (file === keep) continue;
+    const { mtimeMs } = await stat(file).catch(() => ({ mtimeMs: Date.now() }));
+    if (mtimeMs < dayAgo) await rm(file, { force: true });
+  }
 }
 
 const noop = () => {};

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/common/logging';
 import type { StartResult } from '../../src/starter';
 import type { PipelineStarter } from '../../src/http/webhooks/bounded-starts';
-import { TemporalUnavailable } from '../../src/http/webhooks/bounded-starts';
+import { TemporalUnavailable } from '../../src/starter';
 import type { StartRequest } from '../../src/http/webhooks/route-event';
 import { signBody } from '../../src/http/webhooks/signature';
 

@@ -146,9 +146,22 @@ describe('release-flow environments, hotfix status and waitingFor', () => {
       resource: 'staging',
       mode: 'hotfixOnly',
       incident: 'HOT-2',
+      incidents: ['HOT-2'],
       since: '2026-01-01T00:00:05.000Z',
       by: 'ana',
     });
+    const twoHolds = {
+      ...lock,
+      incidents: [
+        { id: 'HOT-2', repository: 'acme/shop', by: 'ana', since: '2026-01-01T00:00:05.000Z' },
+        { id: 'HOT-3', repository: 'acme/web', by: 'bo', since: '2026-01-01T00:00:07.000Z' },
+      ],
+    } as LockStatus;
+    assert.deepEqual(
+      waitingForOf(twoHolds, 'tag:acme/cart:v2.0.0')?.incidents,
+      ['HOT-2', 'HOT-3'],
+      'every incident holding staging is named',
+    );
     assert.equal(
       waitingForOf(lock, 'tag:acme/shop:v1.4.1'),
       undefined,

@@ -1,5 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { nextIncidentId } from '../../src/domain/incident-ids';
 import { renderRetrospective } from '../../src/domain/retrospective-template';
 
@@ -18,6 +22,32 @@ describe('incident ids', () => {
       assert.equal(nextIncidentId(kind, existing), next);
     });
   }
+});
+
+describe('incident records number emergencies', () => {
+  it('reserve numbers the incident before any ticket exists, one past every record, and a retry finds its own', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rf-incidents-'));
+    const incidents = new LocalIncidents(dir);
+    const decision = { name: 'emergency', by: 'ana', at: '2026-01-01T00:00:00Z' };
+    const base = { brokenVersion: 'v1.4.0', decision, openedAt: decision.at };
+    await incidents.open({ ...base, id: 'HOT-4', repository: 'acme/cart', branch: 'HOT-4' });
+    const first = await incidents.reserve('production:acme/shop:v1.4.0/run-1/emergency', {
+      ...base,
+      repository: 'acme/shop',
+    });
+    assert.deepEqual([first.id, first.branch, first.state], ['HOT-5', 'HOT-5', 'open']);
+    const again = await incidents.reserve('production:acme/shop:v1.4.0/run-1/emergency', {
+      ...base,
+      repository: 'acme/shop',
+    });
+    assert.equal(again.id, 'HOT-5', 'the same key is the same incident');
+    const next = await incidents.reserve('production:acme/web:v2.0.0/run-9/emergency', {
+      ...base,
+      repository: 'acme/web',
+    });
+    assert.equal(next.id, 'HOT-6');
+    assert.equal((await incidents.get('acme/shop', 'HOT-5'))?.ticketUrl, undefined, 'no ticket yet');
+  });
 });
 
 describe('retrospective template', () => {

@@ -4,6 +4,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LocalGitRepository } from '../../src/adapters/local/git-repository';
 import {
@@ -45,6 +46,45 @@ describe('local pull requests', () => {
     assert.equal(diverged.baseSha, moved);
     assert.equal((await pulls.compare('main', base)).status, 'behind');
     assert.equal((await pulls.compare('main', 'main')).status, 'identical');
+  });
+
+  it('test-merges a hotfix branch cut from a tag: a clean merge commit with both parents, null on a conflict', async () => {
+    const dir = fixture.repository();
+    writeFileSync(path.join(dir, 'app.txt'), 'one\n');
+    fixture.git(dir, 'add', '.');
+    fixture.git(dir, 'commit', '-q', '-m', 'feat(JIRA-1): app');
+    fixture.git(dir, 'tag', 'v1.0.0');
+    fixture.commit(dir, 'feat(JIRA-2): main moves on');
+    fixture.git(dir, 'checkout', '-q', '-b', 'HOT-1', 'v1.0.0');
+    writeFileSync(path.join(dir, 'fix.txt'), 'fixed\n');
+    fixture.git(dir, 'add', '.');
+    fixture.git(dir, 'commit', '-q', '-m', 'fix(HOT-1): the fix');
+    const hot = fixture.git(dir, 'rev-parse', 'HEAD');
+    fixture.git(dir, 'checkout', '-q', 'main');
+    const pulls = new LocalPullRequests(
+      await LocalGitRepository.open(dir),
+      new PullRequestRegistry(pullRequestRegistryPath(path.join(fixture.root, 'registry-merge'), 'acme/app')),
+    );
+    const mainHead = fixture.git(dir, 'rev-parse', 'main');
+    assert.equal((await pulls.compare('main', hot)).status, 'diverged');
+    const clean = await pulls.mergeResult({ number: 1, base: mainHead, head: hot });
+    assert.equal(clean.clean, true);
+    assert.deepEqual(fixture.git(dir, 'rev-list', '--parents', '-n', '1', clean.sha!).split(' ').slice(1), [
+      mainHead,
+      hot,
+    ]);
+    assert.equal(
+      (await pulls.mergeResult({ number: 1, base: mainHead, head: hot })).sha,
+      clean.sha,
+      'the same merge again is the same commit',
+    );
+    assert.equal(fixture.git(dir, 'rev-parse', 'main'), mainHead, 'no ref moved');
+    // main changes the line the hotfix changes: no clean merge.
+    writeFileSync(path.join(dir, 'fix.txt'), 'main wrote this\n');
+    fixture.git(dir, 'add', '.');
+    fixture.git(dir, 'commit', '-q', '-m', 'fix(JIRA-3): conflicting');
+    const conflicted = await pulls.mergeResult({ number: 1, base: 'main', head: hot });
+    assert.deepEqual(conflicted, { clean: false });
   });
 
   it('numbers branches once and lists the open ones at their current heads', async () => {

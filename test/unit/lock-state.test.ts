@@ -83,6 +83,84 @@ describe('lock state: grant order', () => {
     });
   }
 
+  it('staging stays hotfix-only while any incident holds it: one healthy hotfix does not end it for another', () => {
+    let s = queueOf(req('waiting-release'));
+    s = setMode(
+      s,
+      { mode: 'hotfixOnly', by: 'ana', reason: 'HOT-1', incident: { id: 'HOT-1', repository: 'acme/shop' } },
+      T0,
+    ).state;
+    s = setMode(
+      s,
+      { mode: 'hotfixOnly', by: 'bo', reason: 'HOT-2', incident: { id: 'HOT-2', repository: 'acme/cart' } },
+      T0 + 1,
+    ).state;
+    assert.deepEqual(
+      s.incidents?.map((h) => h.id),
+      ['HOT-1', 'HOT-2'],
+    );
+    assert.equal(s.mode.since, T0, 'the second incident keeps the mode as it was switched');
+    s = setMode(
+      s,
+      {
+        mode: 'normal',
+        by: 'wf',
+        reason: 'HOT-1 healthy',
+        incident: { id: 'HOT-1', repository: 'acme/shop' },
+      },
+      T0 + 2,
+    ).state;
+    assert.equal(s.mode.mode, 'hotfixOnly', 'HOT-2 still holds staging');
+    assert.deepEqual(
+      s.incidents?.map((h) => h.id),
+      ['HOT-2'],
+    );
+    assert.equal(grantNext(s, T0 + 2).state.holder, null, 'the normal release keeps waiting');
+    assert.match(s.log.at(-1)!.detail, /still hotfix-only for HOT-2 \(acme\/cart\)/);
+    s = setMode(
+      s,
+      {
+        mode: 'normal',
+        by: 'wf',
+        reason: 'HOT-2 healthy',
+        incident: { id: 'HOT-2', repository: 'acme/cart' },
+      },
+      T0 + 3,
+    ).state;
+    assert.equal(s.mode.mode, 'normal');
+    assert.deepEqual(s.incidents, []);
+    assert.deepEqual(drain(s), ['waiting-release']);
+  });
+
+  it('an operator switching to normal ends every incident hold; a lock carried from before counts none', () => {
+    let s = setMode(
+      initialLockState('staging', T0),
+      { mode: 'hotfixOnly', by: 'ana', reason: 'HOT-1', incident: { id: 'HOT-1', repository: 'acme/shop' } },
+      T0,
+    ).state;
+    s = setMode(s, { mode: 'normal', by: 'ops', reason: 'fixed by hand' }, T0 + 1).state;
+    assert.equal(s.mode.mode, 'normal');
+    assert.deepEqual(s.incidents, []);
+    assert.match(s.log.at(-1)!.detail, /ended the hold of HOT-1/);
+    // State carried across continue-as-new by an older run has no incidents field.
+    const { incidents: _none, ...carried } = setMode(
+      initialLockState('staging', T0),
+      { mode: 'hotfixOnly', by: 'ana', reason: 'HOT-7' },
+      T0,
+    ).state;
+    const ended = setMode(
+      carried,
+      {
+        mode: 'normal',
+        by: 'wf',
+        reason: 'HOT-7 healthy',
+        incident: { id: 'HOT-7', repository: 'acme/shop' },
+      },
+      T0 + 1,
+    ).state;
+    assert.equal(ended.mode.mode, 'normal', 'an incident the lock never counted ends hotfix-only as before');
+  });
+
   it('hotfix-only mode keeps normal requests queued, and they are granted once it is off', () => {
     let s = setMode(
       queueOf(req('a'), req('b')),

@@ -21,6 +21,47 @@ describe('pull request policy', () => {
     assert.match(statusDescription(verdict), /policy OK/);
   });
 
+  const hotfix = (over: Partial<PullRequestFacts> = {}) =>
+    facts({
+      branch: 'HOT-3',
+      baseIsAncestor: false,
+      commits: [{ sha: sha(5), message: 'fix(HOT-3): stop the crash', parents: [sha(4)] }],
+      ...over,
+    });
+
+  it('a HOT-<n> branch cut from a tag is not held to the rebase rule: a clean merge and HOT-<n> scopes pass', () => {
+    const verdict = checkPullRequest(hotfix({ mergesCleanly: true }));
+    assert.deepEqual(verdict, { ok: true, ticket: 'HOT-3', violations: [] });
+    assert.equal(statusDescription(verdict), 'policy OK: hotfix HOT-3, commit headers and a clean merge');
+  });
+
+  it('a HOT-<n> branch that conflicts with the base, or whose merge is not known yet, fails merge-conflict', () => {
+    const conflict = checkPullRequest(hotfix({ mergesCleanly: false }));
+    assert.deepEqual(
+      conflict.violations.map((v) => v.rule),
+      ['merge-conflict'],
+    );
+    assert.match(conflict.violations[0]!.message, /HOT-3 does not merge cleanly into main/);
+    const unknown = checkPullRequest(hotfix({ mergesCleanly: null }));
+    assert.match(unknown.violations[0]!.message, /not known yet/);
+  });
+
+  it('a HOT-<n> branch keeps its scope and merge-commit rules', () => {
+    const verdict = checkPullRequest(
+      hotfix({
+        mergesCleanly: true,
+        commits: [
+          { sha: sha(6), message: 'Merge main into HOT-3', parents: [sha(5), sha(1)] },
+          { sha: sha(5), message: 'fix(JIRA-9): wrong scope', parents: [sha(4)] },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      verdict.violations.map((v) => v.rule),
+      ['commit-scope', 'merge-commit'],
+    );
+  });
+
   const branchNames: [string, boolean][] = [
     ['nyefan/JIRA-1234', true],
     ['a.b-c_d/AB-1', true],

@@ -14,12 +14,8 @@ import { GroupCommit } from '../../src/common/group-commit';
 import { startHttpServer } from '../../src/http/server';
 import { Outbox } from '../../src/http/webhooks/outbox';
 import { startOutboxDrainer } from '../../src/http/webhooks/outbox-drainer';
-import {
-  isTemporalUnavailable,
-  temporalStarter,
-  TemporalUnavailable,
-  type PipelineStarter,
-} from '../../src/http/webhooks/bounded-starts';
+import { temporalStarter, type PipelineStarter } from '../../src/http/webhooks/bounded-starts';
+import { isTemporalUnavailable, TemporalUnavailable } from '../../src/starter';
 import type { StartRequest } from '../../src/http/webhooks/route-event';
 import { webhookRoutes } from '../../src/http/webhooks/webhook-routes';
 import { waitFor } from '../helpers/ports';

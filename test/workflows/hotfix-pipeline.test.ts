@@ -5,7 +5,6 @@ import { Context } from '@temporalio/activity';
 import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { HotfixRef } from '../../src/activities/hotfix';
 import { hotfixWorkflow } from '../../src/workflows/hotfix/hotfix-workflow';
@@ -19,7 +18,8 @@ import { tagReleaseWorkflow } from '../../src/workflows/tag/tag-release-workflow
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 const COMMIT = 'ef'.repeat(20);
 // Seconds, not minutes: with these releases and the staging lock in play the test server was seen
@@ -32,30 +32,22 @@ const SHORT_WATCH = {
 describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', () => {
   let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   const stubs = pipelineStubs();
   const taskQueue = unique('hotfix');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    // The environment's own client skips time while a test awaits a result: the watch's minutes
-    // pass at once instead of in real time.
-    client = env.client;
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: { ...lockHarness(client).activities, ...stubs.activities },
-      maxHeartbeatThrottleInterval: '1 second',
+      // The environment's own client skips time while a test awaits a result: the watch's minutes
+      // pass at once instead of in real time.
+      client: 'time-skipping',
+      activities: (c) => ({ ...lockHarness(c).activities, ...stubs.activities }),
+      worker: { maxHeartbeatThrottleInterval: '1 second' },
     });
-    running = worker.run();
+    ({ env, client } = server);
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => stubs.reset());
 
   /** The staging lock's mode, started as `release-flow lock mode` starts a lock never used yet. */
@@ -117,6 +109,36 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
     if ((await h.describe()).status.name === 'RUNNING') await h.terminate('test done');
   }
 
+  it("a push to a closed incident's branch is ignored with the reason: nothing runs, nobody is alerted", async () => {
+    const repository = unique('acme/closed');
+    stubs.reset({
+      incidentOfBranch: async (i) => {
+        stubs.calls.push({ name: 'incidentOfBranch', input: i });
+        return {
+          id: i.id,
+          state: 'closed',
+          brokenVersion: 'v1.2.0',
+          branch: i.id,
+          ticketUrl: '',
+          wikiUrl: '',
+        };
+      },
+    });
+    const handle = await client.workflow.start(hotfixWorkflow, {
+      taskQueue,
+      workflowId: hotfixWorkflowId(repository, 'HOT-1', COMMIT),
+      args: [{ repository, branch: 'HOT-1', commit: COMMIT }],
+    });
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'ignored');
+    assert.ok(outcome.state === 'ignored');
+    assert.match(outcome.reason, /HOT-1 of .* is closed: push efefefefefef ignored/);
+    assert.deepEqual(stubs.names(), ['incidentOfBranch'], 'no build, no alert');
+    assert.deepEqual(stubs.statuses, [], 'no pending status left behind');
+    const status = await handle.query(anyPipelineStatusQuery);
+    assert.equal(status.state, 'ignored');
+  });
+
   it('a feat commit on the hotfix branch fails the pipeline naming the commit, before any build', async () => {
     const repository = unique('acme/shop');
     stubs.setOverrides({
@@ -169,14 +191,15 @@ describe('hotfix flow (time-skipping, stubbed activities, real staging lock)', (
       args: [{ repository: hotRepo, branch: 'HOT-1', commit: COMMIT }],
     });
     const outcome = await handle.result();
+    assert.ok(outcome.state === 'released');
     assert.equal(outcome.version, 'v1.2.1');
     assert.equal(outcome.tagWorkflowId, pipelineWorkflowId('tag', hotRepo, 'v1.2.1'));
     assert.deepEqual(
       stubs.calls
         .filter((c) => (c.input as { repository?: string }).repository === hotRepo)
         .map((c) => c.name)
-        .slice(0, 5),
-      ['planHotfix', 'buildArtifact', 'runTests', 'uploadArtifact', 'createReleaseTag'],
+        .slice(0, 6),
+      ['incidentOfBranch', 'planHotfix', 'buildArtifact', 'runTests', 'uploadArtifact', 'createReleaseTag'],
     );
     assert.deepEqual(inputsOf<{ tag: string }>('createReleaseTag', hotRepo)[0]?.tag, 'v1.2.1');
 

@@ -1,9 +1,8 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../src/activities';
 import { lockProbeWorkflow, type LockProbeInput } from '../../src/workflows/lock/lock-probe-workflow';
 import {
@@ -21,35 +20,29 @@ import {
   untilClosed,
   untilStatus,
 } from '../helpers/lock-harness';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 describe('lockWorkflow on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   let harness: ReturnType<typeof lockHarness>;
-  // Plain client: its result() does not unlock time skipping (concurrent unlocks are unbalanced).
   let client: Client;
   const taskQueue = unique('lock');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    client = new Client({ connection: env.connection });
-    harness = lockHarness(client);
-    const activities: Partial<Activities> = harness.activities;
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
+      // Plain client: its result() does not unlock time skipping (concurrent unlocks are unbalanced).
+      client: 'plain',
+      activities: (c): Partial<Activities> => {
+        harness = lockHarness(c);
+        return harness.activities;
+      },
     });
-    running = worker.run();
+    ({ env, client } = server);
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
 
   const probe = (id: string, input: LockProbeInput): Promise<WorkflowHandle<typeof lockProbeWorkflow>> =>
     client.workflow.start(lockProbeWorkflow, { taskQueue, workflowId: id, args: [input] });

@@ -1,44 +1,33 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
 import { mainCommitWorkflow } from '../../src/workflows/main-commit/main-commit-workflow';
 import { pipelineWorkflowId, statusQuery } from '../../src/workflows/shared/messages';
 import { lockHarness } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real lock)', () => {
-  let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   const stubs = pipelineStubs();
   const taskQueue = unique('main-commit');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    client = new Client({ connection: env.connection });
-    const activities = { ...lockHarness(client).activities, ...stubs.activities };
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
+      client: 'plain',
+      activities: (c) => ({ ...lockHarness(c).activities, ...stubs.activities }),
     });
-    running = worker.run();
+    client = server.client;
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => stubs.reset());
 
   async function runPipeline(repository: string, commit: string) {
@@ -58,6 +47,7 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     assert.deepEqual(
       stubs.calls.map((c) => c.name),
       [
+        'compareWithDev',
         'buildArtifact',
         'runTests',
         'uploadArtifact',
@@ -65,10 +55,16 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
         'runTests',
         'computeNextVersion',
         'createReleaseTag',
+        'checkTagPipelineStart',
       ],
     );
-    assert.equal((stubs.calls[1]!.input as { purpose: string }).purpose, 'unit-tests');
-    assert.deepEqual(stubs.calls[4]!.input, {
+    assert.equal(
+      (stubs.calls[4]!.input as { digest?: string }).digest,
+      `sha256:${'a'.repeat(64)}`,
+      'dev gets the digest that was uploaded, or a refusal',
+    );
+    assert.equal((stubs.calls[2]!.input as { purpose: string }).purpose, 'unit-tests');
+    assert.deepEqual(stubs.calls[5]!.input, {
       repository,
       commit: 'c0ffee'.padEnd(40, '0'),
       purpose: 'integration-tests',
@@ -91,6 +87,81 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
       ],
     );
     assert.equal(stubs.statuses[1]!.description, 'released v1.3.0 (minor)');
+  });
+
+  it('an older commit than the one dev runs never deploys dev: it ends superseded, naming it', async () => {
+    const newer = 'b'.repeat(40);
+    stubs.setOverrides({ compareWithDev: async () => ({ devRuns: newer, newer: true }) });
+    const repository = unique('acme/app');
+    const handle = await runPipeline(repository, 'a'.repeat(40));
+    assert.deepEqual(await handle.result(), {
+      state: 'superseded',
+      tag: null,
+      bump: null,
+      lastTag: null,
+      supersededBy: newer,
+    });
+    assert.deepEqual(stubs.names(), [], 'nothing built, deployed or tagged');
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'superseded');
+    assert.equal(status.supersededBy, newer);
+    assert.equal(status.environments.dev, newer);
+    assert.equal(
+      status.steps.at(-1)?.detail,
+      `dev runs the newer ${newer.slice(0, 12)}, a descendant of this commit`,
+    );
+    assert.deepEqual(
+      stubs.statuses.map((p) => `${p.state}: ${p.description}`).at(-1),
+      `success: superseded: dev runs the newer ${newer.slice(0, 12)}; not deployed or tagged`,
+    );
+  });
+
+  it('a repository with no webhook source gets its tag pipeline from the run that made the tag', async () => {
+    stubs.setOverrides({
+      checkTagPipelineStart: async () => ({
+        start: true,
+        reason: 'no webhook source',
+        searchAttributes: false,
+      }),
+      // The started tag pipeline stops at its first step: this test is about who starts it.
+      repositorySettings: async () => {
+        throw ApplicationFailure.nonRetryable('not configured here', 'RepositoryNotConfigured');
+      },
+    });
+    const repository = unique('acme/app');
+    const commit = 'abc'.padEnd(40, '0');
+    const handle = await runPipeline(repository, commit);
+    const outcome = await handle.result();
+    const tagId = pipelineWorkflowId('tag', repository, 'v1.3.0');
+    assert.equal(outcome.tagWorkflowId, tagId);
+    const tag = client.workflow.getHandle(tagId);
+    const description = await tag.describe();
+    assert.equal(description.type, 'tagReleaseWorkflow');
+    await tag.result().catch(() => undefined);
+    // A second start (the push of the tag, `start tag`) finds the same run.
+    await assert.rejects(
+      client.workflow.start('tagReleaseWorkflow', {
+        taskQueue,
+        workflowId: tagId,
+        args: [{ repository, tag: 'v1.3.0', commit }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }),
+      (err: Error) => err.name === 'WorkflowExecutionAlreadyStartedError',
+    );
+    const step = (await handle.query(statusQuery)).steps.at(-1);
+    assert.equal(step?.name, 'tag pipeline');
+    assert.equal(step?.detail, `${tagId} started: no webhook source`);
+  });
+
+  it('a repository GitHub serves starts no tag pipeline: the push of the tag does', async () => {
+    const repository = unique('acme/app');
+    const handle = await runPipeline(repository, 'abd'.padEnd(40, '0'));
+    const outcome = await handle.result();
+    assert.equal(outcome.tagWorkflowId, undefined);
+    await assert.rejects(
+      client.workflow.getHandle(pipelineWorkflowId('tag', repository, 'v1.3.0')).describe(),
+      (err: Error) => err.name === 'WorkflowNotFoundError',
+    );
   });
 
   it('ends as "no release" without tagging when nothing is releasable', async () => {

@@ -9,7 +9,6 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineActivities } from '../../src/activities/pipeline';
 import type { ReleasePage } from '../../src/activities/production-alerts';
 import type { CommitStatusRequest } from '../../src/activities/statuses';
@@ -29,7 +28,8 @@ import { productionReleaseWorkflow } from '../../src/workflows/production/produc
 import { pipelineWorkflowId } from '../../src/workflows/shared/messages';
 import { HOLD_UNTIL_OPENED, lockHarness, untilStatus } from '../helpers/lock-harness';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 type Calls = { name: string; input: unknown }[];
 type Stubs = Partial<PipelineActivities>;
@@ -119,6 +119,26 @@ function stubs(
       ticketUrl: `file:///tickets/${i.id}.md`,
       wikiUrl: `file:///wiki/${i.id}.md`,
     })),
+    reserveIncident: record('reserveIncident', (i: { brokenVersion: string }) => ({
+      id: 'HOT-7',
+      state: 'open' as const,
+      brokenVersion: i.brokenVersion,
+      branch: 'HOT-7',
+      ticketUrl: '',
+      wikiUrl: '',
+    })),
+    linkIncidentDocuments: record(
+      'linkIncidentDocuments',
+      (i: { id: string; ticketUrl?: string; wikiUrl?: string }) => ({
+        id: i.id,
+        state: 'open' as const,
+        brokenVersion: VERSION,
+        branch: i.id,
+        ticketUrl: i.ticketUrl ?? '',
+        wikiUrl: i.wikiUrl ?? '',
+      }),
+    ),
+    commentOnIncident: record('commentOnIncident', () => ({ added: true })),
     markBad: record('markBad', (i: { envs: string[]; version: string }) => ({
       notes: i.envs.map((e) => `${i.version} is marked bad in ${e}`),
     })),
@@ -134,8 +154,7 @@ function stubs(
 describe('productionReleaseWorkflow (time-skipping, stubbed activities, real staging lock)', () => {
   let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   let harness: ReturnType<typeof lockHarness>;
   let calls: Calls;
   let sample: () => Omit<HealthSample, 'at'>;
@@ -144,10 +163,6 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
   const taskQueue = unique('production');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    // The time-skipping client: `result()` lets time skip over the health window and the timers.
-    client = env.client;
-    harness = lockHarness(client);
     const names = Object.keys(stubs([], () => healthy, {}));
     const dispatched = Object.fromEntries(
       names.map((name) => [
@@ -158,27 +173,26 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
           ]!(input),
       ]),
     );
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: {
-        ...harness.activities,
-        // Recorded too: the lock request is one of the decision's effects, in order.
-        requestLock: async (input: Parameters<typeof harness.activities.requestLock>[0]) => {
-          calls.push({ name: 'requestLock', input });
-          return await harness.activities.requestLock(input);
-        },
-        ...dispatched,
+      // The time-skipping client: `result()` lets time skip over the health window and the timers.
+      client: 'time-skipping',
+      activities: (c) => {
+        harness = lockHarness(c);
+        return {
+          ...harness.activities,
+          // Recorded too: the lock request is one of the decision's effects, in order.
+          requestLock: async (input: Parameters<typeof harness.activities.requestLock>[0]) => {
+            calls.push({ name: 'requestLock', input });
+            return await harness.activities.requestLock(input);
+          },
+          ...dispatched,
+        };
       },
     });
-    running = worker.run();
+    ({ env, client } = server);
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => {
     calls = [];
     posted = [];
@@ -271,6 +285,7 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.deepEqual(names(), [
       'promoteArtifact',
       'deployVersion',
+      'hotfixOfVersion',
       ...Array(10).fill('measureHealth'),
       'markGood',
       'hotfixOfVersion',
@@ -281,6 +296,8 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
       env: 'production',
       version: VERSION,
       artifact: { repository: 'prod', tag: VERSION },
+      // What the copy to production stored is what is deployed, or refused (ArtifactChanged).
+      digest: `sha256:${'b'.repeat(64)}`,
       by: handle.workflowId,
     });
     // Consecutive intervals of one minute covering the window.
@@ -380,23 +397,34 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     const outcome = await handle.result();
 
     assert.equal(outcome.state, 'hotfix-pending');
-    assert.deepEqual(outcome.hotfix, {
-      id: 'HOT-7',
-      branch: 'HOT-7',
-      state: 'pending',
-      ticketUrl: 'file:///tickets/HOT-7.md',
-      wikiUrl: 'file:///wiki/HOT-7.md',
-    });
-    assert.deepEqual(names(), [
+    assert.deepEqual(
+      { ...outcome.hotfix, ticket: undefined, wiki: undefined },
+      {
+        id: 'HOT-7',
+        branch: 'HOT-7',
+        state: 'pending',
+        ticketUrl: 'file:///tickets/HOT-7.md',
+        wikiUrl: 'file:///wiki/HOT-7.md',
+        ticket: undefined,
+        wiki: undefined,
+      },
+    );
+    assert.equal(outcome.hotfix?.ticket?.state, 'done');
+    assert.equal(outcome.hotfix?.wiki?.state, 'done');
+    // The incident is numbered by its record; the ticket and page are filed beside the branch.
+    assert.deepEqual(names().slice(0, 5), [
       'hotfixOfVersion',
       'pageReleaseAlert',
       'requestLock',
       'rollbackEnvironment',
+      'reserveIncident',
+    ]);
+    assert.deepEqual(names().slice(5, -1).sort(), [
+      'createHotfixBranch',
       'openIncidentTicket',
       'publishRetrospective',
-      'createHotfixBranch',
-      'recordIncident',
     ]);
+    assert.equal(names().at(-1), 'linkIncidentDocuments');
     const [escalation] = pages();
     assert.equal(escalation!.kind, 'emergency');
     assert.equal(escalation!.team, 'operations');
@@ -417,10 +445,13 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     assert.equal(staging!.env, 'staging');
     assert.equal(staging!.to, 'last-good');
     assert.equal(typeof staging!.fencingToken, 'number');
-    const [ticket] = inputsOf<{ kind: string; decision: { name: string; by: string; reason?: string } }>(
-      'openIncidentTicket',
-    );
+    const [ticket] = inputsOf<{
+      kind: string;
+      id?: string;
+      decision: { name: string; by: string; reason?: string };
+    }>('openIncidentTicket');
     assert.equal(ticket!.kind, 'HOT');
+    assert.equal(ticket!.id, 'HOT-7', 'the ticket takes the id the incident record gave');
     assert.deepEqual(
       { name: ticket!.decision.name, by: ticket!.decision.by, reason: ticket!.decision.reason },
       { name: 'emergency', by: 'alice', reason: 'checkout is down' },
@@ -456,6 +487,67 @@ describe('productionReleaseWorkflow (time-skipping, stubbed activities, real sta
     const reported = statuses();
     assert.match(reported.at(-2)!, new RegExp(`^failure: ${VERSION} breach: .*; awaiting a decision$`));
     assert.equal(reported.at(-1), `failure: ${VERSION} breach; emergency decided by alice`);
+
+    await client.workflow
+      .getHandle('lock:staging')
+      .signal(setModeSignal, { mode: 'normal', by: 'test', reason: 'next test' });
+    await untilStatus(client, 'staging', (s) => s.mode.mode === 'normal');
+  });
+
+  it('a ticket system that is down never holds the emergency: branch and hotfix-only at once, the ticket pending with its last error, filed when it answers', async () => {
+    const { handle } = await breached();
+    let down = true;
+    const away = (what: string) => {
+      throw new Error(`Jira at https://jira.example answered 503 Service Unavailable to ${what}`);
+    };
+    const base = stubs([], () => healthy, {});
+    overrides = {
+      openIncidentTicket: async (input) => {
+        calls.push({ name: 'openIncidentTicket', input });
+        if (down) away('create issue HOT-7');
+        return await base.openIncidentTicket!(input);
+      },
+      publishRetrospective: async (input) => {
+        calls.push({ name: 'publishRetrospective', input });
+        if (down) away('publish page HOT-7');
+        return await base.publishRetrospective!(input);
+      },
+    };
+    calls.length = 0;
+    await handle.signal(emergencySignal, { by: 'alice', reason: 'checkout is down' });
+    const pending = await until(
+      handle,
+      (s) =>
+        s.hotfix?.ticket?.lastError !== undefined &&
+        s.steps.some((st) => st.name === 'staging lock hotfix-only' && st.state === 'done'),
+    );
+    assert.ok(names().includes('pageReleaseAlert'), 'operations were paged');
+    assert.ok(names().includes('createHotfixBranch'), 'the branch was made');
+    const lock = await untilStatus(client, 'staging', (s) => s.holder === null);
+    assert.equal(lock.mode.mode, 'hotfixOnly', 'staging is hotfix-only and released');
+    assert.deepEqual(
+      lock.incidents.map((h) => [h.id, h.repository]),
+      [['HOT-7', handle.workflowId.split(':')[1]]],
+      'the lock says which incident holds it',
+    );
+    assert.equal(pending.state, 'running');
+    assert.equal(pending.hotfix?.id, 'HOT-7');
+    assert.equal(pending.hotfix?.ticket?.state, 'pending');
+    assert.match(pending.hotfix?.ticket?.lastError ?? '', /503 Service Unavailable to create issue HOT-7/);
+    assert.equal(pending.hotfix?.ticketUrl, '');
+
+    down = false;
+    const outcome = await handle.result();
+    assert.equal(outcome.state, 'hotfix-pending');
+    assert.equal(outcome.hotfix?.ticketUrl, 'file:///tickets/HOT-7.md');
+    assert.equal(outcome.hotfix?.wikiUrl, 'file:///wiki/HOT-7.md');
+    assert.equal(outcome.hotfix?.ticket?.state, 'done');
+    assert.ok((outcome.hotfix?.ticket?.attempts ?? 0) >= 2, 'the ticket was retried');
+    assert.equal(outcome.hotfix?.ticket?.lastError, undefined);
+    assert.deepEqual(
+      inputsOf<{ ticketUrl?: string }>('linkIncidentDocuments').at(-1)?.ticketUrl,
+      'file:///tickets/HOT-7.md',
+    );
 
     await client.workflow
       .getHandle('lock:staging')

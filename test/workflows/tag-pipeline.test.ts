@@ -1,11 +1,9 @@
 import '../helpers/runtime';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PipelineFailureNotice } from '../../src/activities/alerts';
 import { lockProbeWorkflow } from '../../src/workflows/lock/lock-probe-workflow';
 import { changeModeUpdate } from '../../src/workflows/lock/messages';
@@ -15,36 +13,27 @@ import { tagReleaseWorkflow } from '../../src/workflows/tag/tag-release-workflow
 import { lockHarness, lockStatus } from '../helpers/lock-harness';
 import { pipelineStubs } from '../helpers/pipeline-stubs';
 import { waitFor } from '../helpers/ports';
-import { timeSkippingEnv, unique, workflowBundle } from '../helpers/temporal-env';
+import { timeSkippingWorker, type TimeSkippingWorker } from '../helpers/time-skipping-worker';
+import { unique } from '../helpers/temporal-env';
 
 const COMMIT = 'ab'.repeat(20);
 
 describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real staging lock)', () => {
-  let env: TestWorkflowEnvironment;
   let client: Client;
-  let worker: Worker;
-  let running: Promise<void>;
+  let server: TimeSkippingWorker;
   const stubs = pipelineStubs();
   const taskQueue = unique('tag');
 
   before(async () => {
-    env = await timeSkippingEnv();
-    client = new Client({ connection: env.connection });
-    const activities = { ...lockHarness(client).activities, ...stubs.activities };
-    worker = await Worker.create({
-      connection: env.nativeConnection,
+    server = await timeSkippingWorker({
       taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
-      maxHeartbeatThrottleInterval: '1 second',
+      client: 'plain',
+      activities: (c) => ({ ...lockHarness(c).activities, ...stubs.activities }),
+      worker: { maxHeartbeatThrottleInterval: '1 second' },
     });
-    running = worker.run();
+    client = server.client;
   });
-  after(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  after(() => server?.stop());
   beforeEach(() => stubs.reset());
 
   async function startTag(tag: string, repository = unique('acme/app')) {
@@ -111,6 +100,11 @@ describe('tagReleaseWorkflow (time-skipping, stubbed pipeline activities, real s
     assert.equal(deploy.env, 'staging');
     assert.ok(deploy.fencingToken >= 1, 'staging deploy carries the lock token');
     assert.deepEqual(deploy.artifact, { repository: 'dev', tag: 'v1.3.0' });
+    assert.equal(
+      (deploy as { digest?: string }).digest,
+      `sha256:${'a'.repeat(64)}`,
+      'staging gets the artifact tagged above, or a refusal',
+    );
     assert.equal((stubs.calls[5]!.input as { fencingToken: number }).fencingToken, deploy.fencingToken);
     const child = await client.workflow.getHandle(outcome.productionWorkflowId!).describe();
     assert.equal(child.type, 'productionReleaseWorkflow');

@@ -13,7 +13,8 @@ import type { Apm, ApmQuery } from '../../ports/apm';
 import { registerSecret } from '../../common/secrets';
 import { httpCall, HttpUnreachable } from '../http/http-call';
 import { ApmQueryFailed } from '../prometheus/prometheus-apm';
-import { fillDatadog, intervalText, type QueryValues } from '../../domain/apm-query-template';
+import { fillDatadog } from '../../domain/apm-query-template';
+import { templateValues } from '../apm/template-values';
 
 export interface DatadogApmOptions {
   name: string;
@@ -111,13 +112,7 @@ export class DatadogApm implements Apm {
   }
 
   async measure(query: ApmQuery): Promise<MeasuredSample> {
-    const values: QueryValues = {
-      repository: query.repository ?? query.service,
-      environment: query.env,
-      version: query.version ?? '',
-      service: query.service,
-      interval: intervalText(query.to - query.from),
-    };
+    const values = templateValues(query);
     const errorText = fillDatadog(this.options.errorQuery, values);
     const [errorAnswer, requests] = await Promise.all([
       this.points('errors', errorText, query.from, query.to, true),

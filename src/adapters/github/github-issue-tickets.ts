@@ -45,10 +45,15 @@ export class GitHubIssueTickets implements Tickets {
     const issues = await this.incidentIssues();
     const earlier = issues.find((i) => i.body.includes(marker));
     if (earlier) return { id: idOf(earlier)!, url: earlier.url, created: false };
-    const id = nextIncidentId(
-      request.kind,
-      issues.map(idOf).filter((x): x is string => x !== null),
-    );
+    const known = issues.map(idOf).filter((x): x is string => x !== null);
+    if (request.id && known.includes(request.id)) {
+      throw new DefinitiveFailure(
+        FailureTypes.incidentIdTaken,
+        `${request.id} is already an issue of ${this.where} opened for another request`,
+        { id: request.id },
+      );
+    }
+    const id = request.id ?? nextIncidentId(request.kind, known);
     const labels = [
       ...new Set([this.incidentLabel, ...(this.options.labels ?? []), ...(request.labels ?? [])]),
     ];

@@ -1,6 +1,12 @@
 /** Open pull requests, their commits and branch comparisons for the pull-request gate. */
 import type { CommitRecord } from '../../ports/git';
-import type { Comparison, OpenedPullRequest, PullRequestRef, PullRequests } from '../../ports/pull-requests';
+import type {
+  Comparison,
+  MergeResult,
+  OpenedPullRequest,
+  PullRequestRef,
+  PullRequests,
+} from '../../ports/pull-requests';
 import { GitHubPermissions, withAccess } from './access-errors';
 import type { GitHubClient } from './client';
 import { commitRecordOf, compareCommits } from './commit-comparison';
@@ -71,6 +77,29 @@ export class GitHubPullRequests implements PullRequests {
     );
     // GitHub lists them oldest first.
     return commits.map(commitRecordOf).reverse();
+  }
+
+  /**
+   * GitHub's test merge of the pull request: `mergeable` is null while GitHub computes it in the
+   * background (started by the first read), so it is read again a few times before answering
+   * null. The merge result is `merge_commit_sha`, fetched as `refs/pull/<n>/merge`.
+   */
+  async mergeResult(request: { number: number; base: string; head: string }): Promise<MergeResult> {
+    for (let attempt = 0; ; attempt++) {
+      const { data } = await withAccess(
+        `read pull request #${request.number} of ${fullName(this.repository)}`,
+        GitHubPermissions.pullRequestsRead,
+        () => this.github.rest.pulls.get({ ...this.repository, pull_number: request.number }),
+      );
+      // A merge computed for an older head says nothing of this one.
+      const current = data.head.sha === request.head;
+      if (current && data.mergeable === false) return { clean: false };
+      if (current && data.mergeable === true && data.merge_commit_sha) {
+        return { clean: true, sha: data.merge_commit_sha, fetch: [`refs/pull/${request.number}/merge`] };
+      }
+      if (attempt >= 4) return { clean: null };
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * (attempt + 1)));
+    }
   }
 
   compare(base: string, head: string): Promise<Comparison> {

@@ -103,7 +103,14 @@ export class JiraTickets implements Tickets, TicketTracker {
     const known = (await this.search(`labels = "${INCIDENT_LABEL}"`, ['summary', 'labels']))
       .map(idOf)
       .filter((x): x is string => x !== null);
-    const id = nextIncidentId(request.kind, known);
+    if (request.id && known.includes(request.id)) {
+      throw new DefinitiveFailure(
+        FailureTypes.incidentIdTaken,
+        `${request.id} is already an issue of ${this.where} opened for another request`,
+        { id: request.id },
+      );
+    }
+    const id = request.id ?? nextIncidentId(request.kind, known);
     const labels = [
       ...new Set([INCIDENT_LABEL, id, mine, ...this.settings.labels, ...(request.labels ?? [])]),
     ].map((l) => l.replace(/\s+/g, '-'));

@@ -206,6 +206,53 @@ export class LocalGitRepository implements GitPort, GitRefs {
     throw new Error(`git merge-base --is-ancestor failed (${result.code}): ${result.stderr.trim()}`);
   }
 
+  /**
+   * Merges `head` into `base` without touching a ref or the work tree (`git merge-tree
+   * --write-tree`, then `git commit-tree`): the merge commit when it is clean, null on a conflict.
+   * The same inputs make the same commit (fixed author, committer and date), so a retry finds it.
+   */
+  async testMerge(base: string, head: string): Promise<string | null> {
+    const [b, h] = [await this.resolveCommit(base), await this.resolveCommit(head)];
+    const tree = await this.run(['merge-tree', '--write-tree', '--no-messages', b, h]);
+    if (tree.code === 1) return null;
+    if (tree.code !== 0) {
+      throw new Error(`git merge-tree --write-tree failed (${tree.code}): ${tree.stderr.trim()}`);
+    }
+    const treeSha = tree.stdout.split('\n')[0]!.trim();
+    const made = await new Promise<string>((resolve, reject) => {
+      execFile(
+        'git',
+        [
+          ...HARDENED_GIT_CONFIG,
+          'commit-tree',
+          treeSha,
+          '-p',
+          b,
+          '-p',
+          h,
+          '-m',
+          `Test merge of ${h} into ${b}`,
+        ],
+        {
+          cwd: this.directory,
+          env: {
+            ...gitEnv(),
+            GIT_AUTHOR_NAME: 'release-flow',
+            GIT_AUTHOR_EMAIL: 'release-flow@localhost',
+            GIT_AUTHOR_DATE: '1970-01-01T00:00:00Z',
+            GIT_COMMITTER_NAME: 'release-flow',
+            GIT_COMMITTER_EMAIL: 'release-flow@localhost',
+            GIT_COMMITTER_DATE: '1970-01-01T00:00:00Z',
+          },
+          encoding: 'utf8',
+        },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`git commit-tree failed: ${stderr.trim()}`)) : resolve(stdout.trim()),
+      );
+    });
+    return made;
+  }
+
   /** The commit a ref names, or null when the ref does not exist. */
   private async commitOf(ref: string): Promise<string | null> {
     const result = await this.run([

@@ -29,6 +29,12 @@ import { defaultInheritedEnv } from './worktree-command-runner';
 export interface DeployCommand {
   argv: readonly string[];
   timeoutMs?: number;
+  /**
+   * The environment's own name (`dev`, `staging`, `production`), given to the command as
+   * RELEASE_FLOW_ENV, as a deploy tool's namespace or stage expects it; the state file's key
+   * (which also names the repository) when absent.
+   */
+  environment?: string;
   /** The worker's variables the command is given besides `inheritEnv` (KUBECONFIG ...). */
   variables?: readonly string[];
   /** Host files and directories the command is given read-only under a sandbox. */
@@ -174,6 +180,7 @@ export class LocalEnvironments implements Environments {
           below = index >= 0 ? stack.slice(0, index) : stack;
           target = index >= 0 ? stack[index]! : good;
         }
+        await request.checkTarget?.(target);
         const restored: DeployedVersion = { ...target, at: Date.now(), by: request.by };
         await this.runCommand(env, 'rollback', restored, current, request.fencingToken, request.signal);
         return {
@@ -384,7 +391,7 @@ export class LocalEnvironments implements Environments {
       env: {
         ...inherited,
         RELEASE_FLOW_ACTION: action,
-        RELEASE_FLOW_ENV: env,
+        RELEASE_FLOW_ENV: command.environment ?? env,
         RELEASE_FLOW_VERSION: target.version,
         RELEASE_FLOW_DIGEST: target.digest ?? '',
         RELEASE_FLOW_ARTIFACT: target.artifactUri ?? '',

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { DefinitiveFailure, FailureTypes } from '../../domain/failures';
-import type { IncidentRecord, Incidents } from '../../ports/incidents';
+import { IncidentKinds, nextIncidentId } from '../../domain/incident-ids';
+import type { IncidentRecord, IncidentReservation, Incidents } from '../../ports/incidents';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 
 interface IncidentsFile {
@@ -30,6 +31,34 @@ export class LocalIncidents implements Incidents {
       }
       result = {
         ...record,
+        state: 'open',
+        hotfixVersions: [],
+        pullRequest: null,
+        closedAt: null,
+        commits: {},
+      };
+      return [...all, result];
+    });
+    return result!;
+  }
+
+  async reserve(key: string, record: IncidentReservation): Promise<IncidentRecord> {
+    let result: IncidentRecord | undefined;
+    await this.change((all) => {
+      const earlier = all.find((i) => i.key === key);
+      if (earlier) {
+        result = earlier;
+        return all;
+      }
+      const id = nextIncidentId(
+        IncidentKinds.hotfix,
+        all.map((i) => i.id),
+      );
+      result = {
+        ...record,
+        id,
+        branch: id,
+        key,
         state: 'open',
         hotfixVersions: [],
         pullRequest: null,

@@ -7,7 +7,13 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CommitRecord } from '../../ports/git';
-import type { Comparison, OpenedPullRequest, PullRequestRef, PullRequests } from '../../ports/pull-requests';
+import type {
+  Comparison,
+  MergeResult,
+  OpenedPullRequest,
+  PullRequestRef,
+  PullRequests,
+} from '../../ports/pull-requests';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 import type { LocalGitRepository } from './git-repository';
 
@@ -105,6 +111,11 @@ export class LocalPullRequests implements PullRequests {
     const [baseSha, headSha] = [await this.git.resolveCommit(base), await this.git.resolveCommit(head)];
     const commits = await this.git.commitsBetween(baseSha, headSha);
     return { status: await this.relation(baseSha, headSha), baseSha, commits };
+  }
+
+  async mergeResult(request: { number: number; base: string; head: string }): Promise<MergeResult> {
+    const sha = await this.git.testMerge(request.base, request.head);
+    return sha ? { clean: true, sha } : { clean: false };
   }
 
   /** Records the pull request in the gate's registry (where the gate and the CLI find it). */

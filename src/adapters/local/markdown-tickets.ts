@@ -17,7 +17,7 @@ export class MarkdownTickets implements Tickets {
     const opened = new Date(this.now()).toISOString();
     const { id, created } = await this.folder.create({
       key: request.key,
-      kind: request.kind,
+      ...(request.id ? { id: request.id } : { kind: request.kind }),
       render: (id) =>
         [
           `# ${id}: ${request.title}`,

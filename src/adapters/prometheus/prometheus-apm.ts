@@ -9,7 +9,8 @@ import type { MeasuredSample } from '../../domain/health-verdict';
 import type { Apm, ApmQuery } from '../../ports/apm';
 import { registerSecret } from '../../common/secrets';
 import { authorizationFrom, httpCall, HttpUnreachable } from '../http/http-call';
-import { fillPromql, intervalText, type QueryValues } from '../../domain/apm-query-template';
+import { fillPromql } from '../../domain/apm-query-template';
+import { templateValues } from '../apm/template-values';
 
 export interface PrometheusApmOptions {
   /** The source's name in config, for messages. */
@@ -72,13 +73,7 @@ export class PrometheusApm implements Apm {
   }
 
   async measure(query: ApmQuery): Promise<MeasuredSample> {
-    const values: QueryValues = {
-      repository: query.repository ?? query.service,
-      environment: query.env,
-      version: query.version ?? '',
-      service: query.service,
-      interval: intervalText(query.to - query.from),
-    };
+    const values = templateValues(query);
     const [errors, requests] = await Promise.all([
       this.instant('errors', fillPromql(this.options.errorQuery, values), query.to),
       this.instant('requests', fillPromql(this.options.requestQuery, values), query.to),

@@ -148,6 +148,13 @@ function decisionPanel(r: BoardRelease, ctx: RenderContext, now: Date): string {
   );
 }
 
+/** Which open incidents keep staging hotfix-only. */
+function holdsOf(lock: NonNullable<BoardSnapshot['lock']>): string {
+  const holds = Array.isArray(lock.incidents) ? lock.incidents : [];
+  if (!holds.length) return "Only the incident's hotfix may take staging.";
+  return `Held by ${holds.map((h) => `<strong>${esc(h.id)}</strong> (${esc(h.repository)})`).join(', ')}: only their hotfixes may take staging until each is healthy.`;
+}
+
 function lockSection(snapshot: BoardSnapshot, now: Date): string {
   const lock = snapshot.lock;
   if (!lock) {
@@ -158,7 +165,7 @@ function lockSection(snapshot: BoardSnapshot, now: Date): string {
     : '<p>Free.</p>';
   const mode =
     lock.mode?.mode === 'hotfixOnly'
-      ? `<p class="alert" role="alert"><strong>Hotfix only</strong>: ${esc(lock.mode.reason)} (by ${esc(lock.mode.by)} since ${time(lock.mode.since, now)}). Only the incident's hotfix may take staging.</p>`
+      ? `<p class="alert" role="alert"><strong>Hotfix only</strong>: ${esc(lock.mode.reason)} (by ${esc(lock.mode.by)} since ${time(lock.mode.since, now)}). ${holdsOf(lock)}</p>`
       : `<p>Mode: normal.</p>`;
   const queue = lock.queue?.length
     ? `<h3>Queue</h3><ol>${lock.queue.map((q) => `<li>${esc(q.purpose)} <code>${esc(q.workflowId)}</code> (${esc(q.priority)}) waiting since ${time(q.waitingSince, now)}</li>`).join('')}</ol>`
@@ -254,10 +261,18 @@ function incidentsSection(incidents: BoardIncident[]): string {
     .map(
       (i) =>
         `<tr><th scope="row">${esc(i.id)}</th><td>${esc(i.repository)} ${esc(i.version ?? '')}</td><td>${esc(i.state)}</td>` +
-        `<td>${link(i.ticketUrl, 'ticket')}</td><td>${link(i.wikiUrl, 'wiki page')}</td><td>${i.branch ? `<code>${esc(i.branch)}</code>` : ''}</td><td>${esc(i.hotfix ?? '')}</td></tr>`,
+        `<td>${documentCell(i, 'ticket', i.ticketUrl)}</td><td>${documentCell(i, 'page', i.wikiUrl)}</td><td>${i.branch ? `<code>${esc(i.branch)}</code>` : ''}</td>` +
+        `<td>${esc(i.hotfixVersions?.length ? i.hotfixVersions.join(', ') : (i.hotfix ?? ''))}</td><td>${i.pullRequest ? link(i.pullRequest.url, `#${i.pullRequest.number}`) : ''}</td></tr>`,
     )
     .join('');
-  return `<section aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2><div class="scroll"><table><thead><tr><th scope="col">Incident</th><th scope="col">Release</th><th scope="col">State</th><th scope="col">Ticket</th><th scope="col">Wiki</th><th scope="col">Branch</th><th scope="col">Hotfix</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+  return `<section aria-labelledby="h-incidents"><h2 id="h-incidents">Incidents</h2><div class="scroll"><table><thead><tr><th scope="col">Incident</th><th scope="col">Release</th><th scope="col">State</th><th scope="col">Ticket</th><th scope="col">Wiki</th><th scope="col">Branch</th><th scope="col">Hotfix versions</th><th scope="col">Pull request</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
+/** The ticket's or page's link, or why it is not there yet (the ticket system was away). */
+function documentCell(i: BoardIncident, what: 'ticket' | 'page', url: string | undefined): string {
+  const pending = i.documents?.find((d) => d.what === what);
+  if (!pending) return link(url, what === 'ticket' ? 'ticket' : 'wiki page');
+  return `<span class="state state-${esc(pending.state)}">${esc(pending.state)}</span> <span class="muted">after ${esc(pending.attempts)} attempt(s)${pending.lastError ? `: ${esc(pending.lastError)}` : ''}</span>`;
 }
 
 function decisionsSection(decisions: BoardDecision[], now: Date): string {

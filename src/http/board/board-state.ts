@@ -8,7 +8,9 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { environmentKey } from '../../activities/deploy';
-import { LocalEnvironments } from '../../adapters/local/local-environments';
+import { environmentsOf } from '../../composition/environment-reads';
+import type { Environments } from '../../ports/environments';
+import { listRuns, readQuery, readStatus } from '../../starter';
 import { attemptPattern } from '../../adapters/local/worktree-command-runner';
 import { workflowUrl } from '../../common/ui-links';
 import {
@@ -17,11 +19,10 @@ import {
   type LockStatus,
 } from '../../workflows/lock/messages';
 import { PipelineWorkflowTypes } from '../../workflows/shared/messages';
-import {
-  anyPipelineStatusQuery as statusQuery,
-  type AnyPipelineStatus as PipelineStatus,
-} from '../../workflows/pipeline-status';
+import type { AnyPipelineStatus as PipelineStatus } from '../../workflows/pipeline-status';
 import { HOTFIX_WORKFLOW_TYPE } from '../../workflows/hotfix/messages';
+import { LocalIncidents } from '../../adapters/local/local-incidents';
+import type { IncidentRecord } from '../../ports/incidents';
 import type { DecisionRecord } from '../../workflows/production/messages';
 import type { DecisionJournal, JournalEntry } from './decision-journal';
 
@@ -82,6 +83,12 @@ export interface BoardIncident {
   wikiUrl?: string;
   branch?: string;
   hotfix?: string;
+  /** The hotfix versions given out so far (the incident record), oldest first. */
+  hotfixVersions?: string[];
+  /** The pull request from the hotfix branch back into the default branch, once opened. */
+  pullRequest?: { number: number; url: string };
+  /** The ticket and page while they are not filed yet: `pending` (or `failed`) with the last error. */
+  documents?: { what: 'ticket' | 'page'; state: string; attempts: number; lastError?: string }[];
   decision?: DecisionRecord;
 }
 
@@ -170,19 +177,23 @@ export class BoardState {
       at,
       repositories,
       ...lock,
-      incidents: incidentsOf(releases),
+      incidents: withRecords(incidentsOf(releases), await this.incidentRecords()),
       decisions: decisionsOf(releases, journal),
     };
   }
 
+  /** The incident records of this machine's state directory; none when they cannot be read. */
+  private async incidentRecords(): Promise<IncidentRecord[]> {
+    try {
+      return await new LocalIncidents(this.opts.stateDir).list();
+    } catch {
+      return [];
+    }
+  }
+
   private async list(client: Client): Promise<WorkflowExecutionInfo[]> {
     const query = `WorkflowType IN (${TYPES.map((t) => `'${t}'`).join(', ')})`;
-    const out: WorkflowExecutionInfo[] = [];
-    for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
-      out.push(wf);
-      if (out.length >= (this.opts.limit ?? 150)) break;
-    }
-    return out;
+    return await listRuns(client, query, this.opts.limit ?? 150);
   }
 
   private async stageOf(
@@ -193,10 +204,8 @@ export class BoardState {
     const open = info.status.name === 'RUNNING';
     let status = open ? undefined : this.closed.get(info.runId);
     if (!status) {
-      status = await client.workflow
-        .getHandle(info.workflowId, info.runId)
-        .query(statusQuery)
-        .then((s) => s as PipelineStatus & Record<string, unknown>)
+      status = await readStatus(client, info.workflowId, info.runId)
+        .then((s) => s as (PipelineStatus & Record<string, unknown>) | undefined)
         .catch(() => undefined);
       if (status && !open) {
         this.closed.set(info.runId, status);
@@ -230,11 +239,9 @@ export class BoardState {
 
   private async lock(client: Client): Promise<Pick<BoardSnapshot, 'lock' | 'lockError'>> {
     try {
-      const status = await client.workflow.getHandle(lockWorkflowId('staging')).query(lockStatusQuery);
-      return { lock: status as LockStatus & Record<string, unknown> };
+      const status = await readQuery(client, lockWorkflowId('staging'), lockStatusQuery);
+      return { lock: (status as (LockStatus & Record<string, unknown>) | undefined) ?? null };
     } catch (err) {
-      const name = (err as Error).name;
-      if (name === 'WorkflowNotFoundError') return { lock: null };
       return {
         lock: null,
         lockError: `the staging lock could not be read: ${(err as Error).message.split('\n')[0]}`,
@@ -244,7 +251,7 @@ export class BoardState {
 
   private async repositories(releases: BoardRelease[]): Promise<BoardRepository[]> {
     const names = [...new Set([...this.opts.repositories, ...releases.map((r) => r.repository)])];
-    const environments = new LocalEnvironments({ dir: path.join(this.opts.stateDir, 'environments') });
+    const environments = environmentsOf({ stateDir: this.opts.stateDir });
     const runs = await readdir(path.join(this.opts.stateDir, 'work', 'runs')).catch(() => [] as string[]);
     const out: BoardRepository[] = [];
     for (const name of names) {
@@ -256,7 +263,7 @@ export class BoardState {
   }
 
   private async environmentsOf(
-    environments: LocalEnvironments,
+    environments: Environments,
     repository: string,
     releases: BoardRelease[],
   ): Promise<BoardRepository['environments']> {
@@ -393,10 +400,47 @@ function incidentsOf(releases: BoardRelease[]): BoardIncident[] {
       ...optional('wikiUrl', text(incident?.wikiUrl) ?? text(hotfix?.wikiUrl) ?? text(retro?.url)),
       ...optional('branch', text(incident?.branch) ?? text(hotfix?.branch)),
       ...optional('hotfix', [hotfixRef, hotfixState].filter(Boolean).join(' ') || undefined),
+      ...(documentsOf(hotfix) ? { documents: documentsOf(hotfix)! } : {}),
       ...(status.decisions?.length ? { decision: status.decisions[status.decisions.length - 1]! } : {}),
     });
   }
   return out;
+}
+
+/** Hotfix versions and the pull request back come from the incident's record. */
+function withRecords(incidents: BoardIncident[], records: IncidentRecord[]): BoardIncident[] {
+  return incidents.map((i) => {
+    const r = records.find((x) => x.id === i.id && x.repository === i.repository);
+    if (!r) return i;
+    return {
+      ...i,
+      ...(r.hotfixVersions.length ? { hotfixVersions: [...r.hotfixVersions] } : {}),
+      ...(r.pullRequest ? { pullRequest: r.pullRequest } : {}),
+      ...(!i.ticketUrl && r.ticketUrl ? { ticketUrl: r.ticketUrl } : {}),
+      ...(!i.wikiUrl && r.wikiUrl ? { wikiUrl: r.wikiUrl } : {}),
+    };
+  });
+}
+
+function documentsOf(
+  hotfix: Record<string, unknown> | undefined,
+): NonNullable<BoardIncident['documents']> | undefined {
+  const out: NonNullable<BoardIncident['documents']> = [];
+  for (const [what, key] of [
+    ['ticket', 'ticket'],
+    ['page', 'wiki'],
+  ] as const) {
+    const p = hotfix?.[key] as Record<string, unknown> | undefined;
+    const state = text(p?.state);
+    if (!p || !state || state === 'done') continue;
+    out.push({
+      what,
+      state,
+      attempts: typeof p.attempts === 'number' ? p.attempts : 0,
+      ...(text(p.lastError) ? { lastError: text(p.lastError)! } : {}),
+    });
+  }
+  return out.length ? out : undefined;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

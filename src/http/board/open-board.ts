@@ -3,12 +3,11 @@
  * decisions. The Temporal client arrives after the HTTP server is up, so it is read through a
  * getter; until then the board says Temporal is not connected and decisions are refused.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/schema';
 import type { Logger } from '../../common/logging';
+import { madeOnce } from '../../common/made-once-file';
 import { logLinkKey, logLinks } from '../log-routes';
 import type { Route } from '../server';
 import { slackInteractionRoutes } from '../slack-interactions';
@@ -34,14 +33,10 @@ const KEY_FILE = 'board-session.key';
 
 /** The key that signs board sessions and CSRF tokens, made once per state directory. */
 export function boardKey(stateDir: string): Buffer {
-  const file = path.join(stateDir, KEY_FILE);
-  mkdirSync(stateDir, { recursive: true });
-  try {
-    writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  return Buffer.from(
+    madeOnce(stateDir, KEY_FILE, () => randomBytes(32).toString('hex')),
+    'hex',
+  );
 }
 
 export function openBoard(opts: OpenBoardOptions): { routes: Route[]; auth: BoardAuth } {

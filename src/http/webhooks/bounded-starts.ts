@@ -4,8 +4,10 @@
  * inside GitHub's 10 s even when Temporal hangs, and says "unavailable" (TemporalUnavailable)
  * when the start should go to the outbox rather than fail.
  */
-import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import {
+  TemporalUnavailable,
+  isTemporalUnavailable,
   refuseReleased,
   startMainCommit,
   startPullRequestGate,
@@ -24,46 +26,6 @@ export interface PipelineStarter {
   idle?(): Promise<void>;
   /** Starts sent and not yet settled (abandoned ones included). */
   inFlight?(): number;
-}
-
-/** Temporal could not be reached (no connection, unavailable, or no answer in time). */
-export class TemporalUnavailable extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TemporalUnavailable';
-  }
-}
-
-// gRPC status codes that mean "the server did not answer", not "the server said no". CANCELLED
-// without our asking is the server dropping a call whose deadline its own context saw pass.
-const UNAVAILABLE = 14;
-const DEADLINE_EXCEEDED = 4;
-const CANCELLED = 1;
-const CONNECTION_TEXT =
-  /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|No connection established|connection (refused|closed)/i;
-
-// gRPC status codes of a server that answered but failed the call itself (its store failed under
-// load, it aborted): worth another attempt later, never a reason to drop a delivery.
-const SERVER_FAILURE_CODES = new Set([
-  2 /* UNKNOWN */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */,
-]);
-
-/** True when err, or any error in its cause chain, is Temporal failing the call on its side. */
-export function isTemporalServerFailure(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e) && SERVER_FAILURE_CODES.has(e.code)) return true;
-  }
-  return false;
-}
-
-/** True when err, or any error in its cause chain, says Temporal was not reached. */
-export function isTemporalUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof TemporalUnavailable) return true;
-    if (isGrpcServiceError(e) && [UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED].includes(e.code)) return true;
-    if (e instanceof Error && CONNECTION_TEXT.test(e.message)) return true;
-  }
-  return false;
 }
 
 export interface TemporalStarterOptions extends StartOptions {

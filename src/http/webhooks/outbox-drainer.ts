@@ -11,7 +11,8 @@
 import type { Logger } from '../../common/logging';
 import type { Outbox, OutboxEntry } from './outbox';
 import { AlreadyReleased } from '../../starter';
-import { isTemporalUnavailable, type PipelineStarter } from './bounded-starts';
+import { isTemporalUnavailable } from '../../starter';
+import type { PipelineStarter } from './bounded-starts';
 
 export interface DrainerOptions {
   outbox: Outbox;

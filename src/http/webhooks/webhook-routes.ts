@@ -18,7 +18,8 @@ import { sendJson, type Route } from '../server';
 import type { Logger } from '../../common/logging';
 import { parsePayload, PayloadNotJson, webhookContentType } from './content-type';
 import type { Outbox } from './outbox';
-import { isTemporalServerFailure, isTemporalUnavailable, type PipelineStarter } from './bounded-starts';
+import { isTemporalServerFailure, isTemporalUnavailable } from '../../starter';
+import type { PipelineStarter } from './bounded-starts';
 import {
   BodyBudget,
   BodyBudgetExceeded,
@@ -238,36 +239,39 @@ export function webhookRoutes(deps: WebhookDeps): Route[] {
     if (routing.kind === 'ignore')
       return answer(202, { decision: WebhookDecisions.ignored, reason: routing.reason });
     // The main start goes first; further starts ride along at the same time (other pipelines:
-    // no order between them). Their failure is logged and does not fail the main answer.
-    const main = startOrQueue(routing.request, routing.repository, delivery, event);
-    const alongside = Promise.all(
-      (routing.also ?? []).map(async (request) => {
-        try {
-          const extra = await startOrQueue(request, routing.repository, delivery, event);
-          return `; also ${request.workflowId}: ${extra.reason}`;
-        } catch (err) {
-          deps.logger.error({ err, delivery, workflowId: request.workflowId }, 'webhook start failed');
-          return `; also ${request.workflowId}: could not start or queue: ${message(err)}`;
-        }
-      }),
+    // no order between them). A 2xx answer promises that every start of the delivery is
+    // started or on disk in the outbox: GitHub does not redeliver on its own, so a start that
+    // could be neither fails the whole answer (500), and a redelivery (a person's, or the
+    // sender's retry) starts what is missing; what did start is found already there.
+    const settled = await Promise.allSettled([
+      startOrQueue(routing.request, routing.repository, delivery, event),
+      ...(routing.also ?? []).map((request) => startOrQueue(request, routing.repository, delivery, event)),
+    ]);
+    const requests = [routing.request, ...(routing.also ?? [])];
+    const failed = settled.flatMap((s, i) =>
+      s.status === 'rejected' ? [{ request: requests[i]!, err: s.reason as unknown }] : [],
     );
-    let outcome;
-    try {
-      outcome = await main;
-    } catch (err) {
-      deps.logger.error({ err, delivery, workflowId: routing.request.workflowId }, 'webhook start failed');
-      await alongside;
+    for (const { request, err } of failed)
+      deps.logger.error({ err, delivery, workflowId: request.workflowId }, 'webhook start failed');
+    if (failed.length > 0) {
+      const outcomes = settled.map((s, i) =>
+        s.status === 'fulfilled'
+          ? `${requests[i]!.workflowId}: ${s.value.reason}`
+          : `${requests[i]!.workflowId}: could not start or queue: ${message(s.reason)}`,
+      );
       return answer(500, {
         decision: WebhookDecisions.rejected,
         workflowId: routing.request.workflowId,
-        reason: `could not start or queue the workflow: ${message(err)}`,
+        reason: `could not start or queue the workflow${requests.length > 1 ? 's' : ''} (${outcomes.join('; ')}): redeliver once the cause is fixed; what started is not started twice`,
       });
     }
-    const more = await alongside;
-    return answer(outcome.status, {
-      decision: outcome.decision,
+    const [outcome, ...more] = settled.map(
+      (s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof startOrQueue>>>).value,
+    );
+    return answer(outcome!.status, {
+      decision: outcome!.decision,
       workflowId: routing.request.workflowId,
-      reason: `${routing.reason}: ${outcome.reason}${more.join('')}`,
+      reason: `${routing.reason}: ${outcome!.reason}${more.map((m, i) => `; also ${requests[i + 1]!.workflowId}: ${m.reason}`).join('')}`,
     });
   }
 

@@ -9,6 +9,7 @@
  */
 import {
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -28,10 +29,14 @@ import {
   type PipelineStatus,
 } from '../shared/messages';
 import { failPipeline } from '../shared/outcomes';
+import { commentOnIncident } from '../shared/incident-comments';
 import { runStep } from '../shared/steps';
 import { hotfixLockResource, type HotfixInput, type HotfixOutcome } from './messages';
 
 export type { HotfixInput, HotfixOutcome };
+
+/** A push to a closed incident's branch ends `ignored` with the reason instead of failing and alerting. */
+export const CLOSED_INCIDENT_PATCH = 'hotfix-closed-incident-ignored';
 
 const builds = proxyActivities<PipelineActivities>(buildCalls);
 const quick = proxyActivities<PipelineActivities>(quickCalls);
@@ -51,6 +56,26 @@ export async function hotfixWorkflow(input: HotfixInput): Promise<HotfixOutcome>
   setHandler(statusQuery, () => status, {
     description: 'Stage hotfix: incident, version, every step with its times and result, failure.',
   });
+  if (patched(CLOSED_INCIDENT_PATCH)) {
+    const incident = await quick.incidentOfBranch.executeWithOptions(
+      { summary: `is ${branch} of ${repository} an incident, and is it closed` },
+      [{ repository, id: branch }],
+    );
+    if (incident?.state === 'closed') {
+      // A fix after the incident goes through main; this push is answered, never alerted.
+      const reason = `${branch} of ${repository} is closed: push ${commit.slice(0, 12)} ignored; fixes go to the default branch through a pull request, or a new emergency opens a new incident`;
+      status.state = PipelineStates.ignored;
+      status.step = 'ignored';
+      status.steps.push({
+        name: 'ignored',
+        state: 'done',
+        startedAt: new Date().toISOString(),
+        endedAt: new Date().toISOString(),
+        detail: reason,
+      });
+      return { state: 'ignored', id: branch, reason };
+    }
+  }
   statuses.post('pending', `${branch}: hotfix build, unit tests, version and tag`);
   try {
     const lock = await runStep(status, `${branch} lock`, async () => {
@@ -112,6 +137,12 @@ export async function hotfixWorkflow(input: HotfixInput): Promise<HotfixOutcome>
             return { value: id, detail: `${id} already running` };
           throw err;
         }
+      });
+      await commentOnIncident({
+        repository,
+        id: branch,
+        step: `tagged/${plan.version}`,
+        markdown: `Hotfix **${plan.version}** tagged at \`${commit.slice(0, 12)}\` (built and unit-tested); its tag pipeline takes staging with hotfix priority.`,
       });
       status.state = PipelineStates.succeeded;
       statuses.post('success', `${branch}: ${plan.version} tagged; staging with hotfix priority`);

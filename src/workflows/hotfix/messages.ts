@@ -26,10 +26,17 @@ export interface HotfixInput {
   commit: string;
 }
 
-export interface HotfixOutcome {
-  state: 'released';
-  id: string;
-  version: string;
-  brokenVersion: string;
-  tagWorkflowId: string;
-}
+export type HotfixOutcome =
+  | {
+      state: 'released';
+      id: string;
+      version: string;
+      brokenVersion: string;
+      tagWorkflowId: string;
+    }
+  | {
+      /** The incident is closed: the push is answered with the reason and nothing runs. */
+      state: 'ignored';
+      id: string;
+      reason: string;
+    };

@@ -108,17 +108,28 @@ export async function lockWorkflow(input: LockInput, carried?: CarriedLock): Pro
         log.warn('setMode ignored: mode must be normal or hotfixOnly', { m });
         return;
       }
+      // Counting incidents needs no patch: only messages naming an incident are counted, and no
+      // earlier code sent one, so every recorded history decides as it did.
+      const incident =
+        typeof m.incident?.id === 'string' && typeof m.incident.repository === 'string'
+          ? { id: m.incident.id, repository: m.incident.repository }
+          : undefined;
       apply(
         setMode(
           state,
-          { mode: m.mode, by: String(m.by ?? 'unknown'), reason: String(m.reason ?? '') },
+          {
+            mode: m.mode,
+            by: String(m.by ?? 'unknown'),
+            reason: String(m.reason ?? ''),
+            ...(incident ? { incident } : {}),
+          },
           now(),
         ),
       );
     },
     {
       description:
-        'Hotfix-only mode: {mode: "hotfixOnly"|"normal", by, reason}. In hotfixOnly only hotfix requests are granted.',
+        'Hotfix-only mode: {mode: "hotfixOnly"|"normal", by, reason, incident?: {id, repository}}. In hotfixOnly only hotfix requests are granted. With an incident, hotfixOnly holds for it and normal ends its hold only (normal again once no incident holds it); without, normal ends every hold.',
     },
   );
   setHandler(
@@ -296,6 +307,7 @@ function statusOf(state: LockState, run: number): LockStatus {
       waitingSince: iso(q.waitingSince),
     })),
     mode: { ...state.mode, since: iso(state.mode.since) },
+    incidents: (state.incidents ?? []).map((h) => ({ ...h, since: iso(h.since) })),
     grants: state.grants,
     lastToken: state.lastToken,
     revocations: state.revocations,

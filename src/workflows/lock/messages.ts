@@ -10,8 +10,10 @@ import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ForceInfo,
   Holder,
+  IncidentHold,
   LockEvent,
   LockMode,
+  ModeIncident,
   LockRequest,
   LockSubject,
   ModeRecord,
@@ -24,8 +26,10 @@ import { statusQueryOf } from '../shared/messages';
 export type {
   ForceInfo,
   Holder,
+  IncidentHold,
   LockEvent,
   LockMode,
+  ModeIncident,
   LockRequest,
   LockSubject,
   ModeRecord,
@@ -92,6 +96,12 @@ export interface SetModeMessage {
   mode: LockMode;
   by: string;
   reason: string;
+  /**
+   * Sent by the pipelines: the incident this change is about. Hotfix-only then holds for it,
+   * and normal ends its hold only; the lock is normal again when no open incident holds it.
+   * Without it (a person's command), the mode is set as said, and normal ends every hold.
+   */
+  incident?: ModeIncident;
 }
 
 // ---- asked of the lock workflow ----
@@ -135,6 +145,8 @@ export interface LockStatus {
   } | null;
   queue: { workflowId: string; requestId: string; purpose: string; priority: string; waitingSince: string }[];
   mode: { mode: LockMode; by: string; reason: string; since: string };
+  /** The open incidents holding hotfix-only mode, oldest first (empty in normal mode). */
+  incidents: { id: string; repository: string; by: string; since: string }[];
   /** Grants so far, and the newest fencing token. */
   grants: number;
   lastToken: number;

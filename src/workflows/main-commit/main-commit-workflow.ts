@@ -5,21 +5,39 @@
  * last release tag and tag the commit. Any failure alerts the development team and halts.
  *
  * Pipelines of one repository run one at a time, in push order, under the repository's lock
- * (`lock:repo:<name>`), so two runs never compute or push the same version and dev never goes
- * backwards. Answers `status`. Ends with the outcome: released (with the tag), no-release, or
+ * (`lock:repo:<name>`), so two runs never compute or push the same version; a run whose commit
+ * is an ancestor of the one dev runs (a push that arrived late) ends superseded, so dev never
+ * goes backwards. A repository with no webhook source gets its tag pipeline started here.
+ * Answers `status`. Ends with the outcome: released (with the tag), no-release, superseded, or
  * fails with PipelineFailed / ends preempted when its lock was taken away. The commit status
  * `release-flow/main` follows the run (best effort; runs begun before the commit statuses
  * patch post none).
  */
-import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PipelineActivities } from '../../activities/pipeline';
 import { StatusContexts } from '../../domain/commit-status';
 import { acquire } from '../lock/acquire';
 import { repositoryLockResource } from '../lock/messages';
 import { buildCalls, quickCalls } from '../shared/activity-options';
 import { commitStatusReporter } from '../shared/commit-statuses';
-import { PipelineStates, statusQuery, type PipelineStatus } from '../shared/messages';
-import { failPipeline, preemptedBy } from '../shared/outcomes';
+import {
+  PipelineStates,
+  PipelineWorkflowTypes,
+  pipelineWorkflowId,
+  statusQuery,
+  type PipelineStatus,
+} from '../shared/messages';
+import { ReleaseCommit, ReleaseRepository, ReleaseStage, ReleaseVersion } from '../shared/search-attributes';
+import { failPipeline, markPreempted } from '../shared/outcomes';
 import { runStep } from '../shared/steps';
 import type { MainCommitInput, MainCommitOutcome } from './messages';
 
@@ -27,6 +45,17 @@ export type { MainCommitInput, MainCommitOutcome };
 
 const builds = proxyActivities<PipelineActivities>(buildCalls);
 const quick = proxyActivities<PipelineActivities>(quickCalls);
+
+/**
+ * Dev only moves forward: a run whose commit is an ancestor of the one dev runs (an out-of-order
+ * or redelivered push) ends `superseded` before it builds, deploys or tags anything.
+ */
+export const DEV_MOVES_FORWARD_PATCH = 'dev-moves-forward';
+/**
+ * A repository with no webhook source (a local clone) gets its tag pipeline from the run that
+ * made the tag; one GitHub serves from the tag's push.
+ */
+export const MAIN_COMMIT_STARTS_TAG_PATCH = 'main-commit-starts-tag';
 
 export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCommitOutcome> {
   // `release-flow/main` on the commit: pending now, then released, no release, or the failed step.
@@ -66,21 +95,15 @@ export async function mainCommitWorkflow(input: MainCommitInput): Promise<MainCo
     const outcome = await lock.run(() => pipeline(input, status, by));
     statuses.post(
       'success',
-      outcome.tag
-        ? `released ${outcome.tag} (${outcome.bump ?? 'release'})`
-        : `no release: nothing releasable since ${outcome.lastTag ?? 'the first commit'}`,
+      outcome.state === 'superseded'
+        ? `superseded: dev runs the newer ${outcome.supersededBy?.slice(0, 12)}; not deployed or tagged`
+        : outcome.tag
+          ? `released ${outcome.tag} (${outcome.bump ?? 'release'})`
+          : `no release: nothing releasable since ${outcome.lastTag ?? 'the first commit'}`,
     );
     return outcome;
   } catch (err) {
-    const preempted = preemptedBy(err);
-    if (preempted) {
-      const { revocation } = preempted;
-      status.state = PipelineStates.preempted;
-      status.preemptedBy = revocation?.by ?? 'unknown';
-      statuses.post(
-        'error',
-        `stopped at ${status.step}: the repository lock was taken by ${status.preemptedBy}`,
-      );
+    if (markPreempted({ status, statuses, taken: 'the repository lock' }, err)) {
       return { state: 'preempted', tag: null, bump: null, lastTag: null, preemptedBy: status.preemptedBy };
     }
     return await failPipeline(
@@ -105,6 +128,28 @@ async function pipeline(
   by: string,
 ): Promise<MainCommitOutcome> {
   const { repository, commit } = input;
+  if (patched(DEV_MOVES_FORWARD_PATCH)) {
+    // Runs of one repository go one at a time in the order they asked for its lock, which is
+    // the order their pushes arrived, not always the order they were made.
+    const dev = await runStep(status, 'dev order', async () => {
+      const c = await quick.compareWithDev.executeWithOptions(
+        { summary: `does dev run a newer commit than ${commit.slice(0, 12)}` },
+        [{ repository, commit }],
+      );
+      const detail = c.newer
+        ? `dev runs the newer ${c.devRuns!.slice(0, 12)}, a descendant of this commit`
+        : c.devRuns
+          ? `dev runs ${c.devRuns.slice(0, 12)}: this commit moves it forward`
+          : 'dev runs nothing yet';
+      return { value: c, detail };
+    });
+    if (dev.newer && dev.devRuns) {
+      status.state = PipelineStates.superseded;
+      status.supersededBy = dev.devRuns;
+      status.environments.dev = dev.devRuns;
+      return { state: 'superseded', tag: null, bump: null, lastTag: null, supersededBy: dev.devRuns };
+    }
+  }
   const built = await runStep(status, 'build', async () => {
     const result = await builds.buildArtifact.executeWithOptions(
       { summary: `build ${commit.slice(0, 12)}` },
@@ -119,7 +164,7 @@ async function pipeline(
     );
     return { value: result, detail: result.reused ? 'reused an earlier passing run' : 'passed' };
   });
-  await runStep(status, 'upload artifact', async () => {
+  const uploaded = await runStep(status, 'upload artifact', async () => {
     const tagged = await quick.uploadArtifact.executeWithOptions(
       { summary: `upload the artifact of ${commit.slice(0, 12)} to dev` },
       [{ repository, commit, file: built.file }],
@@ -129,7 +174,17 @@ async function pipeline(
   await runStep(status, 'deploy dev', async () => {
     const result = await quick.deployVersion.executeWithOptions(
       { summary: `deploy ${commit.slice(0, 12)} to dev` },
-      [{ repository, env: 'dev', version: commit, artifact: { repository: 'dev', tag: commit }, by }],
+      [
+        {
+          repository,
+          env: 'dev',
+          version: commit,
+          artifact: { repository: 'dev', tag: commit },
+          // What was built and uploaded is what dev gets: a tag replaced since is refused.
+          digest: uploaded.digest,
+          by,
+        },
+      ],
     );
     status.environments.dev = commit;
     return { value: result, detail: result.note };
@@ -163,6 +218,60 @@ async function pipeline(
     );
     return { value: result, detail: result.created ? `tagged ${tag}` : `${tag} already on this commit` };
   });
+  const tagWorkflowId = patched(MAIN_COMMIT_STARTS_TAG_PATCH)
+    ? await startTagPipeline(status, repository, commit, tag)
+    : undefined;
   status.state = PipelineStates.succeeded;
-  return { state: 'released', tag, bump: next.bump, lastTag: next.lastTag };
+  return {
+    state: 'released',
+    tag,
+    bump: next.bump,
+    lastTag: next.lastTag,
+    ...(tagWorkflowId ? { tagWorkflowId } : {}),
+  };
+}
+
+/**
+ * The tag pipeline of a repository no tag push arrives from, under the id its push would have
+ * (`tag:<repository>:<tag>`), so a start from any door later finds it; null when the tag's push
+ * starts it (GitHub) or the version already reached production.
+ */
+async function startTagPipeline(
+  status: PipelineStatus,
+  repository: string,
+  commit: string,
+  tag: string,
+): Promise<string | undefined> {
+  return await runStep(status, 'tag pipeline', async () => {
+    const plan = await quick.checkTagPipelineStart.executeWithOptions(
+      { summary: `who starts the tag pipeline of ${tag}` },
+      [{ repository, tag }],
+    );
+    if (!plan.start) return { value: undefined, detail: plan.reason };
+    const id = pipelineWorkflowId('tag', repository, tag);
+    try {
+      await startChild(PipelineWorkflowTypes.tag, {
+        workflowId: id,
+        args: [{ repository, tag, commit }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        ...(plan.searchAttributes
+          ? {
+              typedSearchAttributes: [
+                { key: ReleaseRepository, value: repository },
+                { key: ReleaseStage, value: 'tag' },
+                { key: ReleaseCommit, value: commit },
+                { key: ReleaseVersion, value: tag },
+              ],
+            }
+          : {}),
+      });
+      return { value: id, detail: `${id} started: ${plan.reason}` };
+    } catch (err) {
+      // Started already (a start by hand, or this step's own earlier attempt): the same release.
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        return { value: id, detail: `${id} already started` };
+      throw err;
+    }
+  });
 }

@@ -11,9 +11,16 @@ export interface MainCommitInput {
 }
 
 export interface MainCommitOutcome {
-  state: 'released' | 'no-release' | 'preempted';
+  /**
+   * `superseded`: dev already ran a newer commit of this one's line (an out-of-order or
+   * redelivered push), so nothing was built, deployed or tagged; `supersededBy` names it.
+   */
+  state: 'released' | 'no-release' | 'preempted' | 'superseded';
   tag: string | null;
   bump: string | null;
   lastTag: string | null;
   preemptedBy?: string;
+  supersededBy?: string;
+  /** Released from a repository with no webhook source: the tag pipeline this run started. */
+  tagWorkflowId?: string;
 }

@@ -41,6 +41,12 @@ export interface PullRequestGateInput {
    * `pullRequestBuilds` is `all`: a pull request build runs the head's own code on the worker.
    */
   fork?: string;
+  /**
+   * Build this commit instead of the head: a hotfix branch's merge result with the base (the
+   * gate sets it from the check). `mergeFetch` names the origin refs that hold it.
+   */
+  buildCommit?: string;
+  mergeFetch?: string[];
 }
 
 export interface RecheckOpenPullRequestsInput {
@@ -128,6 +134,8 @@ export interface PullRequestGateVerdict {
    * does not change the policy status.
    */
   build?: PullRequestBuild;
+  /** A hotfix branch's clean test merge into the base: the commit its build runs on. */
+  mergeResult?: { sha: string; fetch?: string[] };
 }
 
 export const PullRequestGateStates = {

@@ -69,7 +69,8 @@ export async function pullRequestGateWorkflow(input: PullRequestGateInput): Prom
   );
   state.result = result;
   state.state = result.verdict.ok ? PullRequestGateStates.passed : PullRequestGateStates.failed;
-  // Issue 7 "PR build". Gates recorded before it have no marker here and replay as they ran.
+  // The PR build runs when the policy check plans one (`result.build`). Behind a patch: gates
+  // recorded before the build existed have no marker here and replay as they ran.
   if (result.build && patched('pr-build')) await buildPullRequest(input, result, result.build);
   return result;
 }
@@ -90,11 +91,22 @@ async function buildPullRequest(
   result.build = building;
   building.status = await post(building);
 
+  // A hotfix branch is built as it would land: its clean merge with the base.
+  const merged = result.mergeResult;
   let outcome: PullRequestBuild;
   try {
-    outcome = await builds.buildPullRequest.executeWithOptions({ summary: `build and unit-test ${at}` }, [
-      input,
-    ]);
+    outcome = await builds.buildPullRequest.executeWithOptions(
+      {
+        summary: merged
+          ? `build and unit-test the merge of ${at} into ${input.base} (${merged.sha.slice(0, 12)})`
+          : `build and unit-test ${at}`,
+      },
+      [
+        merged
+          ? { ...input, buildCommit: merged.sha, ...(merged.fetch ? { mergeFetch: merged.fetch } : {}) }
+          : input,
+      ],
+    );
   } catch (err) {
     const ended = (reason: string): PullRequestBuild => ({
       state: PullRequestBuildStates.error,

@@ -34,9 +34,14 @@ async function closeHotfixIncident(run: ReleaseRun): Promise<ProductionOutcome['
       mode: 'normal',
       by: workflowId,
       reason: `${hotfix.id}: hotfix ${version} healthy in production`,
+      // Ends this incident's hold only: another open incident keeps staging hotfix-only.
+      incident: { id: hotfix.id, repository },
     });
-    run.timeline.push({ at: now(), what: 'staging lock back to normal mode' });
-    return { value: undefined, detail: 'waiting releases proceed in arrival order' };
+    run.timeline.push({ at: now(), what: `${hotfix.id} no longer holds staging hotfix-only` });
+    return {
+      value: undefined,
+      detail: 'normal once no other incident holds it; waiting releases then proceed in arrival order',
+    };
   });
   const closed = await runStep(status, `close ${hotfix.id}`, async () => {
     const result = await documents.closeIncident.executeWithOptions(

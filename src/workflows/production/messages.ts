@@ -149,8 +149,26 @@ export interface HotfixStatus {
   id: string;
   branch: string;
   state: 'pending' | 'continued';
+  /** Empty while the ticket (or page) is still pending. */
   ticketUrl: string;
   wikiUrl: string;
+  /**
+   * The ticket and the retrospective page, which follow the emergency when the ticket system
+   * answers: `pending` with the last attempt's error while it is away.
+   */
+  ticket?: DocumentProgress;
+  wiki?: DocumentProgress;
+}
+
+/** A ticket or page an emergency files after its urgent steps, retried until it answers. */
+export interface DocumentProgress {
+  /** `failed`: refused for good (a setting or permission to fix); the error says what. */
+  state: 'pending' | 'done' | 'failed';
+  attempts: number;
+  /** The newest failed attempt's error, while pending or failed. */
+  lastError?: string;
+  lastAttemptAt?: string;
+  url?: string;
 }
 
 /** A page sent while the release was breached. */

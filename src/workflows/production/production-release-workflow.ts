@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,6 +21,7 @@ import { Decisions } from '../../domain/production-decisions';
 import { resolveProductionSettings } from '../../domain/production-settings';
 import { commitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, pipelineWorkflowId } from '../shared/messages';
+import { commentOnIncident, INCIDENT_COMMENTS_PATCH } from '../shared/incident-comments';
 import { failPipeline } from '../shared/outcomes';
 import { runStep } from '../shared/steps';
 import { setDecisionHandlers } from './decision-handlers';
@@ -105,7 +107,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
 
   statuses.post('pending', `deploying ${version} to production`);
   try {
-    await runStep(status, 'copy artifact to production', async () => {
+    const copied = await runStep(status, 'copy artifact to production', async () => {
       const copied = await quick.promoteArtifact.executeWithOptions(
         { summary: `copy the artifact ${version} to the production repository` },
         [{ repository, version }],
@@ -121,6 +123,7 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
             env: 'production',
             version,
             artifact: { repository: 'prod', tag: version },
+            digest: copied.digest,
             by: workflowId,
           },
         ],
@@ -132,6 +135,20 @@ export async function productionReleaseWorkflow(input: ProductionReleaseInput): 
       run.timeline.push({ at: now(), what: `deployed ${version} to production` });
       return { value: result, detail: result.note };
     });
+    if (patched(INCIDENT_COMMENTS_PATCH)) {
+      const hotfix = await quick.hotfixOfVersion.executeWithOptions(
+        { summary: `is ${version} a hotfix of an open incident` },
+        [{ repository, version }],
+      );
+      if (hotfix) {
+        await commentOnIncident({
+          repository,
+          id: hotfix.id,
+          step: `production/${version}`,
+          markdown: `Hotfix **${version}** deployed to production; its health is watched like any release.`,
+        });
+      }
+    }
     if (run.previousVersion) {
       // The release this one replaced stops watching: production traffic is ours now.
       await getExternalWorkflowHandle(pipelineWorkflowId('production', repository, run.previousVersion))

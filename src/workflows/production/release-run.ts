@@ -47,6 +47,13 @@ export const documents = proxyActivities<PipelineActivities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
+// An emergency's ticket and page after its urgent steps: one attempt per call, so the workflow
+// sees each failure, shows it in the status and waits before the next (emergency.ts).
+export const documentAttempts = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 1 },
+});
+
 // A sample that cannot be taken is a failed sample, not a stuck watch: short timeout, one retry.
 export const probes = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '1 minute',

@@ -58,6 +58,8 @@ export const PipelineStates = {
   failedForward: 'failed-forward',
   /** Production: a newer version was deployed while this one was being watched. */
   superseded: 'superseded',
+  /** Hotfix: a push to the branch of an incident that is closed; nothing ran, nobody was alerted. */
+  ignored: 'ignored',
 } as const;
 export type PipelineState = (typeof PipelineStates)[keyof typeof PipelineStates];
 
@@ -75,6 +77,8 @@ export interface PipelineStatus {
   failure?: { step: string; type: string; message: string };
   /** Who took the lock away, when preempted. */
   preemptedBy?: string;
+  /** Main-commit, superseded: the newer commit dev runs (this run's commit is one of its ancestors). */
+  supersededBy?: string;
 }
 
 // Defined once: a query is matched by name, and every workflow here answers `status`.

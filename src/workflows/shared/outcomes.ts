@@ -1,7 +1,7 @@
 /**
  * How a pipeline ends when it does not succeed, written once for every pipeline (main-commit,
  * tag, production, hotfix): a failed step alerts the development team and halts with
- * `PipelineFailed`; a run whose lock was taken away reads who took it from the revocation.
+ * `PipelineFailed`; a run whose lock was taken away ends `preempted`, naming who took it.
  */
 import { ApplicationFailure, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { PipelineActivities } from '../../activities/pipeline';
@@ -55,6 +55,36 @@ export async function failPipeline(run: FailingRun, err: unknown): Promise<never
     `${run.title} failed at ${status.step}: ${failure.message}`,
     FailureTypes.pipelineFailed,
   );
+}
+
+export interface PreemptedRun {
+  status: PipelineStatus;
+  statuses: CommitStatusReporter;
+  /** How the commit status names the run before "stopped at" (`v1.3.0`); none for main. */
+  label?: string;
+  /** What was taken away, as the commit status says it: `the repository lock`, `staging`. */
+  taken: string;
+}
+
+/**
+ * A run whose lock was taken away (a `LockRevoked` failure): its status turns `preempted`
+ * naming who took the lock, its commit status says so, and the revocation is returned for the
+ * stage to end with. Any other failure: undefined, and nothing is changed.
+ */
+export function markPreempted(
+  run: PreemptedRun,
+  err: unknown,
+): { revocation: LockRevocation | undefined } | undefined {
+  const preempted = preemptedBy(err);
+  if (!preempted) return undefined;
+  const { status } = run;
+  status.state = PipelineStates.preempted;
+  status.preemptedBy = preempted.revocation?.by ?? 'unknown';
+  run.statuses.post(
+    'error',
+    `${run.label ? `${run.label} ` : ''}stopped at ${status.step}: ${run.taken} was taken by ${status.preemptedBy}`,
+  );
+  return preempted;
 }
 
 /** The revocation a `LockRevoked` failure carries, or undefined for any other failure. */

@@ -29,7 +29,8 @@ import type { LockRevocation } from '../lock/messages';
 import { quickCalls } from '../shared/activity-options';
 import { commitStatusReporter, type CommitStatusReporter } from '../shared/commit-statuses';
 import { PipelineStates, PipelineWorkflowTypes, pipelineWorkflowId } from '../shared/messages';
-import { failPipeline, preemptedBy } from '../shared/outcomes';
+import { failPipeline, markPreempted } from '../shared/outcomes';
+import { commentOnIncident } from '../shared/incident-comments';
 import { runStep } from '../shared/steps';
 import {
   promoteSignal,
@@ -146,13 +147,17 @@ async function tagRelease(
     );
   }
   statuses.post('pending', `${tag}: staging lock, deploy and integration tests in staging`);
+  let digest: string | undefined;
   try {
-    await runStep(status, 'tag artifact', async () => {
+    digest = await runStep(status, 'tag artifact', async () => {
       const result = await quick.tagArtifact.executeWithOptions(
         { summary: `tag the artifact of ${input.commit.slice(0, 12)} ${tag} in dev` },
         [{ repository, commit: input.commit, version: tag }],
       );
-      return { value: result, detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged` };
+      return {
+        value: result.digest,
+        detail: result.created ? `dev:${tag} tagged` : `dev:${tag} already tagged`,
+      };
     });
   } catch (err) {
     return await halt(status, statuses, err);
@@ -185,14 +190,11 @@ async function tagRelease(
   });
 
   try {
-    await lock.run(() => stage(input, status, by, lock));
+    await lock.run(() => stage(input, status, by, lock, digest));
   } catch (err) {
-    const preempted = preemptedBy(err);
+    const preempted = markPreempted({ status, statuses, label: tag, taken: 'staging' }, err);
     if (preempted) {
       const { revocation } = preempted;
-      status.state = PipelineStates.preempted;
-      status.preemptedBy = revocation?.by ?? 'unknown';
-      statuses.post('error', `${tag} stopped at ${status.step}: staging was taken by ${status.preemptedBy}`);
       await lock.release(); // sends nothing after a revocation; clears the helper's renewals
       if (!patched(PREEMPTED_FAILURE_PATCH)) {
         return { state: 'preempted', version: tag, preemptedBy: status.preemptedBy };
@@ -228,6 +230,14 @@ async function tagRelease(
     return await halt(status, statuses, err);
   }
   await lock.release();
+  if (hotfix) {
+    await commentOnIncident({
+      repository,
+      id: hotfix.id,
+      step: `staged/${tag}`,
+      markdown: `Hotfix **${tag}** deployed to staging and passed its integration tests; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}.`,
+    });
+  }
   statuses.post(
     'success',
     `${tag} passed staging; ${settings.requirePromote ? 'waiting for promote' : 'handed to production'}`,
@@ -268,7 +278,13 @@ async function tagRelease(
   };
 }
 
-async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock: HeldLock): Promise<void> {
+async function stage(
+  input: TagReleaseInput,
+  status: TagStatus,
+  by: string,
+  lock: HeldLock,
+  digest: string | undefined,
+): Promise<void> {
   const { repository, tag } = input;
   await runStep(status, 'deploy staging', async () => {
     const result = await deploys.deployVersion.executeWithOptions({ summary: `deploy ${tag} to staging` }, [
@@ -277,6 +293,8 @@ async function stage(input: TagReleaseInput, status: TagStatus, by: string, lock
         env: 'staging',
         version: tag,
         artifact: { repository: 'dev', tag },
+        // The artifact tagged above, also when the tag moved since (ArtifactChanged).
+        ...(digest ? { digest } : {}),
         by,
         fencingToken: lock.token,
       },
