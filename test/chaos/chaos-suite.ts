@@ -14,15 +14,13 @@
  */
 import '../helpers/runtime';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { LocalMetricSource } from '../../src/adapters/local/local-metric-source';
-import { pullRequestRegistryPath } from '../../src/adapters/local/local-pull-requests';
-import { readJsonLines } from '../../src/adapters/local/durable-files';
 import { validateConfig } from '../../src/config/load';
 import { createLogger } from '../../src/common/logging';
 import { demoRepositoryConfig, ensureDemoRepository } from '../../src/demo/demo-repository';
@@ -43,6 +41,7 @@ import {
   type AnyPipelineStatus as PipelineStatus,
 } from '../../src/workflows/pipeline-status';
 import { decideUpdate, emergencySignal, rollbackSignal } from '../../src/workflows/production/messages';
+import { countEffects, walk, type Tally } from '../helpers/effects';
 import { waitFor } from '../helpers/ports';
 import { tcpForwarder, type TcpForwarder } from '../helpers/tcp-forwarder';
 import { deliver, sha } from '../helpers/webhooks';
@@ -178,108 +177,8 @@ function git(dir: string, ...a: string[]): string[] {
     .filter(Boolean);
 }
 
-// ---- effects, counted in the adapters' journals -------------------------------------------------
-function walk(dir: string, suffix: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? walk(path.join(dir, e.name), suffix)
-      : e.name.endsWith(suffix)
-        ? [path.join(dir, e.name)]
-        : [],
-  );
-}
-
-interface Tally {
-  tags: number;
-  uploads: number;
-  deploys: number;
-  tickets: number;
-  pages: number;
-  branches: number;
-  pullRequests: number;
-  alerts: number;
-}
-
-/**
- * What was appended to a ticket or page more than once: the blocks after each append marker,
- * their timestamp heading left out (a retry that appended again would stamp a later time).
- */
-function repeatedAppends(file: string): string[] {
-  const blocks = readFileSync(file, 'utf8')
-    .split(/^<!-- release-flow:[0-9a-f]+ -->$/m)
-    .slice(1)
-    .map((b) =>
-      b
-        .trim()
-        .replace(/^### [^\n]*?(: closed)?\n/, (_, closed: string | undefined) => (closed ? 'closed\n' : ''))
-        .trim(),
-    );
-  const seen = new Map<string, number>();
-  for (const b of blocks) seen.set(b, (seen.get(b) ?? 0) + 1);
-  return [...seen]
-    .filter(([, n]) => n > 1)
-    .map(([b, n]) => `${n}x in ${path.basename(file)}: ${b.split('\n')[0]}`);
-}
-
-/** Every effect of a repository, and how many of them happened more than once. */
-async function effects(repo: PathRepo): Promise<{ tally: Tally; duplicates: string[] }> {
-  const duplicates: string[] = [];
-  const key = repo.name.replace('/', '-');
-  const deploys = new Map<string, number>();
-  for (const file of walk(path.join(stateDir, 'environments'), '.json')) {
-    if (!path.basename(file).includes(key)) continue;
-    const state = JSON.parse(readFileSync(file, 'utf8')) as {
-      history?: { action: string; version: string; at?: string }[];
-    };
-    for (const h of state.history ?? []) {
-      const k = `${path.basename(file)} ${h.action} ${h.version}`;
-      deploys.set(k, (deploys.get(k) ?? 0) + 1);
-    }
-  }
-  for (const [k, n] of deploys) if (n > 1) duplicates.push(`${n}x ${k}`);
-  const alerts = (
-    await readJsonLines<{ key: string; repository?: string; text?: string }>(
-      path.join(stateDir, 'alerts.jsonl'),
-    )
-  ).filter((a) => JSON.stringify(a).includes(repo.name));
-  const alertKeys = new Map<string, number>();
-  for (const a of alerts) alertKeys.set(a.key, (alertKeys.get(a.key) ?? 0) + 1);
-  for (const [k, n] of alertKeys) if (n > 1) duplicates.push(`${n}x alert ${k}`);
-  const mentions = (files: string[]) => files.filter((f) => readFileSync(f, 'utf8').includes(repo.name));
-  const tickets = mentions(walk(path.join(stateDir, 'tickets'), '.md'));
-  const pages = mentions(walk(path.join(stateDir, 'wiki'), '.md'));
-  for (const f of [...tickets, ...pages]) duplicates.push(...repeatedAppends(f));
-  for (const f of tickets) {
-    const closings = (readFileSync(f, 'utf8').match(/^### .*: closed$/gm) ?? []).length;
-    if (closings > 1) duplicates.push(`${closings}x closed ${path.basename(f)}`);
-  }
-  const registry = pullRequestRegistryPath(path.join(stateDir, 'pull-requests'), repo.name);
-  const pullRequests = existsSync(registry)
-    ? (
-        JSON.parse(readFileSync(registry, 'utf8')) as { pullRequests: { headRef: string }[] }
-      ).pullRequests.filter((p) => p.headRef.startsWith('HOT-'))
-    : [];
-  const prHeads = new Map<string, number>();
-  for (const p of pullRequests) prHeads.set(p.headRef, (prHeads.get(p.headRef) ?? 0) + 1);
-  for (const [h, n] of prHeads) if (n > 1) duplicates.push(`${n}x pull request from ${h}`);
-  const uploads = walk(path.join(stateDir, 'registry'), '.json').filter((f) =>
-    f.includes(encodeURIComponent(repo.name)),
-  ).length;
-  return {
-    tally: {
-      tags: git(repo.dir, 'tag', '--list', 'v*').length,
-      uploads,
-      deploys: [...deploys.values()].reduce((a, b) => a + b, 0),
-      tickets: tickets.length,
-      pages: pages.length,
-      branches: git(repo.dir, 'branch', '--list', 'HOT-*').length,
-      pullRequests: pullRequests.length,
-      alerts: alerts.length,
-    },
-    duplicates,
-  };
-}
+// ---- effects, counted in the adapters' journals (test/helpers/effects.ts) ----------------------
+const effects = (repo: PathRepo) => countEffects(repo, [stateDir]);
 
 // ---- the paths ------------------------------------------------------------------------------------
 let client: Client;
