@@ -331,15 +331,16 @@ describe('roles: boot without Temporal, several workers and a receiver on one cl
         await deliver(url, { event: 'push', body: tagPush }),
       ];
       // A local repository: its main-commit run started the tag pipeline, so the tag's push (and
-      // its redelivery) finds it started.
-      assert.deepEqual(
-        tagAnswers.map((a) => [a.status, (a.body as { decision?: string }).decision]),
-        [
-          [200, 'already-started'],
-          [200, 'already-started'],
-        ],
-        JSON.stringify(tagAnswers),
-      );
+      // its redelivery) finds it started, or, when that pipeline has already carried the version
+      // to production, finds it released. Neither starts a second run.
+      for (const answer of tagAnswers) {
+        const seen = [answer.status, (answer.body as { decision?: string }).decision];
+        assert.ok(
+          JSON.stringify(seen) === JSON.stringify([200, 'already-started']) ||
+            JSON.stringify(seen) === JSON.stringify([202, 'already-released']),
+          JSON.stringify(tagAnswers),
+        );
+      }
       const tagId = pipelineWorkflowId('tag', repository, 'v1.0.0');
       const tagOutcome = (await env.client.workflow.getHandle(tagId).result()) as {
         productionWorkflowId: string;
