@@ -2,6 +2,7 @@
  * Release activities of the main-commit pipeline: the next version from the angular commits
  * since the last release tag, and the tag itself (idempotent by name).
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadCommitParser } from '../adapters/conventional-commits/commit-parser';
 import type { RepositoryConfig } from '../config/schema';
@@ -105,17 +106,7 @@ export function createReleaseActivities(ports: ReleasePorts) {
      * by a force push) is not newer: dev follows the branch as it is now.
      */
     async compareWithDev(input: { repository: string; commit: string }): Promise<DevComparison> {
-      const running = ports.environments
-        ? ((await definitive(() => ports.environments!.state(environmentKey(input.repository, 'dev'))))
-            .current?.version ?? null)
-        : null;
-      if (!running || running === input.commit) return { devRuns: running, newer: false };
-      const git = await openRepository(ports, input.repository);
-      const known = await git.resolveCommit(running).then(
-        () => true,
-        () => false,
-      );
-      return { devRuns: running, newer: known && (await git.isAncestor(input.commit, running)) };
+      return await beating(() => compareWithDevNow(ports, input));
     },
 
     /** Tags the commit; a tag already on this commit is success, one on another commit a TagConflict. */
@@ -128,4 +119,44 @@ export function createReleaseActivities(ports: ReleasePorts) {
       return await definitive(() => git.createTag({ tag: input.tag, commit: input.commit }));
     },
   };
+}
+
+/** The comparison itself; `compareWithDev` runs it heartbeating. */
+async function compareWithDevNow(
+  ports: ReleasePorts,
+  input: { repository: string; commit: string },
+): Promise<DevComparison> {
+  const running = ports.environments
+    ? ((await definitive(() => ports.environments!.state(environmentKey(input.repository, 'dev')))).current
+        ?.version ?? null)
+    : null;
+  if (!running || running === input.commit) return { devRuns: running, newer: false };
+  const git = await openRepository(ports, input.repository);
+  const known = await git.resolveCommit(running).then(
+    () => true,
+    () => false,
+  );
+  return { devRuns: running, newer: known && (await git.isAncestor(input.commit, running)) };
+}
+
+/**
+ * Heartbeats while `work` runs, so a task lost with the Temporal server (handed out just before
+ * it stopped, or its result sent while it was down) is retried after the heartbeat timeout the
+ * workflow sets, not after its start-to-close timeout.
+ */
+async function beating<T>(work: () => Promise<T>): Promise<T> {
+  let ctx: Context | undefined;
+  try {
+    ctx = Context.current();
+  } catch {
+    // Called outside a worker (a script or a test driving the activity directly).
+    return await work();
+  }
+  const beat = setInterval(() => ctx.heartbeat(), 2_000);
+  try {
+    ctx.heartbeat();
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
 }

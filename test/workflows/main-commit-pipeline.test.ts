@@ -153,6 +153,32 @@ describe('mainCommitWorkflow (time-skipping, stubbed pipeline activities, real l
     assert.equal(step?.detail, `${tagId} started: no webhook source`);
   });
 
+  it('a dev order check lost with Temporal (its result never arrives) is tried again within seconds, not five minutes', async () => {
+    // Attempt 1 stands for a task the server handed out just before it stopped: no result and no
+    // heartbeat ever reaches the server. Only a heartbeat timeout notices that before start-to-close.
+    let release = () => {};
+    const lost = new Promise<void>((resolve) => (release = resolve));
+    let attempts = 0;
+    stubs.setOverrides({
+      compareWithDev: async () => {
+        attempts++;
+        if (Context.current().info.attempt === 1) await lost;
+        return { devRuns: null, newer: false };
+      },
+    });
+    const repository = unique('acme/app');
+    const handle = await runPipeline(repository, 'abe'.padEnd(40, '0'));
+    try {
+      await waitFor(() => attempts === 1, 30_000, 20);
+      await server.env.sleep('20 seconds');
+      await waitFor(() => attempts >= 2, 10_000, 50).catch(() => undefined);
+      assert.ok(attempts >= 2, 'no second attempt 20 seconds (of workflow time) after the first');
+    } finally {
+      release();
+    }
+    assert.equal((await handle.result()).state, 'released');
+  });
+
   it('a repository GitHub serves starts no tag pipeline: the push of the tag does', async () => {
     const repository = unique('acme/app');
     const handle = await runPipeline(repository, 'abd'.padEnd(40, '0'));

@@ -45,6 +45,12 @@ export type { MainCommitInput, MainCommitOutcome };
 
 const builds = proxyActivities<PipelineActivities>(buildCalls);
 const quick = proxyActivities<PipelineActivities>(quickCalls);
+/**
+ * The dev order check heartbeats: one lost with the Temporal server (handed out just before it
+ * stopped, or its result sent while it was down) is retried within seconds of the server's
+ * return, not after the five minutes of start-to-close. Timeouts are not part of replay.
+ */
+const heartbeating = proxyActivities<PipelineActivities>({ ...quickCalls, heartbeatTimeout: '10 seconds' });
 
 /**
  * Dev only moves forward: a run whose commit is an ancestor of the one dev runs (an out-of-order
@@ -132,7 +138,7 @@ async function pipeline(
     // Runs of one repository go one at a time in the order they asked for its lock, which is
     // the order their pushes arrived, not always the order they were made.
     const dev = await runStep(status, 'dev order', async () => {
-      const c = await quick.compareWithDev.executeWithOptions(
+      const c = await heartbeating.compareWithDev.executeWithOptions(
         { summary: `does dev run a newer commit than ${commit.slice(0, 12)}` },
         [{ repository, commit }],
       );
