@@ -8,6 +8,14 @@ import { IncidentKinds, nextIncidentId } from '../../domain/incident-ids';
 import type { IncidentRecord, IncidentReservation, Incidents } from '../../ports/incidents';
 import { readJsonFile, withFileLock, writeFileAtomic } from './durable-files';
 
+/** What every incident starts with, whether opened by name or reserved by key. */
+function justOpened(): Pick<
+  IncidentRecord,
+  'state' | 'hotfixVersions' | 'pullRequest' | 'closedAt' | 'commits'
+> {
+  return { state: 'open', hotfixVersions: [], pullRequest: null, closedAt: null, commits: {} };
+}
+
 interface IncidentsFile {
   incidents: IncidentRecord[];
 }
@@ -29,14 +37,7 @@ export class LocalIncidents implements Incidents {
         result = earlier;
         return all;
       }
-      result = {
-        ...record,
-        state: 'open',
-        hotfixVersions: [],
-        pullRequest: null,
-        closedAt: null,
-        commits: {},
-      };
+      result = { ...record, ...justOpened() };
       return [...all, result];
     });
     return result!;
@@ -54,17 +55,7 @@ export class LocalIncidents implements Incidents {
         IncidentKinds.hotfix,
         all.map((i) => i.id),
       );
-      result = {
-        ...record,
-        id,
-        branch: id,
-        key,
-        state: 'open',
-        hotfixVersions: [],
-        pullRequest: null,
-        closedAt: null,
-        commits: {},
-      };
+      result = { ...record, id, branch: id, key, ...justOpened() };
       return [...all, result];
     });
     return result!;
