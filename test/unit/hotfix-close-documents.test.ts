@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createHotfixActivities } from '../../src/activities/hotfix';
-import { LocalGitRepository } from '../../src/adapters/local/git-repository';
 import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { MarkdownTickets } from '../../src/adapters/local/markdown-tickets';
 import { MarkdownWiki } from '../../src/adapters/local/markdown-wiki';
-import type { RepositoryConfig } from '../../src/config/schema';
 import { DefinitiveFailure, FailureTypes } from '../../src/domain/failures';
 import type { Tickets } from '../../src/ports/tickets';
-import { git } from '../helpers/git-fixture';
+import { HOTFIX_REPO, hotfixClone, openHotfixIncident } from '../helpers/open-hotfix-incident';
 
-const REPO = 'acme/shop';
+const REPO = HOTFIX_REPO;
 
 // A healthy hotfix closes its incident whatever the emergency managed to file: a ticket or page
 // refused for good, or a comment the tracker will not take, never keeps the incident open.
@@ -25,35 +21,14 @@ describe('closing an incident whose documents were never filed', () => {
 
   before(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), 'rf-hotfix-close-'));
-    clone = path.join(root, 'shop');
-    git(root, 'init', '-q', '-b', 'main', clone);
-    writeFileSync(path.join(clone, 'app.txt'), 'fixed\n');
-    git(clone, 'add', '.');
-    git(clone, 'commit', '-q', '-m', 'fix(HOT-1): the fix');
-    commit = git(clone, 'rev-parse', 'HEAD');
+    ({ clone, commit } = hotfixClone(root));
   });
   after(async () => {
     await rm(root, { recursive: true, force: true });
   });
 
   async function closeWith(dir: string, tickets: Tickets, wiki: MarkdownWiki) {
-    const incidents = new LocalIncidents(dir);
-    await incidents.open({
-      id: 'HOT-1',
-      repository: REPO,
-      branch: 'HOT-1',
-      brokenVersion: 'v1.4.0',
-      decision: { name: 'emergency', by: 'ana', at: '2026-12-08T01:00:00.000Z' },
-      openedAt: '2026-12-08T01:00:00.000Z',
-    });
-    const repository = { name: REPO, path: clone, defaultBranch: 'main' } as RepositoryConfig;
-    const hotfix = createHotfixActivities({
-      incidents,
-      repository: (name) => (name === REPO ? repository : undefined),
-      git: async () => await LocalGitRepository.open(clone),
-      tickets: () => Promise.resolve(tickets),
-      wiki: () => Promise.resolve(wiki),
-    });
+    const hotfix = await openHotfixIncident({ dir, clone, tickets, wiki });
     const result = await hotfix.closeIncident({
       repository: REPO,
       id: 'HOT-1',
@@ -62,7 +37,7 @@ describe('closing an incident whose documents were never filed', () => {
       healthyAt: '2026-12-08T02:00:00.000Z',
       workflowId: 'production:acme/shop:v1.4.1',
     });
-    return { result, record: await incidents.get(REPO, 'HOT-1'), hotfix };
+    return { result, record: await new LocalIncidents(dir).get(REPO, 'HOT-1'), hotfix };
   }
 
   it('no ticket and no wiki page: the incident closes, saying neither was updated', async () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createHotfixActivities } from '../../src/activities/hotfix';
 import {
   createProductionAlertActivities,
   ReleasePageKinds,
@@ -13,17 +11,14 @@ import {
 } from '../../src/activities/production-alerts';
 import { RoutedAlerts } from '../../src/adapters/alerts/routed-alerts';
 import { AlertJournal } from '../../src/adapters/local/alert-journal';
-import { LocalGitRepository } from '../../src/adapters/local/git-repository';
-import { LocalIncidents } from '../../src/adapters/local/local-incidents';
 import { MarkdownTickets } from '../../src/adapters/local/markdown-tickets';
 import { MarkdownWiki } from '../../src/adapters/local/markdown-wiki';
 import { PagerDutyChannel } from '../../src/adapters/pagerduty/pagerduty-channel';
-import type { RepositoryConfig } from '../../src/config/schema';
 import { fakePagerDuty } from '../helpers/fake-saas';
-import { git } from '../helpers/git-fixture';
+import { HOTFIX_REPO, hotfixClone, openHotfixIncident } from '../helpers/open-hotfix-incident';
 
 const ROUTING_KEY = 'R'.repeat(32);
-const REPO = 'acme/shop';
+const REPO = HOTFIX_REPO;
 
 describe('an emergency paged through PagerDuty is resolved when its hotfix is healthy', () => {
   let root = '';
@@ -73,12 +68,7 @@ describe('an emergency paged through PagerDuty is resolved when its hotfix is he
     const key = `release-flow/${REPO}/v1.4.0`;
     assert.equal(pagerduty.incidents.get(key)?.status, 'triggered');
 
-    const clone = path.join(root, 'shop');
-    git(root, 'init', '-q', '-b', 'main', clone);
-    writeFileSync(path.join(clone, 'app.txt'), 'fixed\n');
-    git(clone, 'add', '.');
-    git(clone, 'commit', '-q', '-m', 'fix(HOT-1): the fix');
-    const commit = git(clone, 'rev-parse', 'HEAD');
+    const { clone, commit } = hotfixClone(root);
     const tickets = new MarkdownTickets(path.join(root, 'tickets'));
     const wiki = new MarkdownWiki(path.join(root, 'wiki'));
     const ticket = await tickets.open({
@@ -89,24 +79,7 @@ describe('an emergency paged through PagerDuty is resolved when its hotfix is he
     });
     assert.equal(ticket.id, 'HOT-1');
     await wiki.publish({ key: 'hot/acme/shop/v1.4.0', page: { id: 'HOT-1' }, title: 'HOT-1', content: '' });
-    const incidents = new LocalIncidents(root);
-    await incidents.open({
-      id: 'HOT-1',
-      repository: REPO,
-      branch: 'HOT-1',
-      brokenVersion: 'v1.4.0',
-      decision: { name: 'emergency', by: 'ana', at: '2026-12-08T01:00:00.000Z' },
-      openedAt: '2026-12-08T01:00:00.000Z',
-    });
-    const repository = { name: REPO, path: clone, defaultBranch: 'main' } as RepositoryConfig;
-    const hotfix = createHotfixActivities({
-      incidents,
-      repository: (name) => (name === REPO ? repository : undefined),
-      git: async () => await LocalGitRepository.open(clone),
-      tickets: () => Promise.resolve(tickets),
-      wiki: () => Promise.resolve(wiki),
-      alerts,
-    });
+    const hotfix = await openHotfixIncident({ dir: root, clone, tickets, wiki, alerts });
     await hotfix.closeIncident({
       repository: REPO,
       id: 'HOT-1',
